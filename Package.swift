@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Strict concurrency everywhere; warnings are treated as mistakes by `scripts/test`.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Cohort",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cohort", targets: ["CohortCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim each, nothing else.
+        .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // The only code that imports each C library.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
+
+        // Domain: CloudEvents, event types, validation. No I/O.
+        .target(name: "Events", swiftSettings: swiftSettings),
+
+        // The log interface with its Kafka and embedded implementations.
+        .target(
+            name: "EventLog",
+            dependencies: ["Kafka", "LMDB", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Layered configuration: file < COHORT_* environment < flags.
+        .target(name: "CohortConfig", swiftSettings: swiftSettings),
+
+        // Argument parsing and wiring only.
+        .executableTarget(
+            name: "CohortCLI",
+            dependencies: [
+                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Shared helpers for tests: child processes, temporary directories, the dev broker.
+        .target(name: "TestSupport", dependencies: ["EventLog"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventLogTests",
+            dependencies: ["EventLog", "Kafka", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CohortCLITests",
+            dependencies: ["EventLog", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

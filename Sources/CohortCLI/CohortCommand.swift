@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `cohort`: the event-sourced customer-engagement engine.
+@main
+struct CohortCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cohort",
+        abstract: "Cohort: an event-sourced customer-engagement engine on Kafka or an embedded log.",
+        subcommands: [
+            BrokerCommand.self, LogCommand.self, ValidateCommand.self, SchemasCommand.self, ConfigCommand.self,
+            BenchCommand.self,
+        ])
+}

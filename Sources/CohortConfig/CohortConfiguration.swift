@@ -1,0 +1,52 @@
+/// Everything a Cohort node is configured with. Defaults suit one machine with the embedded log.
+///
+/// Each field has a dotted key (`kafka.brokers`), read in this order, later winning: the documented file
+/// (`config/cohort.example.toml` shows every key), `COHORT_*` environment variables (`COHORT_KAFKA_BROKERS`),
+/// then command-line flags. `Settings.all` is the single table that defines keys, defaults and docs.
+public struct CohortConfiguration: Sendable, Equatable {
+    /// Directory for the embedded log and the read models.
+    public var dataDirectory = "data"
+    /// Kafka `bootstrap.servers`; empty selects the embedded log.
+    public var kafkaBrokers = ""
+    /// Raw librdkafka properties, `name=value` pairs.
+    public var kafkaProperties: [String: String] = [:]
+    /// How long a Kafka append may take before ingest gives up (and answers 503).
+    public var kafkaMessageTimeoutMs = 10_000
+    /// Prepended to every topic name (`prod.` → `prod.crm.orders`).
+    public var topicPrefix = ""
+    /// Partitions of each `crm.*` topic created by Cohort.
+    public var partitions: Int32 = 8
+    /// The deployment's single currency (ISO 4217); events in another go to the dead-letter topic.
+    public var currency = "INR"
+    /// Where the HTTP API listens.
+    public var httpListen = "127.0.0.1:8080"
+    /// Largest request body accepted.
+    public var bodyBytesMax = 10 * 1024 * 1024
+    /// Most events in one ingest batch.
+    public var batchEventsMax = 10_000
+    /// Largest page of a listing.
+    public var pageSizeMax = 1_000
+    /// Most conditions in one segment rule.
+    public var ruleConditionsMax = 256
+    /// swift-log level: trace, debug, info, notice, warning, error, critical.
+    public var logLevel = "info"
+
+    /// The defaults.
+    public init() {}
+
+    /// Whether this node runs on Kafka rather than the embedded log.
+    public var usesKafka: Bool { !kafkaBrokers.isEmpty }
+
+    /// The topic name for a default topic name such as `crm.orders`.
+    public func topic(_ defaultName: String) -> String { topicPrefix + defaultName }
+}
+
+/// A configuration input that could not be used; `source` says where it came from.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `file:line`, `environment COHORT_X` or `flag`.
+    public let source: String
+    /// What is wrong.
+    public let message: String
+
+    public var description: String { "\(source): \(message)" }
+}

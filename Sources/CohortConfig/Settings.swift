@@ -1,0 +1,115 @@
+/// One configurable key: its name, documentation and how a text value is applied.
+public struct Setting: Sendable {
+    /// The dotted key used in the file and, upper-cased with `_`, in the environment.
+    public let key: String
+    /// One line for `cohort config` and the example file.
+    public let summary: String
+    /// Applies a text value; throws a message when it does not fit.
+    let apply: @Sendable (inout CohortConfiguration, String) throws(SettingError) -> Void
+    /// Reads the current value back as text.
+    let read: @Sendable (CohortConfiguration) -> String
+
+    /// The environment variable for this key: `kafka.brokers` → `COHORT_KAFKA_BROKERS`.
+    public var environmentName: String {
+        "COHORT_" + key.uppercased().map { $0 == "." ? "_" : $0 }.map(String.init).joined()
+    }
+
+    /// The current value of this key in `configuration`, as text.
+    public func value(in configuration: CohortConfiguration) -> String { read(configuration) }
+}
+
+/// Why a value does not fit its key.
+struct SettingError: Error {
+    let message: String
+}
+
+/// The table of every key. Adding a field to `CohortConfiguration` means adding its row here.
+public enum Settings {
+    /// Every key, in documentation order.
+    public static let all: [Setting] = [
+        string("data.dir", "directory for the embedded log and read models", \.dataDirectory),
+        string("kafka.brokers", "Kafka bootstrap servers; empty = embedded log", \.kafkaBrokers),
+        Setting(
+            key: "kafka.properties", summary: "raw librdkafka properties, comma-separated name=value",
+            apply: { configuration, text throws(SettingError) in
+                var properties: [String: String] = [:]
+                for pair in text.split(separator: ",") where !pair.trimmingSpaces.isEmpty {
+                    let parts = pair.split(separator: "=", maxSplits: 1)
+                    guard parts.count == 2, !parts[0].trimmingSpaces.isEmpty else {
+                        throw SettingError(message: "expected name=value pairs, got \"\(pair)\"")
+                    }
+                    properties[parts[0].trimmingSpaces] = parts[1].trimmingSpaces
+                }
+                configuration.kafkaProperties = properties
+            },
+            read: { $0.kafkaProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }),
+        integer("kafka.message_timeout_ms", "Kafka produce deadline before ingest answers 503", 100...600_000, \.kafkaMessageTimeoutMs),
+        string("topics.prefix", "prefix for every topic name", \.topicPrefix),
+        Setting(
+            key: "topics.partitions", summary: "partitions per crm.* topic created by Cohort",
+            apply: { configuration, text throws(SettingError) in
+                configuration.partitions = Int32(try parseInteger(text, in: 1...1024))
+            },
+            read: { String($0.partitions) }),
+        Setting(
+            key: "currency", summary: "the deployment currency (ISO 4217)",
+            apply: { configuration, text throws(SettingError) in
+                guard text.utf8.count == 3, text.utf8.allSatisfy({ $0 >= 65 && $0 <= 90 }) else {
+                    throw SettingError(message: "expected a three-letter upper-case code such as INR")
+                }
+                configuration.currency = text
+            },
+            read: { $0.currency }),
+        string("http.listen", "HOST:PORT of the HTTP API", \.httpListen),
+        integer("limits.body_bytes_max", "largest request body", 1024...1 << 30, \.bodyBytesMax),
+        integer("limits.batch_events_max", "most events in one ingest batch", 1...100_000, \.batchEventsMax),
+        integer("limits.page_size_max", "largest page of a listing", 1...100_000, \.pageSizeMax),
+        integer("limits.rule_conditions_max", "most conditions in one segment rule", 1...10_000, \.ruleConditionsMax),
+        Setting(
+            key: "log.level", summary: "trace, debug, info, notice, warning, error or critical",
+            apply: { configuration, text throws(SettingError) in
+                let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+                guard levels.contains(text) else { throw SettingError(message: "expected one of \(levels.joined(separator: ", "))") }
+                configuration.logLevel = text
+            },
+            read: { $0.logLevel }),
+    ]
+
+    /// The setting for `key`, if there is one.
+    public static func named(_ key: String) -> Setting? { all.first { $0.key == key } }
+
+    private static func string(
+        _ key: String, _ summary: String, _ path: any WritableKeyPath<CohortConfiguration, String> & Sendable
+    ) -> Setting {
+        Setting(key: key, summary: summary, apply: { configuration, text in configuration[keyPath: path] = text },
+                read: { $0[keyPath: path] })
+    }
+
+    private static func integer(
+        _ key: String, _ summary: String, _ range: ClosedRange<Int>,
+        _ path: any WritableKeyPath<CohortConfiguration, Int> & Sendable
+    ) -> Setting {
+        Setting(
+            key: key, summary: summary,
+            apply: { configuration, text throws(SettingError) in configuration[keyPath: path] = try parseInteger(text, in: range) },
+            read: { String($0[keyPath: path]) })
+    }
+
+    static func parseInteger(_ text: String, in range: ClosedRange<Int>) throws(SettingError) -> Int {
+        guard let value = Int(text.trimmingSpaces.replacingUnderscores) else {
+            throw SettingError(message: "expected an integer, got \"\(text)\"")
+        }
+        guard range.contains(value) else {
+            throw SettingError(message: "must be between \(range.lowerBound) and \(range.upperBound)")
+        }
+        return value
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed())
+    }
+
+    var replacingUnderscores: String { String(filter { $0 != "_" }) }
+}

@@ -1,0 +1,384 @@
+import Foundation
+import LMDB
+import Logging
+
+/// The single-machine log: records in LMDB, durable on return from `append`, ordered per partition with
+/// contiguous offsets from 0.
+///
+/// Appends go through one writer thread that practises group commit: every batch that arrives while a commit
+/// is under way joins the next transaction, so concurrent appenders share one fsync.
+public final class EmbeddedLog: EventLog, @unchecked Sendable {
+    // @unchecked Sendable: mutable state is guarded by `stateLock`; LMDB writes happen on the writer thread only.
+
+    /// Settings with defaults fit for one node.
+    public struct Configuration: Sendable {
+        /// Directory of the LMDB environment.
+        public var path: String
+        /// Partitions of a topic created implicitly by its first append.
+        public var defaultPartitions: Int32 = 8
+        /// Largest record value accepted.
+        public var recordBytesMax: Int = 1 << 20
+        /// Most records in one `append` call.
+        public var batchRecordsMax: Int = 100_000
+        /// Most records written in one transaction; further waiting batches go into the next one.
+        public var transactionRecordsMax: Int = 250_000
+        /// LMDB tunables.
+        public var environment = Environment.Options()
+
+        public init(path: String) { self.path = path }
+    }
+
+    private struct TopicInfo {
+        let number: UInt16
+        let partitionCount: Int32
+    }
+
+    private struct PendingAppend {
+        let records: [OutgoingRecord]
+        let continuation: CheckedContinuation<[RecordPosition], any Error>
+    }
+
+    private let configuration: Configuration
+    private let environment: Environment
+    private let recordsDB: Database
+    private let topicsDB: Database
+    private let logger: Logger
+    let notifier = AppendNotifier()
+
+    private let stateLock = NSCondition()
+    private var topics: [String: TopicInfo] = [:]
+    private var topicNames: [UInt16: String] = [:]
+    /// Next offset of each partition id, as committed.
+    private var nextOffsets: [UInt32: Int64] = [:]
+    private var pending: [PendingAppend] = []
+    private var isClosed = false
+    /// Partition counts asked for by `createTopic`, used when the writer creates the topic.
+    private var requestedPartitions: [String: Int32] = [:]
+    private var roundRobin: UInt32 = 0
+    private var writerThread: Thread?
+    private let writerStopped = DispatchSemaphore(value: 0)
+
+    /// Opens (creating if needed) the log at `configuration.path` and starts its writer thread.
+    public init(configuration: Configuration, logger: Logger = Logger(label: "cohort.log.embedded")) throws(EventLogError) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            environment = try Environment(path: configuration.path, options: configuration.environment)
+            recordsDB = try environment.database("records")
+            topicsDB = try environment.database("topics")
+        } catch {
+            throw .storage("\(error)")
+        }
+        try loadState()
+        let thread = Thread { [unowned self] in self.runWriter() }
+        thread.name = "cohort-log-writer"
+        writerThread = thread
+        thread.start()
+    }
+
+    private static func partitionID(topic: UInt16, partition: Int32) -> UInt32 {
+        UInt32(topic) << 16 | UInt32(partition)
+    }
+
+    /// Reads topics and the last offset of every partition; runs once at open.
+    private func loadState() throws(EventLogError) {
+        do {
+            try environment.read { txn in
+                try txn.forEach(topicsDB) { key, value in
+                    let name = String(decoding: key, as: UTF8.self)
+                    let number = UInt16(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
+                    let count = Int32(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int32.self))
+                    topics[name] = TopicInfo(number: number, partitionCount: count)
+                    topicNames[number] = name
+                    return true
+                }
+                try txn.withCursor(recordsDB) { cursor in
+                    for info in topics.values {
+                        for partition in 0..<info.partitionCount {
+                            let id = Self.partitionID(topic: info.number, partition: partition)
+                            let limit = RecordCodec.storageKey(partitionID: id + 1, offset: 0)
+                            if let entry = try cursor.seek(before: limit), let stored = RecordCodec.decodeKey(entry.key),
+                                stored.partitionID == id
+                            {
+                                nextOffsets[id] = stored.offset + 1
+                            } else {
+                                nextOffsets[id] = 0
+                            }
+                        }
+                    }
+                }
+            }
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    // MARK: Topics
+
+    /// Creates `topic` with `partitions` partitions; a no-op when it exists with that count.
+    public func createTopic(_ topic: String, partitions: Int32) async throws(EventLogError) {
+        guard partitions > 0, partitions <= Int32(UInt16.max) else { throw .tooLarge("partition count \(partitions)") }
+        if let existing = stateLock.withLock({ topics[topic] }) {
+            guard existing.partitionCount == partitions else {
+                throw .storage("topic \(topic) exists with \(existing.partitionCount) partitions, not \(partitions)")
+            }
+            return
+        }
+        // Topics are created by the writer thread, inside a transaction: register the wanted count, then send
+        // a marker (partition -1, which `append` refuses from callers) that creates the topic and stores nothing.
+        stateLock.withLock { requestedPartitions[topic] = partitions }
+        _ = try await enqueue([OutgoingRecord(topic: topic, key: nil, value: [], partition: Self.createTopicMarker)])
+    }
+
+    private static let createTopicMarker: Int32 = -1
+
+    public func partitionCount(topic: String) async throws(EventLogError) -> Int32 {
+        guard let info = stateLock.withLock({ topics[topic] }) else { throw .unknownTopic(topic) }
+        return info.partitionCount
+    }
+
+    /// Every topic with its partition count.
+    public func listTopics() -> [(name: String, partitions: Int32)] {
+        stateLock.withLock { topics.map { ($0.key, $0.value.partitionCount) }.sorted { $0.name < $1.name } }
+    }
+
+    public func watermarks(_ partition: TopicPartition) async throws(EventLogError) -> Watermarks {
+        try committedWatermarks(partition)
+    }
+
+    private func committedWatermarks(_ partition: TopicPartition) throws(EventLogError) -> Watermarks {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        guard let info = topics[partition.topic] else { throw .unknownTopic(partition.topic) }
+        guard partition.partition >= 0, partition.partition < info.partitionCount else {
+            throw .unknownPartition(partition)
+        }
+        let id = Self.partitionID(topic: info.number, partition: partition.partition)
+        return Watermarks(low: 0, high: nextOffsets[id] ?? 0)
+    }
+
+    // MARK: Append
+
+    public func append(_ records: [OutgoingRecord]) async throws(EventLogError) -> [RecordPosition] {
+        guard records.count <= configuration.batchRecordsMax else {
+            throw .tooLarge("\(records.count) records in one append (at most \(configuration.batchRecordsMax))")
+        }
+        for record in records {
+            guard record.value.count <= configuration.recordBytesMax else {
+                throw .tooLarge("a record of \(record.value.count) bytes (at most \(configuration.recordBytesMax))")
+            }
+            guard record.partition.map({ $0 >= 0 }) ?? true else { throw .unknownPartition(TopicPartition(topic: record.topic, partition: record.partition!)) }
+        }
+        if records.isEmpty { return [] }
+        return try await enqueue(records)
+    }
+
+    private func enqueue(_ records: [OutgoingRecord]) async throws(EventLogError) -> [RecordPosition] {
+        do {
+            return try await withCheckedThrowingContinuation { continuation in
+                stateLock.lock()
+                if isClosed {
+                    stateLock.unlock()
+                    continuation.resume(throwing: EventLogError.closed)
+                    return
+                }
+                pending.append(PendingAppend(records: records, continuation: continuation))
+                stateLock.signal()
+                stateLock.unlock()
+            }
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// The writer loop: take every waiting batch (up to the transaction limit), write them in one transaction,
+    /// commit (fsync), then publish offsets and resume the appenders.
+    private func runWriter() {
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(4096)
+        while true {
+            stateLock.lock()
+            while pending.isEmpty && !isClosed { stateLock.wait() }
+            if pending.isEmpty && isClosed {
+                stateLock.unlock()
+                break
+            }
+            var group: [PendingAppend] = []
+            var groupRecords = 0
+            while let next = pending.first, group.isEmpty || groupRecords + next.records.count <= configuration.transactionRecordsMax {
+                group.append(pending.removeFirst())
+                groupRecords += next.records.count
+            }
+            let knownTopics = topics
+            let committedOffsets = nextOffsets
+            let requested = requestedPartitions
+            var counter = roundRobin
+            stateLock.unlock()
+
+            let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+            var newTopics = knownTopics
+            var offsets = committedOffsets
+            var results: [Result<[RecordPosition], EventLogError>] = []
+            do {
+                try environment.write { txn in
+                    // The body may run again after the map grows, so it starts from the committed state each time.
+                    newTopics = knownTopics
+                    offsets = committedOffsets
+                    counter = roundRobin
+                    results = []
+                    for append in group {
+                        var positions: [RecordPosition] = []
+                        positions.reserveCapacity(append.records.count)
+                        var failure: EventLogError?
+                        for record in append.records {
+                            var info = newTopics[record.topic]
+                            if info == nil {
+                                guard newTopics.count < Int(UInt16.max) else {
+                                    failure = .tooLarge("too many topics")
+                                    break
+                                }
+                                let number = UInt16(newTopics.count)
+                                let count = requested[record.topic] ?? configuration.defaultPartitions
+                                var value: [UInt8] = []
+                                withUnsafeBytes(of: number.littleEndian) { value.append(contentsOf: $0) }
+                                withUnsafeBytes(of: count.littleEndian) { value.append(contentsOf: $0) }
+                                try txn.put(topicsDB, key: Array(record.topic.utf8), value: value)
+                                info = TopicInfo(number: number, partitionCount: count)
+                                newTopics[record.topic] = info
+                            }
+                            guard let info else { continue }
+                            if record.partition == Self.createTopicMarker { continue }
+                            let partition: Int32
+                            if let explicit = record.partition {
+                                guard explicit < info.partitionCount else {
+                                    failure = .unknownPartition(TopicPartition(topic: record.topic, partition: explicit))
+                                    break
+                                }
+                                partition = explicit
+                            } else if let key = record.key {
+                                partition = Partitioner.partition(forKey: key, partitionCount: info.partitionCount)
+                            } else {
+                                counter &+= 1
+                                partition = Int32(counter % UInt32(info.partitionCount))
+                            }
+                            let id = Self.partitionID(topic: info.number, partition: partition)
+                            let offset = offsets[id] ?? 0
+                            offsets[id] = offset + 1
+                            RecordCodec.encodeValue(record, timestampMs: record.timestampMs ?? nowMs, into: &encoded)
+                            // Not MDB_APPEND: keys increase per partition, not across the whole database.
+                            try txn.put(recordsDB, key: RecordCodec.storageKey(partitionID: id, offset: offset), value: encoded)
+                            positions.append(RecordPosition(topic: record.topic, partition: partition, offset: offset))
+                        }
+                        if let failure {
+                            // Keep the batch all-or-nothing: this append is refused, the transaction must not
+                            // keep its earlier records, so the whole group is retried without it.
+                            throw RejectedAppend(index: results.count, error: failure)
+                        }
+                        results.append(.success(positions))
+                    }
+                }
+            } catch let rejected as RejectedAppend {
+                // Resume the bad appender with its error and put the others back at the front of the queue.
+                group[rejected.index].continuation.resume(throwing: rejected.error)
+                group.remove(at: rejected.index)
+                stateLock.withLock { pending.insert(contentsOf: group, at: 0) }
+                continue
+            } catch {
+                logger.error("embedded log commit failed", metadata: ["error": "\(error)"])
+                for append in group { append.continuation.resume(throwing: EventLogError.storage("\(error)")) }
+                continue
+            }
+            stateLock.withLock {
+                for (name, info) in newTopics where topics[name] == nil {
+                    topics[name] = info
+                    topicNames[info.number] = name
+                    for partition in 0..<info.partitionCount {
+                        let id = Self.partitionID(topic: info.number, partition: partition)
+                        if offsets[id] == nil { offsets[id] = 0 }
+                    }
+                }
+                nextOffsets = offsets
+                roundRobin = counter
+            }
+            notifier.notify()
+            for (append, result) in zip(group, results) {
+                append.continuation.resume(with: result.mapError { $0 as any Error })
+            }
+        }
+        writerStopped.signal()
+    }
+
+    private struct RejectedAppend: Error {
+        let index: Int
+        let error: EventLogError
+    }
+
+    // MARK: Read
+
+    public func makeReader(startingAt positions: [TopicPartition: Int64]) async throws(EventLogError) -> any LogReader {
+        var assignments: [EmbeddedReader.Assignment] = []
+        for (partition, offset) in positions.sorted(by: { $0.key < $1.key }) {
+            guard let info = stateLock.withLock({ topics[partition.topic] }) else { throw .unknownTopic(partition.topic) }
+            guard partition.partition >= 0, partition.partition < info.partitionCount else {
+                throw .unknownPartition(partition)
+            }
+            assignments.append(
+                EmbeddedReader.Assignment(
+                    partition: partition, id: Self.partitionID(topic: info.number, partition: partition.partition),
+                    next: max(0, offset)))
+        }
+        return EmbeddedReader(log: self, assignments: assignments)
+    }
+
+    /// Reads up to `maxRecords` stored records of one partition from `offset`, in one read transaction.
+    func readRecords(_ assignment: EmbeddedReader.Assignment, maxRecords: Int, into output: inout [LogRecord]) throws(EventLogError) {
+        do {
+            try environment.read { txn in
+                try txn.withCursor(recordsDB) { cursor in
+                    var entry = try cursor.seek(atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
+                    var count = 0
+                    while count < maxRecords, let current = entry, let key = RecordCodec.decodeKey(current.key),
+                        key.partitionID == assignment.id
+                    {
+                        guard let record = RecordCodec.decodeValue(
+                            current.value, topic: assignment.partition.topic, partition: assignment.partition.partition,
+                            offset: key.offset)
+                        else { throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)") }
+                        output.append(record)
+                        count += 1
+                        entry = try cursor.next()
+                    }
+                }
+            }
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    var closed: Bool { stateLock.withLock { isClosed } }
+
+    // MARK: Close
+
+    public func close() async {
+        let wasOpen = stateLock.withLock {
+            defer {
+                isClosed = true
+                stateLock.signal()
+            }
+            return !isClosed
+        }
+        guard wasOpen else { return }
+        // The writer finishes what was queued before close, then stops.
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                self.writerStopped.wait()
+                continuation.resume()
+            }
+        }
+        notifier.notify()
+    }
+}

@@ -1,0 +1,139 @@
+/// A point in time with microsecond precision, parsed from and printed as RFC 3339.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    public let microseconds: Int64
+
+    /// A timestamp from microseconds since the Unix epoch.
+    public init(microseconds: Int64) { self.microseconds = microseconds }
+
+    /// A timestamp from milliseconds since the Unix epoch (Kafka's unit).
+    public init(milliseconds: Int64) { self.microseconds = milliseconds * 1000 }
+
+    /// Milliseconds since the Unix epoch, rounded down.
+    public var milliseconds: Int64 { microseconds.floorDivided(by: 1000) }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.microseconds < rhs.microseconds }
+
+    /// Parses an RFC 3339 date-time (`2024-05-01T10:00:00Z`, `…T10:00:00.123+05:30`); `nil` when invalid.
+    /// Leap seconds are rejected and fractions beyond microseconds are truncated.
+    public init?(rfc3339 text: String) {
+        var text = text
+        guard let value = text.withUTF8({ Timestamp.parse($0) }) else { return nil }
+        self = value
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        var index = 0
+        func digits(_ count: Int) -> Int? {
+            guard index + count <= bytes.count else { return nil }
+            var value = 0
+            for _ in 0..<count {
+                let byte = bytes[index]
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+                index += 1
+            }
+            return value
+        }
+        func literal(_ accepted: UInt8...) -> Bool {
+            guard index < bytes.count, accepted.contains(bytes[index]) else { return false }
+            index += 1
+            return true
+        }
+        guard let year = digits(4), year > 0, literal(UInt8(ascii: "-")),
+            let month = digits(2), (1...12).contains(month), literal(UInt8(ascii: "-")),
+            let day = digits(2), day >= 1, day <= daysIn(month: month, year: year),
+            literal(UInt8(ascii: "T"), UInt8(ascii: "t")),
+            let hour = digits(2), hour < 24, literal(UInt8(ascii: ":")),
+            let minute = digits(2), minute < 60, literal(UInt8(ascii: ":")),
+            let second = digits(2), second < 60
+        else { return nil }
+        var micros = 0
+        if literal(UInt8(ascii: ".")) {
+            var count = 0
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
+                if count < 6 { micros = micros * 10 + Int(bytes[index] - 0x30) }
+                count += 1
+                index += 1
+            }
+            guard count > 0 else { return nil }
+            for _ in count..<max(count, 6) { micros *= 10 }
+        }
+        var offsetSeconds = 0
+        if literal(UInt8(ascii: "Z"), UInt8(ascii: "z")) {
+            offsetSeconds = 0
+        } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+            let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
+            index += 1
+            guard let offsetHour = digits(2), offsetHour < 24, literal(UInt8(ascii: ":")),
+                let offsetMinute = digits(2), offsetMinute < 60
+            else { return nil }
+            offsetSeconds = sign * (offsetHour * 3600 + offsetMinute * 60)
+        } else {
+            return nil
+        }
+        guard index == bytes.count else { return nil }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
+        return Timestamp(microseconds: seconds * 1_000_000 + Int64(micros))
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = (shiftedYear >= 0 ? shiftedYear : shiftedYear - 399) / 400
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    static func civil(fromDays days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// RFC 3339 in UTC: `2024-05-01T10:00:00Z`, with `.ffffff` only when there are sub-second digits.
+    public var description: String {
+        let seconds = microseconds.floorDivided(by: 1_000_000)
+        let micros = Int(microseconds - seconds * 1_000_000)
+        let days = Int(seconds.floorDivided(by: 86_400))
+        let secondOfDay = Int(seconds - Int64(days) * 86_400)
+        let (year, month, day) = Timestamp.civil(fromDays: days)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var result = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
+        result += "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        if micros != 0 {
+            var fraction = pad(micros, 6)
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+            result += "." + fraction
+        }
+        return result + "Z"
+    }
+}
+
+extension Int64 {
+    /// Division rounding toward negative infinity.
+    func floorDivided(by divisor: Int64) -> Int64 {
+        let quotient = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}

@@ -1,0 +1,159 @@
+import CLMDB
+import Foundation
+
+/// An LMDB environment: one memory-mapped file holding named databases.
+///
+/// Transactions are synchronous closures. A write transaction belongs to the calling thread from begin to
+/// commit, so callers keep one writer thread and never `await` inside. Readers use `MDB_NOTLS`, so read
+/// transactions may run on any thread. When a write runs out of map space the map is grown and the write
+/// body is run again; bodies must therefore be free of side effects outside the transaction.
+public final class Environment: @unchecked Sendable {
+    // @unchecked Sendable: the handle is used only through LMDB calls that are thread-safe with MDB_NOTLS,
+    // and resizing is serialised against every open transaction by `resizeLock`.
+
+    /// Tunables with production defaults.
+    public struct Options: Sendable {
+        /// Initial map size; it grows by doubling when full. Virtual address space only on Linux.
+        public var mapSizeBytes: Int = 1 << 30
+        /// Upper bound on growth, so a runaway writer fails instead of exhausting the disk.
+        public var mapSizeBytesMax: Int = 1 << 40
+        /// Concurrent read transactions across all processes.
+        public var maxReaders: UInt32 = 512
+        /// Named databases in this environment.
+        public var maxDatabases: UInt32 = 32
+        /// Skip fsync on commit. Only for benchmarks that measure something else; loses durability.
+        public var noSync: Bool = false
+
+        public init() {}
+    }
+
+    let handle: OpaquePointer
+    /// Shared by every transaction, exclusive while the map is resized (LMDB requires no active transactions).
+    private let resizeLock = ReadWriteLock()
+    private let stateLock = NSLock()
+    private var mapSizeBytes: Int
+    private let mapSizeBytesMax: Int
+    private var openDatabases: [String: Database] = [:]
+
+    /// The directory holding `data.mdb` and `lock.mdb`.
+    public let path: String
+
+    /// Opens (creating if needed) the environment in directory `path`.
+    public init(path: String, options: Options = Options()) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var env: OpaquePointer?
+        try check(mdb_env_create(&env), "mdb_env_create")
+        guard let env else { throw LMDBError(rawValue: ENOMEM, operation: "mdb_env_create") }
+        do {
+            try check(mdb_env_set_mapsize(env, options.mapSizeBytes), "mdb_env_set_mapsize")
+            try check(mdb_env_set_maxreaders(env, options.maxReaders), "mdb_env_set_maxreaders")
+            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
+            var flags = UInt32(MDB_NOTLS)
+            if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+            try check(mdb_env_open(env, path, flags, 0o644), "mdb_env_open(\(path))")
+            // A process killed inside a read transaction leaves its reader slot behind; reclaim those now.
+            var stale: Int32 = 0
+            try check(mdb_reader_check(env, &stale), "mdb_reader_check")
+        } catch {
+            mdb_env_close(env)
+            throw error
+        }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        self.handle = env
+        self.path = path
+        self.mapSizeBytes = max(options.mapSizeBytes, info.me_mapsize)
+        self.mapSizeBytesMax = options.mapSizeBytesMax
+    }
+
+    deinit {
+        mdb_env_close(handle)
+    }
+
+    /// The current size of the memory map.
+    public var currentMapSizeBytes: Int {
+        stateLock.withLock { mapSizeBytes }
+    }
+
+    /// Opens (creating on first use) the named database.
+    public func database(_ name: String, flags: Database.Flags = []) throws -> Database {
+        if let known = stateLock.withLock({ openDatabases[name] }) { return known }
+        let database = try write { txn in
+            var dbi: MDB_dbi = 0
+            try check(mdb_dbi_open(txn.handle, name, UInt32(MDB_CREATE) | flags.rawValue, &dbi), "mdb_dbi_open(\(name))")
+            return Database(dbi: dbi, name: name)
+        }
+        stateLock.withLock { openDatabases[name] = database }
+        return database
+    }
+
+    /// Runs `body` in a read-only transaction.
+    public func read<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
+        resizeLock.lockShared()
+        defer { resizeLock.unlock() }
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
+        defer { mdb_txn_abort(txn) }
+        return try body(Transaction(handle: txn!))
+    }
+
+    /// Runs `body` in a write transaction and commits it; on `MDB_MAP_FULL` grows the map and runs `body` again.
+    public func write<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
+        while true {
+            do {
+                return try writeOnce(body)
+            } catch let error as LMDBError where error.code == .mapFull {
+                try grow()
+            }
+        }
+    }
+
+    private func writeOnce<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
+        resizeLock.lockShared()
+        defer { resizeLock.unlock() }
+        var txn: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
+        let result: Result
+        do {
+            result = try body(Transaction(handle: txn!))
+        } catch {
+            mdb_txn_abort(txn)
+            throw error
+        }
+        // mdb_txn_commit frees the transaction whether or not it succeeds.
+        try check(mdb_txn_commit(txn), "mdb_txn_commit")
+        return result
+    }
+
+    /// Doubles the map, waiting for every transaction in this process to finish first.
+    private func grow() throws {
+        resizeLock.lockExclusive()
+        defer { resizeLock.unlock() }
+        let newSize = stateLock.withLock { mapSizeBytes * 2 }
+        guard newSize <= mapSizeBytesMax else {
+            throw LMDBError(rawValue: MDB_MAP_FULL, operation: "grow beyond mapSizeBytesMax \(mapSizeBytesMax)")
+        }
+        try check(mdb_env_set_mapsize(handle, newSize), "mdb_env_set_mapsize")
+        stateLock.withLock { mapSizeBytes = newSize }
+    }
+
+    /// Flushes buffers to disk; needed only when opened with `noSync`.
+    public func sync() throws {
+        try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+}
+
+/// A named database inside an environment.
+public struct Database: Sendable, Hashable {
+    /// Flags fixed when a database is created.
+    public struct Flags: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// Keys are native-endian unsigned integers of equal size.
+        public static let integerKeys = Flags(rawValue: UInt32(MDB_INTEGERKEY))
+    }
+
+    let dbi: MDB_dbi
+    /// The name it was opened with.
+    public let name: String
+}
