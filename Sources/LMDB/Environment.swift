@@ -88,6 +88,7 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Runs `body` in a read-only transaction.
+    @discardableResult
     public func read<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
         resizeLock.lockShared()
         defer { resizeLock.unlock() }
@@ -98,6 +99,7 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Runs `body` in a write transaction and commits it; on `MDB_MAP_FULL` grows the map and runs `body` again.
+    @discardableResult
     public func write<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
         while true {
             do {

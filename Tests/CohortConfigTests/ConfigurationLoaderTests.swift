@@ -1,0 +1,88 @@
+import CohortConfig
+import Foundation
+import Testing
+
+@Suite("configuration layers")
+struct ConfigurationLoaderTests {
+    private static let exampleFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("config/cohort.example.toml").path
+
+    private func write(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-\(UUID().uuidString).toml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("the documented example file loads and states exactly the defaults, every key included")
+    func exampleIsTheDefaults() throws {
+        let loaded = try ConfigurationLoader.load(file: Self.exampleFile, environment: [:], overrides: [])
+        #expect(loaded == CohortConfiguration())
+        let text = try String(contentsOfFile: Self.exampleFile, encoding: .utf8)
+        for setting in Settings.all {
+            let name = setting.key.split(separator: ".").last.map(String.init) ?? setting.key
+            #expect(text.contains(name), "example documents \(setting.key)")
+            #expect(text.contains(setting.environmentName), "example names \(setting.environmentName)")
+        }
+    }
+
+    @Test("file < COHORT_* environment < flags")
+    func precedence() throws {
+        let file = try write("""
+            # comment
+            currency = "USD"
+            [kafka]
+            brokers = "file:9092"   # trailing comment
+            [topics]
+            partitions = 3
+            prefix = "file."
+            """)
+        let configuration = try ConfigurationLoader.load(
+            file: file, environment: ["COHORT_KAFKA_BROKERS": "env:9092", "COHORT_TOPICS_PARTITIONS": "5", "PATH": "/bin"],
+            overrides: [("topics.partitions", "7")])
+        #expect(configuration.currency == "USD")
+        #expect(configuration.kafkaBrokers == "env:9092")
+        #expect(configuration.partitions == 7)
+        #expect(configuration.topic("crm.orders") == "file.crm.orders")
+        #expect(configuration.usesKafka)
+    }
+
+    @Test("librdkafka properties pass through as name=value pairs")
+    func kafkaProperties() throws {
+        let configuration = try ConfigurationLoader.load(
+            file: nil, environment: ["COHORT_KAFKA_PROPERTIES": "linger.ms=5, compression.type=zstd"], overrides: [])
+        #expect(configuration.kafkaProperties == ["linger.ms": "5", "compression.type": "zstd"])
+    }
+
+    @Test(
+        "bad input names its source and the problem",
+        arguments: [
+            ("currency = \"rupees\"", "currency"), ("topics.partitions = 0", "between 1 and 1024"),
+            ("kafka.brokerz = \"x\"", "did you mean \"kafka.brokers\""), ("just words", "expected key = value"),
+            ("[broken", "malformed section header"), ("currency = 'INR'", "expected a \"string\""),
+        ])
+    func badFile(text: String, expected: String) throws {
+        let file = try write(text)
+        #expect {
+            _ = try ConfigurationLoader.load(file: file, environment: [:], overrides: [])
+        } throws: { error in
+            let description = "\(error)"
+            return description.contains(expected) && description.contains("\(file):1")
+        }
+    }
+
+    @Test("an unknown COHORT_ variable is an error with a suggestion, not silently ignored")
+    func unknownEnvironment() {
+        #expect {
+            _ = try ConfigurationLoader.load(file: nil, environment: ["COHORT_KAFKA_BROKER": "x"], overrides: [])
+        } throws: { error in
+            "\(error)".contains("did you mean COHORT_KAFKA_BROKERS")
+        }
+    }
+
+    @Test("a missing file is an error, not the defaults")
+    func missingFile() {
+        #expect(throws: ConfigurationError.self) {
+            _ = try ConfigurationLoader.load(file: "/nonexistent/cohort.toml", environment: [:], overrides: [])
+        }
+    }
+}
