@@ -55,6 +55,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     /// Partition counts asked for by `createTopic`, used when the writer creates the topic.
     private var requestedPartitions: [String: Int32] = [:]
     private var roundRobin: UInt32 = 0
+    private var commitCount = 0
+    private var appendCount = 0
     private var writerThread: Thread?
     private let writerStopped = DispatchSemaphore(value: 0)
 
@@ -301,6 +303,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 }
                 nextOffsets = offsets
                 roundRobin = counter
+                commitCount += 1
+                appendCount += group.count
             }
             notifier.notify()
             for (append, result) in zip(group, results) {
@@ -360,6 +364,11 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     }
 
     var closed: Bool { stateLock.withLock { isClosed } }
+
+    /// Durable commits so far and the `append` calls they carried; more appends than commits is group commit.
+    public var statistics: (commits: Int, appends: Int) {
+        stateLock.withLock { (commitCount, appendCount) }
+    }
 
     // MARK: Close
 

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("cohort commands")
+struct CommandTests {
+    @Test("cohort broker prints its address, serves the crm topics and exits 0 on SIGTERM")
+    func brokerLifecycle() throws {
+        let broker = try DevBroker(partitions: 5)
+        let metadata = try ChildProcess(executable: "/usr/bin/kcat", arguments: ["-b", broker.bootstrapServers, "-L", "-J"])
+        #expect(metadata.waitForExit(timeout: 30) == 0)
+        let text = metadata.outputLines.joined()
+        for topic in ["crm.customers", "crm.orders", "crm.activity", "crm.campaigns", "crm.deliveries", "crm.deadletter"] {
+            #expect(text.contains("\"topic\":\"\(topic)\""), "\(topic) exists")
+        }
+        #expect(broker.stop() == 0)
+        #expect(broker.process.errorOutput.contains("stopping on signal 15"))
+    }
+
+    @Test("log append --events refuses invalid events with their reasons and appends the valid ones")
+    func appendEvents() throws {
+        let directory = TemporaryDirectory()
+        let valid = #"{"specversion":"1.0","id":"e1","source":"/t","type":"crm.visit.recorded","data":{"customer_id":"c-7"}}"#
+        let invalid = #"{"specversion":"1.0","id":"e2","source":"/t","type":"crm.order.placed","data":{"customer_id":"c-7","amount":-1}}"#
+        let child = try ChildProcess.cohort(["log", "append", "--data", directory.path, "--events"], stdin: true)
+        child.write(valid + "\n" + invalid + "\nnot json at all\n")
+        child.closeStdin()
+        #expect(child.waitForExit(timeout: 60) == 1)
+        #expect(child.outputLines.count == 1)
+        #expect(child.outputLines.first?.hasPrefix("crm.activity ") == true)
+        #expect(child.errorOutput.contains("/data/amount: must be ≥ 0"))
+        #expect(child.errorOutput.contains("/data/order_id: is required"))
+        #expect(child.errorOutput.contains("invalid JSON"))
+
+        let reader = try ChildProcess.cohort(["log", "read", "--data", directory.path, "--topic", "crm.activity"])
+        #expect(reader.waitForExit(timeout: 60) == 0)
+        #expect(reader.outputLines.count == 1)
+        #expect(reader.outputLines.first?.contains("\"key\":\"c-7\"") == true)
+    }
+
+    @Test("bad configuration stops a command with a message naming the source")
+    func badConfiguration() throws {
+        let child = try ChildProcess.cohort(["log", "info", "--set", "topics.partitions=0"])
+        #expect(child.waitForExit(timeout: 60) != 0)
+        #expect(child.errorOutput.contains("topics.partitions: must be between 1 and 1024"))
+        let fromEnvironment = try ChildProcess.cohort(["config"], environment: ["COHORT_CURRENCY": "rupee"])
+        #expect(fromEnvironment.waitForExit(timeout: 60) != 0)
+        #expect(fromEnvironment.errorOutput.contains("environment COHORT_CURRENCY"))
+    }
+
+    @Test("the same log can be used through Kafka: log info against cohort broker")
+    func logInfoOnKafka() throws {
+        let broker = try DevBroker(partitions: 2)
+        let child = try ChildProcess.cohort(["log", "info", "--brokers", broker.bootstrapServers])
+        #expect(child.waitForExit(timeout: 60) == 0)
+        #expect(child.outputLines.contains { $0.hasPrefix("crm.orders partitions=2 records=0") })
+        #expect(broker.stop() == 0)
+    }
+}
