@@ -22,7 +22,7 @@ final class KafkaHandle: @unchecked Sendable {
             let result = rd_kafka_conf_set(conf, name, value, &errorText, errorText.count)
             guard result == RD_KAFKA_CONF_OK else {
                 rd_kafka_conf_destroy(conf)
-                throw .configuration(String(cString: errorText), operation: "configure \(name)")
+                throw .configuration(Self.text(errorText), operation: "configure \(name)")
             }
         }
         let bridge = Unmanaged.passRetained(LogBridge(logger: logger))
@@ -45,11 +45,17 @@ final class KafkaHandle: @unchecked Sendable {
         guard let client = rd_kafka_new(type, conf, &errorText, errorText.count) else {
             rd_kafka_conf_destroy(conf)
             bridge.release()
-            throw .configuration(String(cString: errorText), operation: "rd_kafka_new")
+            throw .configuration(Self.text(errorText), operation: "rd_kafka_new")
         }
         self.pointer = client
         self.bridge = bridge
         self.logger = logger
+    }
+
+    /// The text of a NUL-terminated error buffer that librdkafka filled in.
+    private static func text(_ buffer: [CChar]) -> String {
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     deinit {

@@ -8,13 +8,11 @@ import Logging
 /// A dedicated thread serves librdkafka's delivery reports, so no Swift task ever blocks in librdkafka.
 /// In-flight messages are bounded by `queue.buffering.max.messages`; when that queue is full a send waits.
 public final class KafkaProducer: @unchecked Sendable {
-    // @unchecked Sendable: librdkafka's producer is thread-safe; `isClosed` is guarded by `lock`.
+    // @unchecked Sendable: librdkafka's producer is thread-safe; the poll loop state synchronises itself.
 
     private let handle: KafkaHandle
     private let configuration: KafkaConfiguration
-    private let lock = NSLock()
-    private var isClosed = false
-    private let pollThreadStopped = DispatchSemaphore(value: 0)
+    private let pollLoop = PollLoop()
 
     /// Connects lazily to `configuration.bootstrapServers`.
     public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "cohort.kafka.producer")) throws(KafkaError) {
@@ -33,18 +31,21 @@ public final class KafkaProducer: @unchecked Sendable {
                 }
             }
         }
+        // The thread holds the handle and the loop state, never the producer: otherwise the thread could drop the
+        // last reference, run the producer's deinit and wait there for itself to stop.
         let handle = self.handle
-        let thread = Thread { [weak self] in
-            while let self, !self.closed {
+        let loop = pollLoop
+        let thread = Thread {
+            while !loop.isClosed {
                 rd_kafka_poll(handle.pointer, 100)
             }
-            self?.pollThreadStopped.signal()
+            loop.stopped.signal()
         }
         thread.name = "cohort-kafka-producer-poll"
         thread.start()
     }
 
-    private var closed: Bool { lock.withLock { isClosed } }
+    private var closed: Bool { pollLoop.isClosed }
 
     /// Sends `messages` and returns once all are acknowledged, reports in input order. If any fails, the first
     /// failure is thrown after every message has been settled (some may have been stored).
@@ -109,17 +110,35 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Flushes for up to `timeoutMs`, then stops the poll thread. Unflushed messages fail with `_DESTROY`.
     public func close(timeoutMs: Int = 5_000) {
-        guard lock.withLock({ defer { isClosed = true }; return !isClosed }) else { return }
+        guard pollLoop.close() else { return }
         if (try? flush(timeoutMs: timeoutMs)) == nil {
             handle.logger.warning("producer closed with unacknowledged messages")
         }
-        pollThreadStopped.wait()
+        pollLoop.stopped.wait()
         rd_kafka_purge(handle.pointer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
         rd_kafka_poll(handle.pointer, 0)
     }
 
     deinit {
         close(timeoutMs: 0)
+    }
+}
+
+/// The poll thread's stop flag and its "stopped" signal.
+private final class PollLoop: @unchecked Sendable {
+    // @unchecked Sendable: `closed` is guarded by `lock`; DispatchSemaphore is thread-safe.
+    private let lock = NSLock()
+    private var closed = false
+    let stopped = DispatchSemaphore(value: 0)
+
+    var isClosed: Bool { lock.withLock { closed } }
+
+    /// Marks the loop closed; returns false if it already was.
+    func close() -> Bool {
+        lock.withLock {
+            defer { closed = true }
+            return !closed
+        }
     }
 }
 

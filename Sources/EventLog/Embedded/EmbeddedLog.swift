@@ -72,7 +72,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
             throw .storage("\(error)")
         }
         try loadState()
-        let thread = Thread { [unowned self] in self.runWriter() }
+        // The writer thread keeps the log alive until `close()` stops it: call `close()` to release a log.
+        let thread = Thread { self.runWriter() }
         thread.name = "cohort-log-writer"
         writerThread = thread
         thread.start()
