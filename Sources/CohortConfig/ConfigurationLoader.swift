@@ -48,19 +48,19 @@ public enum ConfigurationLoader {
     }
 
     private static func suggestion(forKey key: String) -> String {
-        let candidates = Settings.all.map(\.key)
-        guard let best = candidates.min(by: { editDistance($0, key) < editDistance($1, key) }),
-            editDistance(best, key) <= 3
-        else { return "" }
-        return "; did you mean \"\(best)\"?"
+        closest(to: key, among: Settings.all.map(\.key)).map { "; did you mean \"\($0)\"?" } ?? ""
     }
 
     private static func suggestion(forEnvironment name: String) -> String {
-        let candidates = Settings.all.map(\.environmentName)
-        guard let best = candidates.min(by: { editDistance($0, name) < editDistance($1, name) }),
-            editDistance(best, name) <= 3
-        else { return "" }
-        return "; did you mean \(best)?"
+        closest(to: name, among: Settings.all.map(\.environmentName)).map { "; did you mean \($0)?" } ?? ""
+    }
+
+    /// The candidate nearest to `text` by edit distance, if it is close enough to be a likely typo.
+    private static func closest(to text: String, among candidates: [String]) -> String? {
+        guard let best = candidates.min(by: { editDistance($0, text) < editDistance($1, text) }),
+            editDistance(best, text) <= 3
+        else { return nil }
+        return best
     }
 
     static func editDistance(_ lhs: String, _ rhs: String) -> Int {

@@ -27,6 +27,19 @@ struct KafkaClientTests {
         producer.close(timeoutMs: 0)
     }
 
+    @Test("librdkafka's own log lines reach swift-log with their facility")
+    func logsAreBridged() async throws {
+        let store = CapturingLogHandler.Store()
+        var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:1")
+        configuration.messageTimeoutMs = 1_000
+        let producer = try KafkaProducer(configuration: configuration, logger: CapturingLogHandler.logger(store))
+        _ = try? await producer.send([ProducerMessage(topic: "t", key: nil, value: [1])])
+        producer.close(timeoutMs: 0)
+        let bridged = store.records.filter { $0.metadata["kafka.facility"] != nil }
+        #expect(!bridged.isEmpty)
+        #expect(bridged.contains { $0.message.contains("127.0.0.1:1") })
+    }
+
     @Test("invalid librdkafka properties are typed configuration errors")
     func badProperty() {
         var configuration = KafkaConfiguration(bootstrapServers: "127.0.0.1:9092")
