@@ -3,14 +3,14 @@ import PackageDescription
 
 /// Strict concurrency everywhere; warnings are treated as mistakes by `scripts/test`.
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
     name: "Cohort",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "cohort", targets: ["CohortCLI"]),
+        .executable(name: "cohort", targets: ["CohortCLI"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -58,7 +58,9 @@ struct BenchLogCommand: AsyncParsableCommand {
         guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be between 1 and 100") }
         guard appenders >= 1, appenders <= 256 else { throw ValidationError("--appenders must be between 1 and 256") }
         guard batch >= 1, batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
-        guard events >= appenders, kafkaEvents >= appenders else { throw ValidationError("need at least one record per appender") }
+        guard events >= appenders, kafkaEvents >= appenders else {
+            throw ValidationError("need at least one record per appender")
+        }
     }
 
     struct RunResult {
@@ -68,11 +70,16 @@ struct BenchLogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
-        Output.line("cohort bench log: \(appenders) appenders × batches of \(batch), \(valueBytes)-byte values, \(partitions) partitions, \(runs) runs")
+        Output.line(
+            "cohort bench log: \(appenders) appenders × batches of \(batch), \(valueBytes)-byte values, "
+                + "\(partitions) partitions, \(runs) runs"
+        )
         if impl != .kafka {
             var results: [RunResult] = []
             for run in 1...runs {
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-bench-\(UUID().uuidString)").path
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "cohort-bench-\(UUID().uuidString)"
+                ).path
                 defer { try? FileManager.default.removeItem(atPath: directory) }
                 var configuration = EmbeddedLog.Configuration(path: directory)
                 configuration.defaultPartitions = partitions
@@ -119,7 +126,8 @@ struct BenchLogCommand: AsyncParsableCommand {
                 (start..<min(start + batch, perAppender)).map { index in
                     let key = "customer-\(appender)-\(index)"
                     let value = "{\"customer_id\":\"\(key)\",\"n\":\(index),\"pad\":\"\(padding)\"}"
-                    return OutgoingRecord(topic: topic, key: Array(key.utf8), value: Array(value.utf8.prefix(valueBytes)))
+                    return OutgoingRecord(
+                        topic: topic, key: Array(key.utf8), value: Array(value.utf8.prefix(valueBytes)))
                 }
             }
         }
@@ -153,7 +161,10 @@ struct BenchLogCommand: AsyncParsableCommand {
     }
 
     private func report(_ name: String, run: Int, _ result: RunResult) {
-        Output.line("  \(name) run \(run): append \(Int(result.appendPerSecond)) events/s, read \(Int(result.readPerSecond)) events/s")
+        Output.line(
+            "  \(name) run \(run): append \(Int(result.appendPerSecond)) events/s, "
+                + "read \(Int(result.readPerSecond)) events/s"
+        )
     }
 
     private func summarize(_ name: String, _ results: [RunResult], events: Int) {
@@ -162,6 +173,8 @@ struct BenchLogCommand: AsyncParsableCommand {
             let middle = sorted.count / 2
             return Int(sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2)
         }
-        Output.line("\(name): \(events) records/run, median append \(median(results.map(\.appendPerSecond))) events/s (durable), median read \(median(results.map(\.readPerSecond))) events/s")
+        let append = median(results.map(\.appendPerSecond))
+        let read = median(results.map(\.readPerSecond))
+        Output.line("\(name): \(events) records/run, median append \(append) events/s (durable), median read \(read) events/s")
     }
 }

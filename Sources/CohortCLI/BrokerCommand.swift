@@ -39,7 +39,10 @@ struct BrokerCommand: AsyncParsableCommand {
             try cluster.createTopic(topic, partitions: partitions)
         }
         Output.line(cluster.bootstrapServers)
-        Output.error("cohort broker: \(brokers) broker(s) at \(cluster.bootstrapServers), topics \(topics.joined(separator: ", ")) with \(partitions) partitions; SIGTERM stops it")
+        Output.error(
+            "cohort broker: \(brokers) broker(s) at \(cluster.bootstrapServers), "
+                + "topics \(topics.joined(separator: ", ")) with \(partitions) partitions; SIGTERM stops it"
+        )
         let received = await SignalWaiter.waitForTermination()
         Output.error("cohort broker: stopping on signal \(received)")
         withExtendedLifetime(cluster) {}

@@ -11,7 +11,10 @@ struct ConfigCommand: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         for setting in Settings.all {
-            Output.line("\(setting.key) = \"\(setting.value(in: configuration))\"    # \(setting.environmentName): \(setting.summary)")
+            Output.line(
+                "\(setting.key) = \"\(setting.value(in: configuration))\""
+                    + "    # \(setting.environmentName): \(setting.summary)"
+            )
         }
     }
 }

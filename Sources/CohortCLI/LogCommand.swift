@@ -13,7 +13,8 @@ struct LogCommand: AsyncParsableCommand {
 
 /// `cohort log info`: topics, partitions and watermarks.
 struct LogInfoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Print every topic's partitions and offsets.")
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Print every topic's partitions and offsets.")
 
     @OptionGroup var options: ConfigOptions
 
@@ -95,7 +96,10 @@ struct LogAppendCommand: AsyncParsableCommand {
                         }
                         let positions = try await log.append(records)
                         for (record, position) in zip(records, positions) {
-                            Output.line("\(position.topic) \(position.partition) \(position.offset) \(String(decoding: record.value, as: UTF8.self))")
+                            Output.line(
+                                "\(position.topic) \(position.partition) \(position.offset) "
+                                    + String(decoding: record.value, as: UTF8.self)
+                            )
                         }
                     }
                 }
@@ -107,7 +111,9 @@ struct LogAppendCommand: AsyncParsableCommand {
     }
 
     private func record(for line: String, configuration: CohortConfiguration) -> Result<OutgoingRecord, LineRejection> {
-        guard line.utf8.count <= lineBytesMax else { return .failure(LineRejection("line longer than \(lineBytesMax) bytes")) }
+        guard line.utf8.count <= lineBytesMax else {
+            return .failure(LineRejection("line longer than \(lineBytesMax) bytes"))
+        }
         guard events else {
             let value = Array(line.utf8)
             return .success(OutgoingRecord(topic: topic ?? "", key: keyIsLine ? value : nil, value: value))
@@ -166,7 +172,8 @@ final class LineSource: @unchecked Sendable {
 /// `cohort log read`: prints records as JSON lines.
 struct LogReadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "read", abstract: "Print records of a topic as JSON lines (value as text when UTF-8, else base64).")
+        commandName: "read", abstract: "Print records of a topic as JSON lines (value as text when UTF-8, else base64)."
+    )
 
     @OptionGroup var options: ConfigOptions
 

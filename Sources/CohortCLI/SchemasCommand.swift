@@ -24,9 +24,11 @@ struct SchemasCommand: ParsableCommand {
             let text = document.prettyText
             if let out {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                try text.write(toFile: (out as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
+                try text.write(
+                    toFile: (out as NSString).appendingPathComponent(fileName), atomically: true, encoding: .utf8)
             } else if let check {
-                let existing = try? String(contentsOfFile: (check as NSString).appendingPathComponent(fileName), encoding: .utf8)
+                let existing = try? String(
+                    contentsOfFile: (check as NSString).appendingPathComponent(fileName), encoding: .utf8)
                 if existing != text { stale.append(fileName) }
             }
         }
@@ -55,7 +57,10 @@ struct ValidateCommand: ParsableCommand {
             var verdict = JSONObject([("line", .number(JSONNumber(Int64(lineNumber))))])
             let result: Result<CloudEvent, EventValidationError> =
                 line.utf8.count > lineBytesMax
-                ? .failure(EventValidationError([ValidationProblem(pointer: "", message: "line longer than \(lineBytesMax) bytes")]))
+                ? .failure(
+                    EventValidationError([
+                        ValidationProblem(pointer: "", message: "line longer than \(lineBytesMax) bytes")
+                    ]))
                 : CloudEvent.decode(structured: Array(line.utf8))
             switch result {
             case .success(let event):
@@ -65,9 +70,11 @@ struct ValidateCommand: ParsableCommand {
             case .failure(let error):
                 invalid += 1
                 verdict["valid"] = .bool(false)
-                verdict["problems"] = .array(error.problems.map { problem in
-                    .object(JSONObject([("pointer", .string(problem.pointer)), ("message", .string(problem.message))]))
-                })
+                verdict["problems"] = .array(
+                    error.problems.map { problem in
+                        .object(
+                            JSONObject([("pointer", .string(problem.pointer)), ("message", .string(problem.message))]))
+                    })
             }
             Output.line(JSONValue.object(verdict).jsonText)
         }

@@ -34,7 +34,8 @@ enum Wiring {
     }
 
     static func openEmbeddedLog(_ configuration: CohortConfiguration, logger: Logger) throws -> EmbeddedLog {
-        var embedded = EmbeddedLog.Configuration(path: (configuration.dataDirectory as NSString).appendingPathComponent("log"))
+        var embedded = EmbeddedLog.Configuration(
+            path: (configuration.dataDirectory as NSString).appendingPathComponent("log"))
         embedded.defaultPartitions = configuration.partitions
         return try EmbeddedLog(configuration: embedded, logger: logger)
     }

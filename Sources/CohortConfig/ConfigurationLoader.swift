@@ -25,8 +25,11 @@ public enum ConfigurationLoader {
             }
         }
         let knownVariables = Set(Settings.all.map(\.environmentName) + ["COHORT_CONFIG", "COHORT_BINARY"])
-        if let unknown = environment.keys.sorted().first(where: { $0.hasPrefix("COHORT_") && !knownVariables.contains($0) }) {
-            throw ConfigurationError(source: "environment \(unknown)", message: "unknown setting\(suggestion(forEnvironment: unknown))")
+        if let unknown = environment.keys.sorted().first(where: {
+            $0.hasPrefix("COHORT_") && !knownVariables.contains($0)
+        }) {
+            throw ConfigurationError(
+                source: "environment \(unknown)", message: "unknown setting\(suggestion(forEnvironment: unknown))")
         }
         for (key, value) in overrides {
             try apply(key, value, to: &configuration, source: "flag for \(key)")
@@ -108,7 +111,8 @@ enum ConfigFileParser {
             let rawValue = parts[1].trimmingSpaces
             guard let value = parseValue(rawValue) else {
                 throw ConfigurationError(
-                    source: "\(name):\(lineNumber)", message: "\(key): expected a \"string\", an integer, true or false")
+                    source: "\(name):\(lineNumber)", message: "\(key): expected a \"string\", an integer, true or false"
+                )
             }
             entries.append(Entry(key: key, value: value, line: lineNumber))
         }

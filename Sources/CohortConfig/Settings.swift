@@ -42,8 +42,12 @@ public enum Settings {
                 }
                 configuration.kafkaProperties = properties
             },
-            read: { $0.kafkaProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") }),
-        integer("kafka.message_timeout_ms", "Kafka produce deadline before ingest answers 503", 100...600_000, \.kafkaMessageTimeoutMs),
+            read: {
+                $0.kafkaProperties.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            }),
+        integer(
+            "kafka.message_timeout_ms", "Kafka produce deadline before ingest answers 503", 100...600_000,
+            \.kafkaMessageTimeoutMs),
         string("topics.prefix", "prefix for every topic name", \.topicPrefix),
         Setting(
             key: "topics.partitions", summary: "partitions per crm.* topic created by Cohort",
@@ -69,7 +73,9 @@ public enum Settings {
             key: "log.level", summary: "trace, debug, info, notice, warning, error or critical",
             apply: { configuration, text throws(SettingError) in
                 let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-                guard levels.contains(text) else { throw SettingError(message: "expected one of \(levels.joined(separator: ", "))") }
+                guard levels.contains(text) else {
+                    throw SettingError(message: "expected one of \(levels.joined(separator: ", "))")
+                }
                 configuration.logLevel = text
             },
             read: { $0.logLevel }),
@@ -81,8 +87,9 @@ public enum Settings {
     private static func string(
         _ key: String, _ summary: String, _ path: any WritableKeyPath<CohortConfiguration, String> & Sendable
     ) -> Setting {
-        Setting(key: key, summary: summary, apply: { configuration, text in configuration[keyPath: path] = text },
-                read: { $0[keyPath: path] })
+        Setting(
+            key: key, summary: summary, apply: { configuration, text in configuration[keyPath: path] = text },
+            read: { $0[keyPath: path] })
     }
 
     private static func integer(
@@ -91,7 +98,9 @@ public enum Settings {
     ) -> Setting {
         Setting(
             key: key, summary: summary,
-            apply: { configuration, text throws(SettingError) in configuration[keyPath: path] = try parseInteger(text, in: range) },
+            apply: { configuration, text throws(SettingError) in
+                configuration[keyPath: path] = try parseInteger(text, in: range)
+            },
             read: { String($0[keyPath: path]) })
     }
 

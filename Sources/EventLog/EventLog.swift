@@ -32,7 +32,9 @@ public protocol LogReader: Sendable {
 
 extension EventLog {
     /// Every partition of `topics`, each starting at `offset` (0 reads from the beginning).
-    public func allPartitions(of topics: [String], from offset: Int64 = 0) async throws(EventLogError) -> [TopicPartition: Int64] {
+    public func allPartitions(of topics: [String], from offset: Int64 = 0) async throws(EventLogError)
+        -> [TopicPartition: Int64]
+    {
         var positions: [TopicPartition: Int64] = [:]
         for topic in topics {
             let count = try await partitionCount(topic: topic)

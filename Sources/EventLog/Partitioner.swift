@@ -14,7 +14,8 @@ public enum Partitioner {
         var h: UInt32 = 0x9747_b28c ^ UInt32(truncatingIfNeeded: length)
         var index = 0
         while index + 4 <= length {
-            var k = UInt32(data[index]) | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2]) << 16
+            var k =
+                UInt32(data[index]) | UInt32(data[index + 1]) << 8 | UInt32(data[index + 2]) << 16
                 | UInt32(data[index + 3]) << 24
             k = k &* m
             k ^= k >> 24

@@ -202,7 +202,8 @@ extension CloudEvent {
             return .segmentSaved(
                 SegmentSaved(
                     segmentID: reader.string("segment_id"), name: reader.string("name"),
-                    description: reader.optionalString("description"), rules: data["rules"]?.objectValue ?? JSONObject()))
+                    description: reader.optionalString("description"), rules: data["rules"]?.objectValue ?? JSONObject()
+                ))
         case .segmentDeleted:
             return .segmentDeleted(segmentID: reader.string("segment_id"))
         case .campaignCreated:
@@ -264,9 +265,11 @@ private struct DataReader {
         var retryable: Bool?
         if case .bool(let value) = object["retryable"] { retryable = value }
         return MessageEvent(
-            messageID: string("message_id"), campaignID: string("campaign_id"), customerID: optionalString("customer_id"),
+            messageID: string("message_id"), campaignID: string("campaign_id"),
+            customerID: optionalString("customer_id"),
             channel: optionalString("channel"), attempt: integer("attempt"), at: timestamp("at"),
-            to: optionalString("to"), body: optionalString("body"), vendorMessageID: optionalString("vendor_message_id"),
+            to: optionalString("to"), body: optionalString("body"),
+            vendorMessageID: optionalString("vendor_message_id"),
             reason: optionalString("reason"), retryable: retryable, status: optionalString("status"))
     }
 }

@@ -228,7 +228,8 @@ public struct JSONParser {
         case UInt8(ascii: "u"):
             var code = try parseHex4()
             if (0xD800...0xDBFF).contains(code) {
-                guard current == UInt8(ascii: "\\"), position + 1 < bytes.count, bytes[position + 1] == UInt8(ascii: "u")
+                guard current == UInt8(ascii: "\\"), position + 1 < bytes.count,
+                    bytes[position + 1] == UInt8(ascii: "u")
                 else { throw error("lone high surrogate") }
                 position += 2
                 let low = try parseHex4()

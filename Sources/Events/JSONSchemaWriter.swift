@@ -36,23 +36,44 @@ public enum JSONSchemaWriter {
             JSONObject([
                 (
                     extensionPatternExcludingAttributes,
-                    .object(JSONObject([
-                        ("type", .array([.string("string"), .string("number"), .string("boolean")])),
-                        ("maxLength", number(1024)),
-                    ]))
+                    .object(
+                        JSONObject([
+                            ("type", .array([.string("string"), .string("number"), .string("boolean")])),
+                            ("maxLength", number(1024)),
+                        ]))
                 )
             ]))
         schema["additionalProperties"] = .bool(false)
         let branches: [JSONValue] = EventType.allCases.map { type in
-            .object(JSONObject([
-                ("if", .object(JSONObject([
-                    ("properties", .object(JSONObject([("type", .object(JSONObject([("const", .string(type.rawValue))])))]))),
-                    ("required", .array([.string("type")])),
-                ]))),
-                ("then", .object(JSONObject([
-                    ("properties", .object(JSONObject([("data", .object(JSONObject([("$ref", .string(dataSchemaID(type)))])))]))),
-                ]))),
-            ]))
+            .object(
+                JSONObject([
+                    (
+                        "if",
+                        .object(
+                            JSONObject([
+                                (
+                                    "properties",
+                                    .object(
+                                        JSONObject([("type", .object(JSONObject([("const", .string(type.rawValue))])))])
+                                    )
+                                ),
+                                ("required", .array([.string("type")])),
+                            ]))
+                    ),
+                    (
+                        "then",
+                        .object(
+                            JSONObject([
+                                (
+                                    "properties",
+                                    .object(
+                                        JSONObject([
+                                            ("data", .object(JSONObject([("$ref", .string(dataSchemaID(type)))])))
+                                        ]))
+                                )
+                            ]))
+                    ),
+                ]))
         }
         schema["allOf"] = .array(branches)
         var document = JSONObject([
@@ -76,7 +97,11 @@ public enum JSONSchemaWriter {
         var properties = JSONObject()
         for field in spec.fields {
             var schema = kindSchema(field.kind)
-            if field.isNullable { schema = JSONObject([("anyOf", .array([.object(schema), .object(JSONObject([("type", .string("null"))]))]))]) }
+            if field.isNullable {
+                schema = JSONObject([
+                    ("anyOf", .array([.object(schema), .object(JSONObject([("type", .string("null"))]))]))
+                ])
+            }
             properties[field.name] = .object(schema)
         }
         var object = JSONObject([("type", .string("object")), ("properties", .object(properties))])
@@ -114,7 +139,9 @@ public enum JSONSchemaWriter {
                 ("multipleOf", .number(JSONNumber(validLexeme: "0.0001", isInteger: false))),
             ])
         case .integer(let minimum, let maximum):
-            return JSONObject([("type", .string("integer")), ("minimum", number(minimum)), ("maximum", number(maximum))])
+            return JSONObject([
+                ("type", .string("integer")), ("minimum", number(minimum)), ("maximum", number(maximum)),
+            ])
         case .boolean:
             return JSONObject([("type", .string("boolean"))])
         case .stringList(let maxItems, let itemMaxLength):
@@ -126,10 +153,14 @@ public enum JSONSchemaWriter {
             return JSONObject([
                 ("type", .string("object")), ("maxProperties", number(Int64(maxProperties))),
                 ("propertyNames", .object(JSONObject([("pattern", .string(FieldLimits.attributeKeyPattern))]))),
-                ("additionalProperties", .object(JSONObject([
-                    ("type", .array([.string("string"), .string("number"), .string("boolean")])),
-                    ("maxLength", number(Int64(FieldLimits.attributeStringLengthMax))),
-                ]))),
+                (
+                    "additionalProperties",
+                    .object(
+                        JSONObject([
+                            ("type", .array([.string("string"), .string("number"), .string("boolean")])),
+                            ("maxLength", number(Int64(FieldLimits.attributeStringLengthMax))),
+                        ]))
+                ),
             ])
         case .anyObject:
             return JSONObject([("type", .string("object"))])

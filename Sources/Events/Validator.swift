@@ -128,10 +128,14 @@ struct Validator {
             for member in object {
                 let memberPointer = "\(pointer)/\(member.key.jsonPointerEscaped)"
                 if !Validator.isAttributeKey(member.key) {
-                    report(memberPointer, "attribute names start with a letter or '_' and have at most 64 of [A-Za-z0-9_.-]")
+                    report(
+                        memberPointer,
+                        "attribute names start with a letter or '_' and have at most 64 of [A-Za-z0-9_.-]")
                 }
                 switch member.value {
-                case .string: checkString(member.value, minLength: 0, maxLength: FieldLimits.attributeStringLengthMax, at: memberPointer)
+                case .string:
+                    checkString(
+                        member.value, minLength: 0, maxLength: FieldLimits.attributeStringLengthMax, at: memberPointer)
                 case .number, .bool: break
                 default: report(memberPointer, "expected a string, number or boolean, got \(member.value.kindName)")
                 }
@@ -154,7 +158,8 @@ struct Validator {
     }
 
     @discardableResult
-    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at pointer: String) -> String? {
+    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at pointer: String) -> String?
+    {
         guard case .string(let string) = value else {
             report(pointer, "expected a string, got \(value.kindName)")
             return nil
@@ -173,7 +178,8 @@ struct Validator {
         let bytes = Array(key.utf8)
         guard let first = bytes.first, bytes.count <= 64 else { return false }
         func isLetter(_ byte: UInt8) -> Bool {
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
         }
         guard isLetter(first) || first == UInt8(ascii: "_") else { return false }
         return bytes.dropFirst().allSatisfy { byte in
@@ -186,6 +192,9 @@ struct Validator {
     static func isExtensionName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         return (1...20).contains(bytes.count)
-            && bytes.allSatisfy { ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) }
+            && bytes.allSatisfy {
+                ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+                    || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+            }
     }
 }

@@ -39,7 +39,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_poll_set_consumer(handle.pointer)
     }
 
-    private static func partitionList(_ offsets: [PartitionOffset]) -> UnsafeMutablePointer<rd_kafka_topic_partition_list_t> {
+    private static func partitionList(_ offsets: [PartitionOffset]) -> UnsafeMutablePointer<
+        rd_kafka_topic_partition_list_t
+    > {
         let list = rd_kafka_topic_partition_list_new(Int32(offsets.count))!
         for entry in offsets {
             let element = rd_kafka_topic_partition_list_add(list, entry.topic, entry.partition)
@@ -65,14 +67,16 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Stops fetching these partitions until `resume`.
     public func pause(_ partitions: [(topic: String, partition: Int32)]) throws(KafkaError) {
-        let list = Self.partitionList(partitions.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
+        let list = Self.partitionList(
+            partitions.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         try check(rd_kafka_pause_partitions(handle.pointer, list), "pause")
     }
 
     /// Fetches paused partitions again.
     public func resume(_ partitions: [(topic: String, partition: Int32)]) throws(KafkaError) {
-        let list = Self.partitionList(partitions.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
+        let list = Self.partitionList(
+            partitions.map { PartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
         try check(rd_kafka_resume_partitions(handle.pointer, list), "resume")
     }
@@ -115,7 +119,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             } else if code == RD_KAFKA_RESP_ERR__FATAL {
                 return .failure(KafkaError(code: code, operation: "poll", isFatal: true))
             } else if code != RD_KAFKA_RESP_ERR__PARTITION_EOF {
-                handle.logger.warning("consumer error", metadata: ["kafka.error": "\(KafkaError(code: code, operation: "poll"))"])
+                handle.logger.warning(
+                    "consumer error", metadata: ["kafka.error": "\(KafkaError(code: code, operation: "poll"))"])
             }
         }
         return .success(messages)
@@ -141,7 +146,11 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group (if any) and stops fetching. Further polls fail.
     public func close() async {
-        guard lock.withLock({ defer { isClosed = true }; return !isClosed }) else { return }
+        guard
+            lock.withLock({
+                defer { isClosed = true }; return !isClosed
+            })
+        else { return }
         let client = handle
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async {

@@ -15,7 +15,10 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
     /// Whether the client instance is unusable and must be recreated.
     public let isFatal: Bool
 
-    init(code: rd_kafka_resp_err_t, operation: String, message: String? = nil, isRetriable: Bool? = nil, isFatal: Bool = false) {
+    init(
+        code: rd_kafka_resp_err_t, operation: String, message: String? = nil, isRetriable: Bool? = nil,
+        isFatal: Bool = false
+    ) {
         self.code = code.rawValue
         self.name = String(cString: rd_kafka_err2name(code))
         self.message = message ?? String(cString: rd_kafka_err2str(code))

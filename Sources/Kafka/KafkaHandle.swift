@@ -30,15 +30,19 @@ final class KafkaHandle: @unchecked Sendable {
         rd_kafka_conf_set_log_cb(conf) { client, level, facility, text in
             guard let client, let opaque = rd_kafka_opaque(client) else { return }
             let bridge = Unmanaged<LogBridge>.fromOpaque(opaque).takeUnretainedValue()
-            bridge.log(level: level, facility: facility.map { String(cString: $0) } ?? "", text: text.map { String(cString: $0) } ?? "")
+            bridge.log(
+                level: level, facility: facility.map { String(cString: $0) } ?? "",
+                text: text.map { String(cString: $0) } ?? "")
         }
         rd_kafka_conf_set_error_cb(conf) { client, code, reason, _ in
             guard let client, let opaque = rd_kafka_opaque(client) else { return }
             let bridge = Unmanaged<LogBridge>.fromOpaque(opaque).takeUnretainedValue()
             let name = String(cString: rd_kafka_err2name(rd_kafka_resp_err_t(rawValue: code)))
-            bridge.logger.warning("librdkafka error", metadata: [
-                "kafka.error": "\(name)", "kafka.reason": "\(reason.map { String(cString: $0) } ?? "")",
-            ])
+            bridge.logger.warning(
+                "librdkafka error",
+                metadata: [
+                    "kafka.error": "\(name)", "kafka.reason": "\(reason.map { String(cString: $0) } ?? "")",
+                ])
         }
         configure(conf)
         // rd_kafka_new takes ownership of conf on success only.

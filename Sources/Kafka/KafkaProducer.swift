@@ -15,9 +15,13 @@ public final class KafkaProducer: @unchecked Sendable {
     private let pollLoop = PollLoop()
 
     /// Connects lazily to `configuration.bootstrapServers`.
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "cohort.kafka.producer")) throws(KafkaError) {
+    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "cohort.kafka.producer"))
+        throws(KafkaError)
+    {
         self.configuration = configuration
-        handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, properties: configuration.producerProperties(), logger: logger) {
+        handle = try KafkaHandle(
+            type: RD_KAFKA_PRODUCER, properties: configuration.producerProperties(), logger: logger
+        ) {
             conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
@@ -25,7 +29,8 @@ public final class KafkaProducer: @unchecked Sendable {
                 let raw = message.pointee
                 if raw.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                     let topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-                    ticket.batch.succeed(ticket.index, DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset))
+                    ticket.batch.succeed(
+                        ticket.index, DeliveryReport(topic: topic, partition: raw.partition, offset: raw.offset))
                 } else {
                     ticket.batch.fail(ticket.index, KafkaError(code: raw.err, operation: "produce"))
                 }
@@ -182,13 +187,14 @@ final class DeliveryBatch: @unchecked Sendable {
     }
 
     private func settle(_ update: () -> Void) {
-        let ready: (CheckedContinuation<[DeliveryReport], any Error>, Result<[DeliveryReport], KafkaError>)? = lock.withLock {
-            update()
-            remaining -= 1
-            guard remaining == 0, let continuation else { return nil }
-            self.continuation = nil
-            return (continuation, outcome)
-        }
+        let ready: (CheckedContinuation<[DeliveryReport], any Error>, Result<[DeliveryReport], KafkaError>)? =
+            lock.withLock {
+                update()
+                remaining -= 1
+                guard remaining == 0, let continuation else { return nil }
+                self.continuation = nil
+                return (continuation, outcome)
+            }
         if let (continuation, outcome) = ready { continuation.resume(with: outcome.mapError { $0 as any Error }) }
     }
 

@@ -80,7 +80,8 @@ public final class Environment: @unchecked Sendable {
         if let known = stateLock.withLock({ openDatabases[name] }) { return known }
         let database = try write { txn in
             var dbi: MDB_dbi = 0
-            try check(mdb_dbi_open(txn.handle, name, UInt32(MDB_CREATE) | flags.rawValue, &dbi), "mdb_dbi_open(\(name))")
+            try check(
+                mdb_dbi_open(txn.handle, name, UInt32(MDB_CREATE) | flags.rawValue, &dbi), "mdb_dbi_open(\(name))")
             return Database(dbi: dbi, name: name)
         }
         stateLock.withLock { openDatabases[name] = database }

@@ -23,7 +23,8 @@ public struct Transaction: ~Copyable {
     ) throws -> Result {
         var value = MDB_val()
         let rc = key.withUnsafeBytes { keyBytes in
-            var mdbKey = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var mdbKey = MDB_val(
+                mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             return mdb_get(handle, database.dbi, &mdbKey, &value)
         }
         if rc == MDB_NOTFOUND { return try body(nil) }
@@ -43,7 +44,8 @@ public struct Transaction: ~Copyable {
     ) throws -> Bool {
         let rc = key.withUnsafeBytes { keyBytes in
             value.withUnsafeBytes { valueBytes in
-                var mdbKey = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+                var mdbKey = MDB_val(
+                    mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
                 var mdbValue = MDB_val(
                     mv_size: valueBytes.count, mv_data: UnsafeMutableRawPointer(mutating: valueBytes.baseAddress))
                 return mdb_put(handle, database.dbi, &mdbKey, &mdbValue, flags.rawValue)
@@ -58,7 +60,8 @@ public struct Transaction: ~Copyable {
     @discardableResult
     public func delete(_ database: Database, key: some ContiguousBytes) throws -> Bool {
         let rc = key.withUnsafeBytes { keyBytes in
-            var mdbKey = MDB_val(mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
+            var mdbKey = MDB_val(
+                mv_size: keyBytes.count, mv_data: UnsafeMutableRawPointer(mutating: keyBytes.baseAddress))
             return mdb_del(handle, database.dbi, &mdbKey, nil)
         }
         if rc == MDB_NOTFOUND { return false }

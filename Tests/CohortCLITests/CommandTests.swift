@@ -7,10 +7,13 @@ struct CommandTests {
     @Test("cohort broker prints its address, serves the crm topics and exits 0 on SIGTERM")
     func brokerLifecycle() throws {
         let broker = try DevBroker(partitions: 5)
-        let metadata = try ChildProcess(executable: "/usr/bin/kcat", arguments: ["-b", broker.bootstrapServers, "-L", "-J"])
+        let metadata = try ChildProcess(
+            executable: "/usr/bin/kcat", arguments: ["-b", broker.bootstrapServers, "-L", "-J"])
         #expect(metadata.waitForExit(timeout: 30) == 0)
         let text = metadata.outputLines.joined()
-        for topic in ["crm.customers", "crm.orders", "crm.activity", "crm.campaigns", "crm.deliveries", "crm.deadletter"] {
+        for topic in [
+            "crm.customers", "crm.orders", "crm.activity", "crm.campaigns", "crm.deliveries", "crm.deadletter",
+        ] {
             #expect(text.contains("\"topic\":\"\(topic)\""), "\(topic) exists")
         }
         #expect(broker.stop() == 0)
@@ -20,8 +23,11 @@ struct CommandTests {
     @Test("log append --events refuses invalid events with their reasons and appends the valid ones")
     func appendEvents() throws {
         let directory = TemporaryDirectory()
-        let valid = #"{"specversion":"1.0","id":"e1","source":"/t","type":"crm.visit.recorded","data":{"customer_id":"c-7"}}"#
-        let invalid = #"{"specversion":"1.0","id":"e2","source":"/t","type":"crm.order.placed","data":{"customer_id":"c-7","amount":-1}}"#
+        let valid =
+            #"{"specversion":"1.0","id":"e1","source":"/t","type":"crm.visit.recorded","data":{"customer_id":"c-7"}}"#
+        let invalid =
+            #"{"specversion":"1.0","id":"e2","source":"/t","type":"crm.order.placed","#
+            + #""data":{"customer_id":"c-7","amount":-1}}"#
         let child = try ChildProcess.cohort(["log", "append", "--data", directory.path, "--events"], stdin: true)
         child.write(valid + "\n" + invalid + "\nnot json at all\n")
         child.closeStdin()

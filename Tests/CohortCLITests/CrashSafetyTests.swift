@@ -28,15 +28,19 @@ struct CrashSafetyTests {
         var sent = 0
         for round in 0..<4 {
             let child = try ChildProcess.cohort(
-                ["log", "append", "--data", directory.path, "--topic", "crm.orders", "--key-is-line", "--batch", "20",
-                 "--concurrency", "8", "--set", "topics.partitions=4"],
+                [
+                    "log", "append", "--data", directory.path, "--topic", "crm.orders", "--key-is-line", "--batch",
+                    "20",
+                    "--concurrency", "8", "--set", "topics.partitions=4",
+                ],
                 stdin: true)
             // Far more input than can be appended before the kill, written from another thread.
             let lines = (0..<100_000).map { "round\(round)-line\($0)" }
             sent += lines.count
             let writer = Thread {
                 for chunk in stride(from: 0, to: lines.count, by: 1000) {
-                    guard child.write(lines[chunk..<min(chunk + 1000, lines.count)].joined(separator: "\n") + "\n") else { return }
+                    guard child.write(lines[chunk..<min(chunk + 1000, lines.count)].joined(separator: "\n") + "\n")
+                    else { return }
                 }
             }
             writer.start()
@@ -76,7 +80,8 @@ struct CrashSafetyTests {
             }
         }
         for ack in acknowledged {
-            #expect(byPosition["\(ack.partition)@\(ack.offset)"] == ack.value, "acknowledged \(ack.value) must be durable")
+            #expect(
+                byPosition["\(ack.partition)@\(ack.offset)"] == ack.value, "acknowledged \(ack.value) must be durable")
         }
         let storedValues = Set(byPosition.values)
         #expect(storedValues.count == byPosition.count, "no record is stored twice")

@@ -4,11 +4,13 @@ import Testing
 
 @Suite("configuration layers")
 struct ConfigurationLoaderTests {
-    private static let exampleFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    private static let exampleFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("config/cohort.example.toml").path
 
     private func write(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-\(UUID().uuidString).toml").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-\(UUID().uuidString).toml")
+            .path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -27,7 +29,8 @@ struct ConfigurationLoaderTests {
 
     @Test("file < COHORT_* environment < flags")
     func precedence() throws {
-        let file = try write("""
+        let file = try write(
+            """
             # comment
             currency = "USD"
             [kafka]
@@ -37,7 +40,8 @@ struct ConfigurationLoaderTests {
             prefix = "file."
             """)
         let configuration = try ConfigurationLoader.load(
-            file: file, environment: ["COHORT_KAFKA_BROKERS": "env:9092", "COHORT_TOPICS_PARTITIONS": "5", "PATH": "/bin"],
+            file: file,
+            environment: ["COHORT_KAFKA_BROKERS": "env:9092", "COHORT_TOPICS_PARTITIONS": "5", "PATH": "/bin"],
             overrides: [("topics.partitions", "7")])
         #expect(configuration.currency == "USD")
         #expect(configuration.kafkaBrokers == "env:9092")

@@ -16,7 +16,9 @@ struct EmbeddedLogTests {
             for appender in 0..<32 {
                 group.addTask {
                     for batch in 0..<10 {
-                        _ = try await log.append([OutgoingRecord(topic: "t", key: Array("\(appender)-\(batch)".utf8), value: [1])])
+                        _ = try await log.append([
+                            OutgoingRecord(topic: "t", key: Array("\(appender)-\(batch)".utf8), value: [1])
+                        ])
                     }
                 }
             }
@@ -34,7 +36,8 @@ struct EmbeddedLogTests {
         do {
             let log = try EmbeddedLog(configuration: EmbeddedLog.Configuration(path: directory.path))
             try await log.createTopic("t", partitions: 3)
-            _ = try await log.append((0..<30).map { OutgoingRecord(topic: "t", key: nil, value: Array("a\($0)".utf8), partition: 1) })
+            _ = try await log.append(
+                (0..<30).map { OutgoingRecord(topic: "t", key: nil, value: Array("a\($0)".utf8), partition: 1) })
             await log.close()
         }
         let reopened = try EmbeddedLog(configuration: EmbeddedLog.Configuration(path: directory.path))
@@ -88,7 +91,11 @@ struct EmbeddedLogTests {
         configuration.environment.mapSizeBytes = 512 * 1024
         let log = try EmbeddedLog(configuration: configuration)
         for batch in 0..<20 {
-            _ = try await log.append((0..<100).map { OutgoingRecord(topic: "t", key: Array("k\(batch)-\($0)".utf8), value: [UInt8](repeating: 1, count: 400)) })
+            _ = try await log.append(
+                (0..<100).map {
+                    OutgoingRecord(
+                        topic: "t", key: Array("k\(batch)-\($0)".utf8), value: [UInt8](repeating: 1, count: 400))
+                })
         }
         var total: Int64 = 0
         for partition in 0..<(try await log.partitionCount(topic: "t")) {

@@ -5,8 +5,12 @@ import Testing
 /// The contract of `EventLog`, run unchanged against the embedded log and against Kafka (`cohort broker`).
 @Suite("EventLog conformance")
 struct EventLogConformanceTests {
-    private func record(_ topic: String, key: String?, value: String, headers: [Header] = [], timestampMs: Int64? = nil) -> OutgoingRecord {
-        OutgoingRecord(topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers, timestampMs: timestampMs)
+    private func record(_ topic: String, key: String?, value: String, headers: [Header] = [], timestampMs: Int64? = nil)
+        -> OutgoingRecord
+    {
+        OutgoingRecord(
+            topic: topic, key: key.map { Array($0.utf8) }, value: Array(value.utf8), headers: headers,
+            timestampMs: timestampMs)
     }
 
     @Test("appended records come back in order with key, value, headers and timestamp", arguments: LogKind.allCases)
@@ -38,7 +42,8 @@ struct EventLogConformanceTests {
         let harness = try await LogHarness(kind)
         var positions: [RecordPosition] = []
         for batch in 0..<5 {
-            positions += try await harness.log.append((0..<40).map { record("crm.orders", key: "k\(batch)-\($0)", value: "v") })
+            positions += try await harness.log.append(
+                (0..<40).map { record("crm.orders", key: "k\(batch)-\($0)", value: "v") })
         }
         let grouped = Dictionary(grouping: positions, by: { $0.partition })
         for partition in 0..<LogHarness.partitions {
@@ -57,7 +62,10 @@ struct EventLogConformanceTests {
         let keys = (0..<300).map { "customer-\($0)" } + ["", "a", "ab", "abc", "ünïcødé", "21"]
         let positions = try await harness.log.append(keys.map { record("crm.customers", key: $0, value: "x") })
         for (key, position) in zip(keys, positions) {
-            #expect(position.partition == Partitioner.partition(forKey: Array(key.utf8), partitionCount: LogHarness.partitions), "key \(key)")
+            #expect(
+                position.partition
+                    == Partitioner.partition(forKey: Array(key.utf8), partitionCount: LogHarness.partitions),
+                "key \(key)")
         }
         await harness.close()
     }
@@ -93,7 +101,8 @@ struct EventLogConformanceTests {
             return copy
         }
         _ = try await harness.log.append(batch)
-        let reader = try await harness.log.makeReader(startingAt: [TopicPartition(topic: "crm.orders", partition: 1): 6])
+        let reader = try await harness.log.makeReader(startingAt: [TopicPartition(topic: "crm.orders", partition: 1): 6]
+        )
         var records: [LogRecord] = []
         while records.count < 4 {
             let polled = try await reader.poll(maxRecords: 100, timeoutMs: 5000)
@@ -109,7 +118,8 @@ struct EventLogConformanceTests {
     @Test("a waiting reader is woken by an append instead of running out its timeout", arguments: LogKind.allCases)
     func tailIsLive(kind: LogKind) async throws {
         let harness = try await LogHarness(kind)
-        let reader = try await harness.log.makeReader(startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
+        let reader = try await harness.log.makeReader(
+            startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
         // Drain anything already there (nothing) so the next poll has to wait.
         _ = try await reader.poll(maxRecords: 10, timeoutMs: 0)
         let started = ContinuousClock.now
@@ -125,7 +135,8 @@ struct EventLogConformanceTests {
     @Test("polling an idle log returns nothing after its timeout", arguments: LogKind.allCases)
     func idlePollTimesOut(kind: LogKind) async throws {
         let harness = try await LogHarness(kind)
-        let reader = try await harness.log.makeReader(startingAt: try await harness.log.allPartitions(of: ["crm.customers"]))
+        let reader = try await harness.log.makeReader(
+            startingAt: try await harness.log.allPartitions(of: ["crm.customers"]))
         let started = ContinuousClock.now
         let records = try await reader.poll(maxRecords: 10, timeoutMs: 300)
         #expect(records.isEmpty)
@@ -143,9 +154,12 @@ struct EventLogConformanceTests {
                 group.addTask {
                     var mine: [RecordPosition] = []
                     for batch in 0..<20 {
-                        mine += try await log.append((0..<25).map {
-                            OutgoingRecord(topic: "crm.orders", key: Array("a\(appender)-\(batch)-\($0)".utf8), value: Array("v".utf8))
-                        })
+                        mine += try await log.append(
+                            (0..<25).map {
+                                OutgoingRecord(
+                                    topic: "crm.orders", key: Array("a\(appender)-\(batch)-\($0)".utf8),
+                                    value: Array("v".utf8))
+                            })
                     }
                     return mine
                 }

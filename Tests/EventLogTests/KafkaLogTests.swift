@@ -12,7 +12,8 @@ struct KafkaLogTests {
         let log = try KafkaLog(configuration: configuration)
         let started = ContinuousClock.now
         await #expect {
-            _ = try await log.append([OutgoingRecord(topic: "crm.orders", key: Array("c".utf8), value: Array("v".utf8))])
+            _ = try await log.append([OutgoingRecord(topic: "crm.orders", key: Array("c".utf8), value: Array("v".utf8))]
+            )
         } throws: { error in
             guard let logError = error as? EventLogError, case .unavailable = logError else { return false }
             return logError.isRetriable

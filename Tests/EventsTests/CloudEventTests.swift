@@ -63,17 +63,19 @@ struct CloudEventTests {
     func reportsEveryProblem() {
         let text = #"""
             {"specversion":"0.3","id":"","source":"/t","type":"crm.order.placed","extra_thing":1,
-             "data":{"customer_id":7,"amount":1.23456,"currency":"inr","items":[{"sku":"s","quantity":0}],"color":"red"}}
+             "data":{"customer_id":7,"amount":1.23456,"currency":"inr",
+                     "items":[{"sku":"s","quantity":0}],"color":"red"}}
             """#
         guard case .failure(let error) = CloudEvent.decode(structured: Array(text.utf8)) else {
             Issue.record("expected a failure")
             return
         }
         let pointers = Set(error.problems.map(\.pointer))
-        #expect(pointers.isSuperset(of: [
-            "/specversion", "/id", "/extra_thing", "/data/customer_id", "/data/amount", "/data/currency",
-            "/data/order_id", "/data/items/0/quantity", "/data/items/0/price", "/data/color",
-        ]))
+        #expect(
+            pointers.isSuperset(of: [
+                "/specversion", "/id", "/extra_thing", "/data/customer_id", "/data/amount", "/data/currency",
+                "/data/order_id", "/data/items/0/quantity", "/data/items/0/price", "/data/color",
+            ]))
         #expect(error.description.contains("/data/amount: must have at most 4 fraction digits"))
     }
 
@@ -95,7 +97,9 @@ struct CloudEventTests {
     @Test("problem messages never echo field values")
     func noDataInMessages() {
         let secret = "very-secret-email@example.com"
-        let text = #"{"specversion":"1.0","id":"e","source":"/s","type":"crm.customer.upserted","data":{"customer_id":"c","email":["\#(secret)"]}}"#
+        let text =
+            #"{"specversion":"1.0","id":"e","source":"/s","type":"crm.customer.upserted","#
+            + #""data":{"customer_id":"c","email":["\#(secret)"]}}"#
         guard case .failure(let error) = CloudEvent.decode(structured: Array(text.utf8)) else {
             Issue.record("expected a failure")
             return

@@ -55,10 +55,11 @@ struct JSONParserTests {
 
     @Test("serialising and parsing round-trips, escaping what must be escaped")
     func roundTrip() throws {
-        let original = JSONValue.object(JSONObject([
-            ("text", .string("quote \" backslash \\ newline \n control \u{01} unicode ü😀")),
-            ("list", .array([.number(JSONNumber(7)), .null, .bool(true)])),
-        ]))
+        let original = JSONValue.object(
+            JSONObject([
+                ("text", .string("quote \" backslash \\ newline \n control \u{01} unicode ü😀")),
+                ("list", .array([.number(JSONNumber(7)), .null, .bool(true)])),
+            ]))
         let text = original.jsonText
         #expect(try JSONParser.parse(text) == original)
         #expect(text.contains("\\u0001"))

@@ -30,8 +30,10 @@ struct EnvironmentTests {
         let environment = try Environment(path: directory.path)
         let database = try environment.database("things")
         let (first, second) = try environment.write { txn in
-            (try txn.put(database, key: bytes("k"), value: bytes("old"), flags: .noOverwrite),
-             try txn.put(database, key: bytes("k"), value: bytes("new"), flags: .noOverwrite))
+            (
+                try txn.put(database, key: bytes("k"), value: bytes("old"), flags: .noOverwrite),
+                try txn.put(database, key: bytes("k"), value: bytes("new"), flags: .noOverwrite)
+            )
         }
         #expect(first && !second)
         #expect(try environment.read { try $0.get(database, key: bytes("k")) } == bytes("old"))
@@ -58,7 +60,9 @@ struct EnvironmentTests {
         let environment = try Environment(path: directory.path)
         let database = try environment.database("ordered")
         try environment.write { txn in
-            for key in ["d", "a", "c", "e", "b"] { try txn.put(database, key: bytes(key), value: bytes(key.uppercased())) }
+            for key in ["d", "a", "c", "e", "b"] {
+                try txn.put(database, key: bytes(key), value: bytes(key.uppercased()))
+            }
         }
         var visited: [String] = []
         try environment.read { txn in
@@ -75,7 +79,9 @@ struct EnvironmentTests {
         }
         #expect(before == "b")
         let beforeEnd = try environment.read { txn in
-            try txn.withCursor(database) { cursor in try cursor.seek(before: bytes("z")).map { String(decoding: $0.key, as: UTF8.self) } }
+            try txn.withCursor(database) { cursor in
+                try cursor.seek(before: bytes("z")).map { String(decoding: $0.key, as: UTF8.self) }
+            }
         }
         #expect(beforeEnd == "e")
     }

@@ -17,7 +17,8 @@ public final class ChildProcess: @unchecked Sendable {
     public static var cohortBinary: String {
         if let path = ProcessInfo.processInfo.environment["COHORT_BINARY"] { return path }
         let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cohort").path,
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cohort")
+                .path,
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()
                 .appendingPathComponent("cohort").path,
             FileManager.default.currentDirectoryPath + "/.build/debug/cohort",
@@ -26,17 +27,23 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// Starts `cohort` with `arguments`.
-    public static func cohort(_ arguments: [String], stdin: Bool = false, environment: [String: String] = [:]) throws -> ChildProcess {
+    public static func cohort(_ arguments: [String], stdin: Bool = false, environment: [String: String] = [:]) throws
+        -> ChildProcess
+    {
         try ChildProcess(executable: cohortBinary, arguments: arguments, stdin: stdin, environment: environment)
     }
 
     /// Starts `executable`; with `stdin: true` the test can write to its standard input.
-    public init(executable: String, arguments: [String], stdin: Bool = false, environment: [String: String] = [:]) throws {
+    public init(executable: String, arguments: [String], stdin: Bool = false, environment: [String: String] = [:])
+        throws
+    {
         // A child that dies while we write to its stdin must not kill the test runner.
         signal(SIGPIPE, SIG_IGN)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("COHORT_") || $0.key == "COHORT_BINARY" }
+        var merged = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("COHORT_") || $0.key == "COHORT_BINARY"
+        }
         for (key, value) in environment { merged[key] = value }
         process.environment = merged
         process.standardOutput = stdoutPipe

@@ -25,7 +25,8 @@ public final class DevBroker: @unchecked Sendable {
 
     /// Starts a broker with the `crm.*` topics (and `extraTopics`) of `partitions` partitions.
     public init(partitions: Int32 = 4, extraTopics: [String] = []) throws {
-        process = try ChildProcess.cohort(["broker", "--partitions", String(partitions)] + extraTopics.flatMap { ["--topic", $0] })
+        process = try ChildProcess.cohort(
+            ["broker", "--partitions", String(partitions)] + extraTopics.flatMap { ["--topic", $0] })
         guard let line = process.firstLine(timeout: 30), line.contains(":") else {
             throw FixtureError("cohort broker printed no bootstrap address; stderr: \(process.errorOutput)")
         }

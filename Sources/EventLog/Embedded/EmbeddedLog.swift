@@ -61,7 +61,9 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     private let writerStopped = DispatchSemaphore(value: 0)
 
     /// Opens (creating if needed) the log at `configuration.path` and starts its writer thread.
-    public init(configuration: Configuration, logger: Logger = Logger(label: "cohort.log.embedded")) throws(EventLogError) {
+    public init(configuration: Configuration, logger: Logger = Logger(label: "cohort.log.embedded"))
+        throws(EventLogError)
+    {
         self.configuration = configuration
         self.logger = logger
         do {
@@ -100,7 +102,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                         for partition in 0..<info.partitionCount {
                             let id = Self.partitionID(topic: info.number, partition: partition)
                             let limit = RecordCodec.storageKey(partitionID: id + 1, offset: 0)
-                            if let entry = try cursor.seek(before: limit), let stored = RecordCodec.decodeKey(entry.key),
+                            if let entry = try cursor.seek(before: limit),
+                                let stored = RecordCodec.decodeKey(entry.key),
                                 stored.partitionID == id
                             {
                                 nextOffsets[id] = stored.offset + 1
@@ -170,7 +173,9 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
             guard record.value.count <= configuration.recordBytesMax else {
                 throw .tooLarge("a record of \(record.value.count) bytes (at most \(configuration.recordBytesMax))")
             }
-            guard record.partition.map({ $0 >= 0 }) ?? true else { throw .unknownPartition(TopicPartition(topic: record.topic, partition: record.partition!)) }
+            guard record.partition.map({ $0 >= 0 }) ?? true else {
+                throw .unknownPartition(TopicPartition(topic: record.topic, partition: record.partition!))
+            }
         }
         if records.isEmpty { return [] }
         return try await enqueue(records)
@@ -210,7 +215,9 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
             }
             var group: [PendingAppend] = []
             var groupRecords = 0
-            while let next = pending.first, group.isEmpty || groupRecords + next.records.count <= configuration.transactionRecordsMax {
+            while let next = pending.first,
+                group.isEmpty || groupRecords + next.records.count <= configuration.transactionRecordsMax
+            {
                 group.append(pending.removeFirst())
                 groupRecords += next.records.count
             }
@@ -256,7 +263,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                             let partition: Int32
                             if let explicit = record.partition {
                                 guard explicit < info.partitionCount else {
-                                    failure = .unknownPartition(TopicPartition(topic: record.topic, partition: explicit))
+                                    failure = .unknownPartition(
+                                        TopicPartition(topic: record.topic, partition: explicit))
                                     break
                                 }
                                 partition = explicit
@@ -271,7 +279,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                             offsets[id] = offset + 1
                             RecordCodec.encodeValue(record, timestampMs: record.timestampMs ?? nowMs, into: &encoded)
                             // Not MDB_APPEND: keys increase per partition, not across the whole database.
-                            try txn.put(recordsDB, key: RecordCodec.storageKey(partitionID: id, offset: offset), value: encoded)
+                            try txn.put(
+                                recordsDB, key: RecordCodec.storageKey(partitionID: id, offset: offset), value: encoded)
                             positions.append(RecordPosition(topic: record.topic, partition: partition, offset: offset))
                         }
                         if let failure {
@@ -325,7 +334,9 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     public func makeReader(startingAt positions: [TopicPartition: Int64]) async throws(EventLogError) -> any LogReader {
         var assignments: [EmbeddedReader.Assignment] = []
         for (partition, offset) in positions.sorted(by: { $0.key < $1.key }) {
-            guard let info = stateLock.withLock({ topics[partition.topic] }) else { throw .unknownTopic(partition.topic) }
+            guard let info = stateLock.withLock({ topics[partition.topic] }) else {
+                throw .unknownTopic(partition.topic)
+            }
             guard partition.partition >= 0, partition.partition < info.partitionCount else {
                 throw .unknownPartition(partition)
             }
@@ -338,18 +349,23 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     }
 
     /// Reads up to `maxRecords` stored records of one partition from `offset`, in one read transaction.
-    func readRecords(_ assignment: EmbeddedReader.Assignment, maxRecords: Int, into output: inout [LogRecord]) throws(EventLogError) {
+    func readRecords(_ assignment: EmbeddedReader.Assignment, maxRecords: Int, into output: inout [LogRecord])
+        throws(EventLogError)
+    {
         do {
             try environment.read { txn in
                 try txn.withCursor(recordsDB) { cursor in
-                    var entry = try cursor.seek(atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
+                    var entry = try cursor.seek(
+                        atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
                     var count = 0
                     while count < maxRecords, let current = entry, let key = RecordCodec.decodeKey(current.key),
                         key.partitionID == assignment.id
                     {
-                        guard let record = RecordCodec.decodeValue(
-                            current.value, topic: assignment.partition.topic, partition: assignment.partition.partition,
-                            offset: key.offset)
+                        guard
+                            let record = RecordCodec.decodeValue(
+                                current.value, topic: assignment.partition.topic,
+                                partition: assignment.partition.partition,
+                                offset: key.offset)
                         else { throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)") }
                         output.append(record)
                         count += 1

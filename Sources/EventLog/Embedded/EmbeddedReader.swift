@@ -31,7 +31,8 @@ final class EmbeddedReader: LogReader, @unchecked Sendable {
             if !records.isEmpty { return records }
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero || log.closed { return [] }
-            let remainingMs = Int(remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
+            let remainingMs = Int(
+                remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
             await log.notifier.wait(after: generation, timeoutMs: max(1, remainingMs))
         }
     }

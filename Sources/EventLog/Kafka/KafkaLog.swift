@@ -14,7 +14,9 @@ public final class KafkaLog: EventLog, @unchecked Sendable {
     private let logger: Logger
 
     /// Connects lazily to the cluster of `configuration`.
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "cohort.log.kafka")) throws(EventLogError) {
+    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "cohort.log.kafka"))
+        throws(EventLogError)
+    {
         self.configuration = configuration
         self.logger = logger
         do {
@@ -84,7 +86,9 @@ public final class KafkaLog: EventLog, @unchecked Sendable {
     }
 
     /// Runs a blocking librdkafka query on a Dispatch thread rather than the cooperative pool.
-    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T) async throws(EventLogError) -> T {
+    private static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws(KafkaError) -> T)
+        async throws(EventLogError) -> T
+    {
         let result: Result<T, KafkaError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 do throws(KafkaError) {
