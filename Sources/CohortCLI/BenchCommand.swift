@@ -175,6 +175,7 @@ struct BenchLogCommand: AsyncParsableCommand {
         }
         let append = median(results.map(\.appendPerSecond))
         let read = median(results.map(\.readPerSecond))
-        Output.line("\(name): \(events) records/run, median append \(append) events/s (durable), median read \(read) events/s")
+        Output.line(
+            "\(name): \(events) records/run, median append \(append) events/s (durable), median read \(read) events/s")
     }
 }
