@@ -61,8 +61,11 @@ struct LogAppendCommand: AsyncParsableCommand {
     @Option(help: "Lines per append call.")
     var batch = 100
 
-    @Option(help: "Concurrent appenders (their batches share commits).")
-    var concurrency = 4
+    @Option(
+        help: """
+            Concurrent appenders; their batches share commits. Above 1, input order is kept within a batch only,             so keep 1 when later lines must follow earlier ones (events of one customer).
+            """)
+    var concurrency = 1
 
     @Option(help: "Longest line accepted, in bytes.")
     var lineBytesMax = 1 << 20
