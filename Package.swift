@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // System libraries: a module map and a shim each, nothing else.
@@ -40,6 +41,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Read models: pure folds of events into state, the LMDB store, the projector runtime.
+        .target(
+            name: "Projections",
+            dependencies: [
+                "Events", "EventLog", "LMDB",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Layered configuration: file < COHORT_* environment < flags.
         .target(name: "CohortConfig", swiftSettings: swiftSettings),
 
@@ -47,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig",
+                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +79,11 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "Kafka", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "Events", "EventLog", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),

@@ -34,7 +34,7 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LoggingSetup.logger("cohort.broker", level: "warning")
         let cluster = try MockCluster(brokers: brokers, logger: logger)
-        let topics = Stream.allCases.map { prefix + $0.defaultTopic } + extraTopics
+        let topics = EventStream.allCases.map { prefix + $0.defaultTopic } + extraTopics
         for topic in topics {
             try cluster.createTopic(topic, partitions: partitions)
         }

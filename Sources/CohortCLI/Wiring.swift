@@ -4,12 +4,13 @@ import Events
 import Foundation
 import Kafka
 import Logging
+import Projections
 
 /// Builds the components a command needs from the configuration. The one place that chooses implementations.
 enum Wiring {
     /// Every topic Cohort uses, prefixed as configured.
     static func topics(_ configuration: CohortConfiguration) -> [String] {
-        Stream.allCases.map { configuration.topic($0.defaultTopic) }
+        EventStream.allCases.map { configuration.topic($0.defaultTopic) }
     }
 
     /// The Kafka client settings of a configuration.
@@ -53,5 +54,50 @@ enum Output {
 
     static func error(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+extension Wiring {
+    /// The topics projectors fold: every `crm.*` topic but the dead-letter one.
+    static func foldedTopics(_ configuration: CohortConfiguration) -> [String] {
+        EventStream.allCases.filter { $0 != .deadletter }.map { configuration.topic($0.defaultTopic) }
+    }
+
+    /// Projector settings for this configuration; `deadLetters: false` for replays.
+    static func projectorConfiguration(_ configuration: CohortConfiguration, deadLetters: Bool) -> Projector.Configuration {
+        Projector.Configuration(
+            topics: foldedTopics(configuration),
+            deadLetterTopic: deadLetters ? configuration.topic(EventStream.deadletter.defaultTopic) : nil,
+            currency: configuration.currency)
+    }
+}
+
+/// Prints a progress line to stderr at most every `intervalSeconds`, and once more at the end.
+final class ProgressPrinter: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private let label: String
+    private let intervalSeconds: Double
+    private var lastPrinted = -1.0
+
+    init(label: String, intervalSeconds: Double = 1) {
+        self.label = label
+        self.intervalSeconds = intervalSeconds
+    }
+
+    func report(_ progress: Projector.Progress, final: Bool = false) {
+        let due = lock.withLock {
+            guard final || progress.elapsedSeconds - lastPrinted >= intervalSeconds else { return false }
+            lastPrinted = progress.elapsedSeconds
+            return true
+        }
+        guard due else { return }
+        let rate = progress.elapsedSeconds > 0 ? Double(progress.records) / progress.elapsedSeconds : 0
+        var line = "\(label): \(progress.records) records, \(Int(rate)) records/s, \(String(format: "%.1f", progress.elapsedSeconds)) s"
+        if let remaining = progress.remaining {
+            line += ", \(remaining) to go"
+            if rate > 0 && remaining > 0 { line += ", ETA \(String(format: "%.1f", Double(remaining) / rate)) s" }
+        }
+        Output.error(line)
     }
 }

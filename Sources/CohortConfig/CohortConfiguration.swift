@@ -6,6 +6,8 @@
 public struct CohortConfiguration: Sendable, Equatable {
     /// Directory for the embedded log and the read models.
     public var dataDirectory = "data"
+    /// Directory of the LMDB read models; empty means `<dataDirectory>/readmodels`.
+    public var readModelsDirectory = ""
     /// Kafka `bootstrap.servers`; empty selects the embedded log.
     public var kafkaBrokers = ""
     /// Raw librdkafka properties, `name=value` pairs.
@@ -36,6 +38,11 @@ public struct CohortConfiguration: Sendable, Equatable {
 
     /// Whether this node runs on Kafka rather than the embedded log.
     public var usesKafka: Bool { !kafkaBrokers.isEmpty }
+
+    /// Where the read models live.
+    public var readModelsPath: String {
+        readModelsDirectory.isEmpty ? dataDirectory + "/readmodels" : readModelsDirectory
+    }
 
     /// The topic name for a default topic name such as `crm.orders`.
     public func topic(_ defaultName: String) -> String { topicPrefix + defaultName }

@@ -1,5 +1,5 @@
 /// The logical streams of SPEC §3. Actual topic names come from configuration (`TopicNames`).
-public enum Stream: String, Sendable, CaseIterable {
+public enum EventStream: String, Sendable, CaseIterable {
     case customers, orders, activity, campaigns, deliveries, deadletter
 
     /// The default topic name, e.g. `crm.customers`.
@@ -28,7 +28,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case messageReceipt = "crm.message.receipt"
 
     /// The stream (topic) this type is published on.
-    public var stream: Stream {
+    public var stream: EventStream {
         switch self {
         case .customerUpserted, .customerErased: .customers
         case .orderPlaced, .orderCancelled, .orderRefunded: .orders

@@ -1,0 +1,186 @@
+import ArgumentParser
+import CohortConfig
+import EventLog
+import Events
+import Foundation
+import Projections
+
+/// `cohort project`: the projector alone.
+struct ProjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project",
+        abstract: "Fold the log into the read models; resumes from the stored offsets; SIGTERM commits and stops.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Flag(help: "Exit once caught up with the end offsets seen at start (batch jobs, tests).")
+    var untilCaughtUp = false
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = LoggingSetup.logger("cohort.project", level: configuration.logLevel)
+        let log = try await Wiring.openLog(configuration, logger: logger)
+        let store = try ReadModelStore(path: configuration.readModelsPath)
+        let projector = Projector(
+            log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: true),
+            logger: logger)
+        let printer = ProgressPrinter(label: "project", intervalSeconds: 5)
+        let signals = Task {
+            let signal = await SignalWaiter.waitForTermination()
+            Output.error("project: stopping on signal \(signal) after the open batch")
+            projector.stop()
+        }
+        let progress = try await projector.run(until: untilCaughtUp ? .caughtUp : .never) { printer.report($0) }
+        signals.cancel()
+        printer.report(progress, final: true)
+        await log.close()
+    }
+}
+
+/// `cohort replay`: rebuilds every read model from offset 0 into a fresh directory.
+struct ReplayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Rebuild the read models from the start of the log into a new directory, then verify and print the digest.",
+        discussion: """
+            --until TIME (RFC 3339) folds only records the log stored at or before TIME: the read models as they \
+            were then. Poison records are recorded in the rebuilt read models but not dead-lettered again.
+            """)
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Directory to build the read models in; must be empty or absent.")
+    var into: String
+
+    @Option(help: "Fold only records appended at or before this RFC 3339 time.")
+    var until: String?
+
+    func validate() throws {
+        if let until, Timestamp(rfc3339: until) == nil {
+            throw ValidationError("--until must be an RFC 3339 time such as 2024-06-01T00:00:00Z")
+        }
+        let existing = (try? FileManager.default.contentsOfDirectory(atPath: into)) ?? []
+        guard existing.isEmpty else { throw ValidationError("\(into) is not empty; replay builds into a fresh directory") }
+    }
+
+    func run() async throws {
+        let configuration = try options.load()
+        let logger = LoggingSetup.logger("cohort.replay", level: configuration.logLevel)
+        let log = try await Wiring.openLog(configuration, logger: logger)
+        let store = try ReadModelStore(path: into)
+        let projector = Projector(
+            log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: false),
+            logger: logger)
+        let printer = ProgressPrinter(label: "replay")
+        let stop: Projector.StopCondition = until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp
+        let progress = try await projector.run(until: stop) { printer.report($0) }
+        printer.report(progress, final: true)
+        await log.close()
+
+        // Verify: every record read is accounted for exactly once as an event, a duplicate or a dead letter.
+        let accounted = try [ReadModelStore.Counter.events, .duplicates, .deadLetters].reduce(Int64(0)) {
+            $0 + (try store.counter($1))
+        }
+        guard accounted == Int64(progress.records) else {
+            Output.error("replay: verification failed: \(progress.records) records read, \(accounted) accounted for")
+            throw ExitCode(2)
+        }
+        Output.error(
+            "replay: verified \(accounted) records (\(try store.counter(.events)) events, "
+                + "\(try store.counter(.duplicates)) duplicates, \(try store.counter(.deadLetters)) dead letters)")
+        Output.line(try store.digest())
+    }
+}
+
+/// `cohort digest`: a stable checksum of all read-model content.
+struct DigestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest", abstract: "Print the SHA-256 digest of all read-model content (equal models, equal digests).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() throws {
+        let configuration = try options.load()
+        // Accept either a data directory (with readmodels/ inside) or a read-model directory itself.
+        var path = configuration.readModelsPath
+        let direct = configuration.dataDirectory
+        if !FileManager.default.fileExists(atPath: path + "/data.mdb"), FileManager.default.fileExists(atPath: direct + "/data.mdb") {
+            path = direct
+        }
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
+            throw ValidationError("no read models at \(path)")
+        }
+        Output.line(try ReadModelStore(path: path).digest())
+    }
+}
+
+/// `cohort generate`: deterministic synthetic CRM traffic.
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate deterministic synthetic customers, orders and visits as NDJSON or straight into the log.")
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Customers.") var customers = 1_000
+    @Option(help: "Orders (cancellations and refunds come on top).") var orders = 3_000
+    @Option(help: "Visits.") var visits = 5_000
+    @Option(help: "Seed: the same seed gives the same events.") var seed: UInt64 = 42
+    @Option(help: "Share of redelivered events, 0–1.") var redeliveries = 0.0
+    @Option(help: "Share of poison records, 0–1.") var poison = 0.0
+    @Flag(help: "Append to the configured log instead of printing NDJSON.") var intoLog = false
+
+    func validate() throws {
+        guard customers >= 1, customers <= 100_000_000 else { throw ValidationError("--customers must be 1…100000000") }
+        guard orders >= 0, visits >= 0, orders + visits <= 1_000_000_000 else { throw ValidationError("too many events") }
+        guard (0...1).contains(redeliveries), (0...1).contains(poison) else {
+            throw ValidationError("--redeliveries and --poison are shares between 0 and 1")
+        }
+    }
+
+    func run() async throws {
+        let configuration = try options.load()
+        var generatorOptions = EventGenerator.Options()
+        generatorOptions.customers = customers
+        generatorOptions.orders = orders
+        generatorOptions.visits = visits
+        generatorOptions.seed = seed
+        generatorOptions.redeliveryRate = redeliveries
+        generatorOptions.poisonRate = poison
+        generatorOptions.currency = configuration.currency
+        let generator = EventGenerator(options: generatorOptions)
+        guard intoLog else {
+            var buffer: [UInt8] = []
+            for item in generator {
+                buffer += item.value
+                buffer.append(0x0A)
+                if buffer.count > 1 << 20 {
+                    FileHandle.standardOutput.write(Data(buffer))
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            FileHandle.standardOutput.write(Data(buffer))
+            return
+        }
+        let logger = LoggingSetup.logger("cohort.generate", level: configuration.logLevel)
+        let log = try await Wiring.openLog(configuration, logger: logger)
+        var batch: [OutgoingRecord] = []
+        var appended = 0
+        let started = ContinuousClock.now
+        for item in generator {
+            batch.append(OutgoingRecord(
+                topic: configuration.topic(item.stream.defaultTopic), key: Array(item.key.utf8), value: item.value,
+                headers: [Header("content-type", CloudEvent.structuredContentType)]))
+            if batch.count == 5_000 {
+                // Sequential batches keep the generated order within every partition.
+                appended += try await log.append(batch).count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { appended += try await log.append(batch).count }
+        await log.close()
+        let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
+        Output.error("generate: appended \(appended) records in \(String(format: "%.1f", seconds)) s")
+        Output.line(String(appended))
+    }
+}

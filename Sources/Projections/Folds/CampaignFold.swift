@@ -1,0 +1,114 @@
+import Events
+
+/// Folds segment, campaign and message events. Pure: no I/O.
+public enum CampaignFold {
+    /// Applies a campaign lifecycle event. Returns the campaign unchanged for transitions its status does not allow
+    /// (e.g. resuming a running campaign), so replays and redeliveries are harmless.
+    public static func apply(_ payload: EventPayload, at time: Timestamp, to campaign: CampaignState?) -> CampaignState? {
+        switch payload {
+        case .campaignCreated(let created):
+            // The first definition wins; a campaign is not redefined by a second `created`.
+            if let campaign { return campaign }
+            var state = CampaignState(
+                campaignID: created.campaignID, name: created.name, template: created.template, channel: created.channel)
+            state.segmentID = created.segmentID
+            state.rulesJSON = created.rules.map { JSONValue.object($0).jsonText }
+            state.rateLimitPerSecond = created.rateLimitPerSecond
+            state.audienceAsOf = created.audienceAsOf
+            state.createdAt = time
+            return state
+        case .campaignLaunched(let launched):
+            guard var state = campaign, state.status == .draft else { return campaign }
+            state.status = .running
+            state.launchedAt = time
+            state.audienceAsOf = launched.audienceAsOf ?? state.audienceAsOf ?? time
+            state.audience = launched.audience
+            return state
+        case .campaignPaused:
+            return transition(campaign, from: [.running], to: .paused, at: time)
+        case .campaignResumed:
+            return transition(campaign, from: [.paused], to: .running, at: time)
+        case .campaignCancelled:
+            return transition(campaign, from: [.draft, .running, .paused], to: .cancelled, at: time)
+        case .campaignCompleted:
+            return transition(campaign, from: [.running, .paused], to: .completed, at: time)
+        default:
+            return campaign
+        }
+    }
+
+    private static func transition(
+        _ campaign: CampaignState?, from allowed: Set<CampaignState.Status>, to status: CampaignState.Status,
+        at time: Timestamp
+    ) -> CampaignState? {
+        guard var state = campaign, allowed.contains(state.status) else { return campaign }
+        state.status = status
+        if status == .completed || status == .cancelled { state.finishedAt = time }
+        return state
+    }
+
+    /// Applies a message event to the message and its campaign's counters. Counters move only on real
+    /// transitions: a redelivered `sent` or a second `delivered` receipt changes nothing.
+    public static func apply(
+        _ payload: EventPayload, at time: Timestamp, to message: MessageState?, stats: CampaignStats
+    ) -> (message: MessageState, stats: CampaignStats) {
+        let event: MessageEvent
+        let kind: String
+        switch payload {
+        case .messageQueued(let value): (event, kind) = (value, "queued")
+        case .messageSent(let value): (event, kind) = (value, "sent")
+        case .messageFailed(let value): (event, kind) = (value, "failed")
+        case .messageReceipt(let value): (event, kind) = (value, "receipt")
+        default: preconditionFailure("CampaignFold.apply(message:) takes message events only")
+        }
+        var stats = stats
+        var state: MessageState
+        if let message {
+            state = message
+        } else {
+            // A message first seen through sent/failed/receipt still counts as queued, so stats add up.
+            state = MessageState(messageID: event.messageID, campaignID: event.campaignID)
+            stats.queued += 1
+        }
+        state.customerID = event.customerID ?? state.customerID
+        state.channel = event.channel ?? state.channel
+        let at = event.at ?? time
+        switch kind {
+        case "queued":
+            state.to = event.to ?? state.to
+            state.body = event.body ?? state.body
+            if message != nil && state.delivery == .failed {
+                // retry-failed re-queues a failed message.
+                stats.failed -= 1
+                state.delivery = .queued
+            }
+        case "sent":
+            state.attempts = max(state.attempts, Int(event.attempt ?? 1))
+            if state.delivery != .sent {
+                if state.delivery == .failed { stats.failed -= 1 }
+                state.delivery = .sent
+                stats.sent += 1
+                // Receipts that overtook the `sent` event count now.
+                for receipt in state.receipts { stats.countReceipt(receipt) }
+            }
+        case "failed":
+            state.attempts = max(state.attempts, Int(event.attempt ?? 1))
+            if state.delivery == .queued {
+                state.delivery = .failed
+                stats.failed += 1
+            }
+        default:
+            let status = event.status ?? "delivered"
+            if !state.receipts.contains(status) {
+                state.receipts.append(status)
+                state.receipts.sort()
+                // Receipts never exceed sent: one for a message not (yet) sent waits for its `sent`.
+                if state.delivery == .sent { stats.countReceipt(status) }
+            }
+        }
+        state.history.append(
+            MessageState.Step(status: kind == "receipt" ? (event.status ?? "delivered") : kind, at: at, reason: event.reason))
+        if state.history.count > MessageState.historyMax { state.history.removeFirst(state.history.count - MessageState.historyMax) }
+        return (state, stats)
+    }
+}

@@ -1,0 +1,254 @@
+import Dispatch
+import EventLog
+import Events
+import Foundation
+import Logging
+
+/// Reads the `crm.*` topics of any `EventLog` and folds them into a `ReadModelStore`, one batch per LMDB write
+/// transaction holding the state and the next offset of every partition consumed. On start it resumes from the
+/// stored offsets; every node reads every partition (manual assignment: each node keeps a full replica).
+public final class Projector: @unchecked Sendable {
+    // @unchecked Sendable: mutable state is guarded by `lock`; `run` is meant to be called once at a time.
+
+    /// Settings with defaults fit for one node.
+    public struct Configuration: Sendable {
+        /// The topics to fold (not the dead-letter topic).
+        public var topics: [String]
+        /// Where poison records are appended with their reason; nil to only record them in the read model
+        /// (replays: the original run already dead-lettered them).
+        public var deadLetterTopic: String?
+        /// The deployment currency.
+        public var currency: String
+        /// A batch closes at this many records…
+        public var batchRecordsMax = 20_000
+        /// …or when this long has passed since its first record.
+        public var batchWaitMs = 50
+        /// How often lag is refreshed from the log's watermarks.
+        public var lagRefreshMs = 1_000
+
+        public init(topics: [String], deadLetterTopic: String?, currency: String) {
+            self.topics = topics
+            self.deadLetterTopic = deadLetterTopic
+            self.currency = currency
+        }
+    }
+
+    /// When `run` returns.
+    public enum StopCondition: Sendable {
+        /// Only when `stop()` is called (or the task is cancelled).
+        case never
+        /// Once every partition reaches the end offset it had when `run` started.
+        case caughtUp
+        /// Like `caughtUp`, folding only records the log stored at or before this time.
+        case caughtUpUntil(Timestamp)
+    }
+
+    /// Where a run stands; passed to the progress callback after every batch.
+    public struct Progress: Sendable {
+        /// Records folded (events, duplicates and poison alike) in this run.
+        public var records = 0
+        /// Records left up to the end offsets seen at start, when known.
+        public var remaining: Int64?
+        /// Seconds since the run started.
+        public var elapsedSeconds = 0.0
+        /// Batches committed in this run.
+        public var batches = 0
+    }
+
+    private let log: any EventLog
+    private let store: ReadModelStore
+    private let configuration: Configuration
+    private let logger: Logger
+    private let decoder: RecordDecoder
+    /// LMDB write transactions belong to one thread: every batch is applied on this queue.
+    private let writeQueue = DispatchQueue(label: "cohort.projector.write")
+    private let lock = NSLock()
+    private var stopRequested = false
+    private var positions: [TopicPartition: Int64] = [:]
+    private var highWatermarks: [TopicPartition: Int64] = [:]
+
+    public init(
+        log: any EventLog, store: ReadModelStore, configuration: Configuration,
+        logger: Logger = Logger(label: "cohort.projector")
+    ) {
+        self.log = log
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.decoder = RecordDecoder(currency: configuration.currency)
+    }
+
+    /// Asks a running `run` to commit its open batch and return.
+    public func stop() {
+        lock.withLock { stopRequested = true }
+    }
+
+    private var shouldStop: Bool { lock.withLock { stopRequested } || Task.isCancelled }
+
+    /// Records behind the log's end, per partition, as of the last refresh.
+    public func lag() -> [TopicPartition: Int64] {
+        lock.withLock {
+            var result: [TopicPartition: Int64] = [:]
+            for (partition, high) in highWatermarks { result[partition] = max(0, high - (positions[partition] ?? 0)) }
+            return result
+        }
+    }
+
+    /// Folds until `stop` says so. Returns the last progress.
+    @discardableResult
+    public func run(
+        until stop: StopCondition, progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> Progress {
+        let started = ContinuousClock.now
+        var current = try await log.allPartitions(of: configuration.topics)
+        for (partition, offset) in try store.storedOffsets() where current[partition] != nil {
+            current[partition] = offset
+        }
+        var ends: [TopicPartition: Int64] = [:]
+        for partition in current.keys { ends[partition] = try await log.watermarks(partition).high }
+        lock.withLock {
+            positions = current
+            highWatermarks = ends
+        }
+        var until: Timestamp?
+        var stopsWhenCaughtUp = false
+        switch stop {
+        case .never: break
+        case .caughtUp: stopsWhenCaughtUp = true
+        case .caughtUpUntil(let time):
+            stopsWhenCaughtUp = true
+            until = time
+        }
+        logger.info(
+            "projector starting",
+            metadata: ["projector.partitions": "\(current.count)", "projector.behind": "\(Self.remaining(current, ends))"])
+
+        let reader = try await log.makeReader(startingAt: current)
+        defer { Task { await reader.close() } }
+        var finished: Set<TopicPartition> = []
+        var state = Progress(remaining: stopsWhenCaughtUp ? Self.remaining(current, ends) : nil)
+        var lastLagRefresh = ContinuousClock.now
+
+        func caughtUp() -> Bool {
+            ends.allSatisfy { partition, end in finished.contains(partition) || current[partition, default: 0] >= end }
+        }
+
+        while !shouldStop {
+            if stopsWhenCaughtUp && caughtUp() { break }
+            var batch: [LogRecord] = []
+            let deadline = ContinuousClock.now + .milliseconds(configuration.batchWaitMs)
+            while batch.count < configuration.batchRecordsMax {
+                let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
+                let polled = try await reader.poll(
+                    maxRecords: configuration.batchRecordsMax - batch.count, timeoutMs: batch.isEmpty ? max(waitMs, 100) : waitMs)
+                for record in polled {
+                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                    if finished.contains(partition) { continue }
+                    if let until, record.timestampMs > until.milliseconds {
+                        // The log is in append order per partition: nothing after this belongs to the past.
+                        finished.insert(partition)
+                        continue
+                    }
+                    batch.append(record)
+                }
+                if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
+                if stopsWhenCaughtUp && batchReachesEnds(batch, current: current, ends: ends, finished: finished) { break }
+            }
+            if batch.isEmpty { continue }
+            for record in batch {
+                current[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            }
+            try await commit(batch, nextOffsets: current)
+            lock.withLock { positions = current }
+            state.records += batch.count
+            state.batches += 1
+            state.elapsedSeconds = Self.seconds(since: started)
+            if stopsWhenCaughtUp { state.remaining = Self.remaining(current, ends) }
+            progress?(state)
+            if ContinuousClock.now - lastLagRefresh > .milliseconds(configuration.lagRefreshMs) {
+                lastLagRefresh = ContinuousClock.now
+                try await refreshHighWatermarks(Array(current.keys))
+            }
+        }
+        state.elapsedSeconds = Self.seconds(since: started)
+        try await refreshHighWatermarks(Array(current.keys))
+        return state
+    }
+
+    private func batchReachesEnds(
+        _ batch: [LogRecord], current: [TopicPartition: Int64], ends: [TopicPartition: Int64],
+        finished: Set<TopicPartition>
+    ) -> Bool {
+        var reached = current
+        for record in batch { reached[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1 }
+        return ends.allSatisfy { partition, end in finished.contains(partition) || reached[partition, default: 0] >= end }
+    }
+
+    /// Decodes the batch, dead-letters poison records (before the commit, so none is lost), then applies the
+    /// batch and the offsets in one transaction on the write queue.
+    private func commit(_ batch: [LogRecord], nextOffsets: [TopicPartition: Int64]) async throws {
+        let decoded = decode(batch)
+        if let topic = configuration.deadLetterTopic {
+            let poison = decoded.compactMap { entry -> OutgoingRecord? in
+                guard case .poison(let reason) = entry.content else { return nil }
+                return Self.deadLetter(entry.record, reason: reason, topic: topic)
+            }
+            if !poison.isEmpty { _ = try await log.append(poison) }
+        }
+        let store = self.store
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            writeQueue.async {
+                do {
+                    try store.apply(decoded, nextOffsets: nextOffsets)
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Decoding is pure and independent per record, so large batches are split across the cores.
+    private func decode(_ batch: [LogRecord]) -> [DecodedRecord] {
+        let decoder = self.decoder
+        let chunks = batch.count >= 2_000 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        if chunks <= 1 { return batch.map(decoder.decode) }
+        let size = (batch.count + chunks - 1) / chunks
+        let results = UnsafeMutableBufferPointer<[DecodedRecord]>.allocate(capacity: chunks)
+        results.initialize(repeating: [])
+        defer { results.deallocate() }
+        nonisolated(unsafe) let shared = results
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let range = (chunk * size)..<min(batch.count, (chunk + 1) * size)
+            shared[chunk] = range.isEmpty ? [] : batch[range].map(decoder.decode)
+        }
+        return Array(results.joined())
+    }
+
+    /// The dead-letter form of a record: the original key, value and headers plus where it came from and why.
+    static func deadLetter(_ record: LogRecord, reason: String, topic: String) -> OutgoingRecord {
+        OutgoingRecord(
+            topic: topic, key: record.key, value: record.value,
+            headers: record.headers + [
+                Header("x-error", reason),
+                Header("x-source-topic", record.topic),
+                Header("x-source-partition", String(record.partition)),
+                Header("x-source-offset", String(record.offset)),
+            ])
+    }
+
+    private func refreshHighWatermarks(_ partitions: [TopicPartition]) async throws {
+        var fresh: [TopicPartition: Int64] = [:]
+        for partition in partitions { fresh[partition] = try await log.watermarks(partition).high }
+        lock.withLock { highWatermarks = fresh }
+    }
+
+    private static func remaining(_ current: [TopicPartition: Int64], _ ends: [TopicPartition: Int64]) -> Int64 {
+        ends.reduce(0) { $0 + max(0, $1.value - current[$1.key, default: 0]) }
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+}

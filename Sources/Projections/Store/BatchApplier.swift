@@ -1,0 +1,255 @@
+import Crypto
+import EventLog
+import Events
+import LMDB
+
+extension ReadModelStore {
+    /// Folds one batch in one write transaction together with the next offset of every partition it consumed.
+    /// Either all of it is stored or none of it.
+    public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws {
+        try environment.write { txn in
+            var applier = BatchApplier(store: self)
+            for record in batch { try applier.fold(record, in: txn) }
+            try applier.flush(in: txn)
+            for (partition, offset) in nextOffsets {
+                try txn.put(offsets, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
+            }
+        }
+    }
+}
+
+/// The working set of one batch: entities are read from the transaction once, folded in memory and written back
+/// once at the end. Lives only inside one write transaction.
+struct BatchApplier {
+    let store: ReadModelStore
+    private var customers: [String: CustomerState] = [:]
+    private var orders: [[UInt8]: OrderState] = [:]
+    private var campaigns: [String: CampaignState?] = [:]
+    private var stats: [String: CampaignStats] = [:]
+    private var messages: [String: MessageState] = [:]
+    private var seenEventIDs: Set<[UInt8]> = []
+    private var counterDeltas: [ReadModelStore.Counter: Int64] = [:]
+
+    init(store: ReadModelStore) { self.store = store }
+
+    mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
+        let position = decoded.record.position
+        guard case .event(let event) = decoded.content else {
+            if case .poison(let reason) = decoded.content {
+                var writer = BinaryWriter()
+                writer.write(position.topic)
+                writer.write(Int64(position.partition))
+                writer.write(position.offset)
+                writer.write(reason)
+                try txn.put(store.deadLetters, key: StoreKeys.position(position), value: writer.bytes)
+                counterDeltas[.deadLetters, default: 0] += 1
+            }
+            return
+        }
+        // Projections ignore an event id seen before, whatever its position in the log.
+        let idKey = Array(SHA256.hash(data: Array(event.id.utf8)).prefix(16))
+        let storedBefore = try txn.withValue(store.eventIDs, key: idKey) { $0 != nil }
+        if seenEventIDs.contains(idKey) || storedBefore {
+            counterDeltas[.duplicates, default: 0] += 1
+            return
+        }
+        seenEventIDs.insert(idKey)
+        try txn.put(store.eventIDs, key: idKey, value: [UInt8]())
+        counterDeltas[.events, default: 0] += 1
+
+        let time = decoded.time
+        let payload = event.payload
+        switch event.type.stream {
+        case .customers, .orders, .activity:
+            try foldCustomerEvent(event, payload: payload, time: time, position: position, in: txn)
+        case .campaigns:
+            try foldCampaignEvent(payload, time: time, in: txn)
+        case .deliveries:
+            try foldMessageEvent(event, payload: payload, time: time, position: position, in: txn)
+        case .deadletter:
+            break
+        }
+    }
+
+    // MARK: Customers and orders
+
+    private mutating func customer(_ id: String, in txn: borrowing Transaction) throws -> CustomerState? {
+        if let cached = customers[id] { return cached }
+        return try txn.withValue(store.customers, key: StoreKeys.id(id)) { try $0.map(CustomerState.init(decoding:)) }
+    }
+
+    private mutating func order(_ key: [UInt8], in txn: borrowing Transaction) throws -> OrderState? {
+        if let cached = orders[key] { return cached }
+        return try txn.withValue(store.orders, key: key) { try $0.map(OrderState.init(decoding:)) }
+    }
+
+    private mutating func foldCustomerEvent(
+        _ event: CloudEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        in txn: borrowing Transaction
+    ) throws {
+        let customerID = event.key
+        let before = try customer(customerID, in: txn)
+        var orderKey: [UInt8]?
+        switch payload {
+        case .orderPlaced(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
+        case .orderCancelled(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
+        case .orderRefunded(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
+        default: break
+        }
+        let order = try orderKey.map { try self.order($0, in: txn) } ?? nil
+        var outcome = CustomerFold.apply(payload, at: time, to: before, customerID: customerID, order: order)
+        if before == nil { counterDeltas[.customers, default: 0] += 1 }
+        if outcome.customer.isErased {
+            if before?.isErased != true { try erase(customerID, in: txn) }
+            customers[customerID] = outcome.customer
+            return
+        }
+        if let orderKey, let updated = outcome.order { orders[orderKey] = updated }
+        if outcome.needsRecompute {
+            var all: [String: OrderState] = [:]
+            for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
+                all[stored.orderID] = stored
+            }
+            let prefix = StoreKeys.prefix(customerID)
+            for (key, cached) in orders where key.starts(with: prefix) { all[cached.orderID] = cached }
+            CustomerFold.recomputeOrderAggregates(&outcome.customer, orders: Array(all.values))
+        }
+        customers[customerID] = outcome.customer
+        try addTimeline(customerID, event: event, time: time, position: position, in: txn)
+    }
+
+    private mutating func addTimeline(
+        _ customerID: String, event: CloudEvent, time: Timestamp, position: RecordPosition,
+        in txn: borrowing Transaction
+    ) throws {
+        let entry = TimelineEntry(time: time, type: event.type.rawValue, eventID: event.id, position: position)
+        try txn.put(
+            store.timeline, key: StoreKeys.timeline(customerID: customerID, time: time, position: position),
+            value: entry.encoded())
+    }
+
+    /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.
+    private mutating func erase(_ customerID: String, in txn: borrowing Transaction) throws {
+        let prefix = StoreKeys.prefix(customerID)
+        for key in orders.keys where key.starts(with: prefix) { orders[key] = nil }
+        try deleteAll(withPrefix: prefix, in: store.orders, txn)
+        try deleteAll(withPrefix: prefix, in: store.timeline, txn)
+        var messageIDs: [String] = []
+        try txn.forEach(store.customerMessages, from: prefix) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            messageIDs.append(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
+            return true
+        }
+        for id in messageIDs {
+            if var message = try message(id, in: txn) {
+                message.to = nil
+                message.body = nil
+                messages[id] = message
+            }
+        }
+    }
+
+    private func deleteAll(withPrefix prefix: [UInt8], in database: Database, _ txn: borrowing Transaction) throws {
+        var keys: [[UInt8]] = []
+        try txn.forEach(database, from: prefix) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            keys.append(Array(key))
+            return true
+        }
+        for key in keys { try txn.delete(database, key: key) }
+    }
+
+    // MARK: Segments and campaigns
+
+    private mutating func foldCampaignEvent(_ payload: EventPayload, time: Timestamp, in txn: borrowing Transaction) throws {
+        switch payload {
+        case .segmentSaved(let saved):
+            let state = SegmentState(
+                segmentID: saved.segmentID, name: saved.name, description: saved.description,
+                rulesJSON: JSONValue.object(saved.rules).jsonText, savedAt: time)
+            try txn.put(store.segments, key: StoreKeys.id(saved.segmentID), value: state.encoded())
+        case .segmentDeleted(let segmentID):
+            try txn.delete(store.segments, key: StoreKeys.id(segmentID))
+        default:
+            guard let campaignID = campaignID(of: payload) else { return }
+            let current: CampaignState?
+            if let cached = campaigns[campaignID] {
+                current = cached
+            } else {
+                current = try txn.withValue(store.campaigns, key: StoreKeys.id(campaignID)) {
+                    try $0.map(CampaignState.init(decoding:))
+                }
+            }
+            campaigns[campaignID] = CampaignFold.apply(payload, at: time, to: current)
+        }
+    }
+
+    private func campaignID(of payload: EventPayload) -> String? {
+        switch payload {
+        case .campaignCreated(let value): value.campaignID
+        case .campaignLaunched(let value): value.campaignID
+        case .campaignPaused(let value), .campaignResumed(let value), .campaignCancelled(let value),
+            .campaignCompleted(let value):
+            value.campaignID
+        default: nil
+        }
+    }
+
+    // MARK: Messages
+
+    private mutating func message(_ id: String, in txn: borrowing Transaction) throws -> MessageState? {
+        if let cached = messages[id] { return cached }
+        return try txn.withValue(store.messages, key: StoreKeys.id(id)) { try $0.map(MessageState.init(decoding:)) }
+    }
+
+    private mutating func foldMessageEvent(
+        _ event: CloudEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        in txn: borrowing Transaction
+    ) throws {
+        let messageID = event.key
+        let campaignID = event.data["campaign_id"]?.stringValue ?? ""
+        let before = try message(messageID, in: txn)
+        let currentStats: CampaignStats
+        if let cached = stats[campaignID] {
+            currentStats = cached
+        } else {
+            currentStats = try txn.withValue(store.campaignStats, key: StoreKeys.id(campaignID)) {
+                try $0.map(CampaignStats.init(decoding:))
+            } ?? CampaignStats()
+        }
+        var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
+        stats[campaignID] = newStats
+        if let customerID = updated.customerID {
+            if let owner = try customer(customerID, in: txn), owner.isErased {
+                updated.to = nil
+                updated.body = nil
+            } else {
+                try addTimeline(customerID, event: event, time: time, position: position, in: txn)
+            }
+            if before == nil {
+                try txn.put(
+                    store.customerMessages, key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
+                    value: [UInt8]())
+            }
+        }
+        messages[messageID] = updated
+    }
+
+    // MARK: Flush
+
+    /// Writes the working set back into the transaction.
+    mutating func flush(in txn: borrowing Transaction) throws {
+        for (id, state) in customers { try txn.put(store.customers, key: StoreKeys.id(id), value: state.encoded()) }
+        for (key, state) in orders { try txn.put(store.orders, key: key, value: state.encoded()) }
+        for (id, state) in campaigns {
+            if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
+        }
+        for (id, state) in stats { try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded()) }
+        for (id, state) in messages { try txn.put(store.messages, key: StoreKeys.id(id), value: state.encoded()) }
+        for (counter, delta) in counterDeltas where delta != 0 {
+            let key = Array(counter.rawValue.utf8)
+            let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0
+            try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Crypto
+import EventLog
+import Events
+import Foundation
+import LMDB
+
+/// The LMDB read models of one node, with the log offsets they were built from.
+///
+/// Every batch is one write transaction holding the new state and the next offset of each partition it
+/// consumed, so after a crash the store is exactly as of some batch boundary and resumes from there.
+public final class ReadModelStore: @unchecked Sendable {
+    // @unchecked Sendable: LMDB transactions are synchronous; writes come from one projector at a time.
+
+    let environment: Environment
+    let customers: Database
+    let orders: Database
+    let timeline: Database
+    let eventIDs: Database
+    let segments: Database
+    let campaigns: Database
+    let campaignStats: Database
+    let messages: Database
+    let customerMessages: Database
+    let deadLetters: Database
+    let counters: Database
+    let offsets: Database
+
+    /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content).
+    var contentDatabases: [Database] {
+        [customers, orders, timeline, eventIDs, segments, campaigns, campaignStats, messages, customerMessages,
+         deadLetters, counters]
+    }
+
+    /// Opens (creating if needed) the store in `path`.
+    public init(path: String, options: Environment.Options = Environment.Options()) throws {
+        environment = try Environment(path: path, options: options)
+        customers = try environment.database("customers")
+        orders = try environment.database("orders")
+        timeline = try environment.database("timeline")
+        eventIDs = try environment.database("event_ids")
+        segments = try environment.database("segments")
+        campaigns = try environment.database("campaigns")
+        campaignStats = try environment.database("campaign_stats")
+        messages = try environment.database("messages")
+        customerMessages = try environment.database("customer_messages")
+        deadLetters = try environment.database("dead_letters")
+        counters = try environment.database("counters")
+        offsets = try environment.database("offsets")
+    }
+
+    // MARK: Reads
+
+    /// The next offset to read of every partition folded so far.
+    public func storedOffsets() throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        try environment.read { txn in
+            try txn.forEach(offsets) { key, value in
+                if let partition = StoreKeys.decodePartition(key), let offset = StoreKeys.readInt64(value) {
+                    result[partition] = offset
+                }
+                return true
+            }
+        }
+        return result
+    }
+
+    /// A customer, or nil when never seen. Erased customers come back as tombstones (`isErased`).
+    public func customer(_ id: String) throws -> CustomerState? {
+        try environment.read { txn in
+            try txn.withValue(customers, key: StoreKeys.id(id)) { bytes in try bytes.map(CustomerState.init(decoding:)) }
+        }
+    }
+
+    /// All orders of a customer.
+    public func orders(ofCustomer id: String) throws -> [OrderState] {
+        try environment.read { txn in try Self.orders(ofCustomer: id, in: txn, database: orders) }
+    }
+
+    static func orders(ofCustomer id: String, in txn: borrowing Transaction, database: Database) throws -> [OrderState] {
+        let prefix = StoreKeys.prefix(id)
+        var result: [OrderState] = []
+        try txn.forEach(database, from: prefix) { key, value in
+            guard key.starts(with: prefix) else { return false }
+            result.append(try OrderState(decoding: value))
+            return true
+        }
+        return result
+    }
+
+    /// A customer's timeline, newest first.
+    public func timeline(ofCustomer id: String, limit: Int = 100) throws -> [TimelineEntry] {
+        let prefix = StoreKeys.prefix(id)
+        var result: [TimelineEntry] = []
+        try environment.read { txn in
+            try txn.withCursor(timeline) { cursor in
+                var entry = try cursor.seek(before: prefix + [UInt8](repeating: 0xFF, count: 64))
+                while let current = entry, current.key.starts(with: prefix), result.count < limit {
+                    result.append(try TimelineEntry(decoding: current.value))
+                    entry = try cursor.previous()
+                }
+            }
+        }
+        return result
+    }
+
+    /// A campaign's definition and lifecycle.
+    public func campaign(_ id: String) throws -> CampaignState? {
+        try environment.read { txn in
+            try txn.withValue(campaigns, key: StoreKeys.id(id)) { try $0.map(CampaignState.init(decoding:)) }
+        }
+    }
+
+    /// A campaign's exact delivery counters.
+    public func stats(ofCampaign id: String) throws -> CampaignStats {
+        try environment.read { txn in
+            try txn.withValue(campaignStats, key: StoreKeys.id(id)) { try $0.map(CampaignStats.init(decoding:)) }
+        } ?? CampaignStats()
+    }
+
+    /// One message of the communication log.
+    public func message(_ id: String) throws -> MessageState? {
+        try environment.read { txn in
+            try txn.withValue(messages, key: StoreKeys.id(id)) { try $0.map(MessageState.init(decoding:)) }
+        }
+    }
+
+    /// A saved segment (nil once deleted).
+    public func segment(_ id: String) throws -> SegmentState? {
+        try environment.read { txn in
+            try txn.withValue(segments, key: StoreKeys.id(id)) { try $0.map(SegmentState.init(decoding:)) }
+        }
+    }
+
+    /// The records that could not be folded, in log order.
+    public func deadLetterEntries(limit: Int = 1000) throws -> [DeadLetterEntry] {
+        var result: [DeadLetterEntry] = []
+        try environment.read { txn in
+            try txn.forEach(deadLetters) { _, value in
+                var reader = BinaryReader(value)
+                let position = RecordPosition(
+                    topic: try reader.readString(), partition: Int32(try reader.readInt64()), offset: try reader.readInt64())
+                result.append(DeadLetterEntry(position: position, reason: try reader.readString()))
+                return result.count < limit
+            }
+        }
+        return result
+    }
+
+    /// Counters: events folded, duplicates ignored, dead letters, customers.
+    public func counter(_ name: Counter) throws -> Int64 {
+        try environment.read { txn in
+            try txn.withValue(counters, key: Array(name.rawValue.utf8)) { $0.flatMap(StoreKeys.readInt64) }
+        } ?? 0
+    }
+
+    /// The named counters.
+    public enum Counter: String, CaseIterable, Sendable {
+        case events, duplicates, deadLetters = "dead_letters", customers
+    }
+
+    /// A SHA-256 over all read-model content in key order: equal for equal read models, whatever the history
+    /// of crashes and restarts that produced them. Offsets are not content and are left out.
+    public func digest() throws -> String {
+        var hasher = SHA256()
+        let names = ["customers", "orders", "timeline", "event_ids", "segments", "campaigns", "campaign_stats",
+                     "messages", "customer_messages", "dead_letters", "counters"]
+        try environment.read { txn in
+            for (name, database) in zip(names, contentDatabases) {
+                hasher.update(data: Array("db:\(name)\n".utf8))
+                try txn.forEach(database) { key, value in
+                    var lengths = StoreKeys.int64(Int64(key.count)) + StoreKeys.int64(Int64(value.count))
+                    hasher.update(data: lengths)
+                    hasher.update(bufferPointer: key)
+                    hasher.update(bufferPointer: value)
+                    lengths.removeAll()
+                    return true
+                }
+            }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,109 @@
+import EventLog
+import Events
+
+/// Key layouts of the read-model databases. Ids are length-prefixed so that a prefix scan over one
+/// customer's entries can never run into another customer whose id merely starts the same way.
+enum StoreKeys {
+    static func id(_ value: String) -> [UInt8] { Array(value.utf8) }
+
+    /// `len(id) (UInt16 BE) ‖ id`: the prefix of everything filed under one entity.
+    static func prefix(_ value: String) -> [UInt8] {
+        let bytes = Array(value.utf8)
+        return [UInt8(truncatingIfNeeded: bytes.count >> 8), UInt8(truncatingIfNeeded: bytes.count)] + bytes
+    }
+
+    static func order(customerID: String, orderID: String) -> [UInt8] { prefix(customerID) + Array(orderID.utf8) }
+
+    static func customerMessage(customerID: String, messageID: String) -> [UInt8] {
+        prefix(customerID) + Array(messageID.utf8)
+    }
+
+    /// `prefix(customer) ‖ time ‖ position`: a customer's timeline in time order, ties broken by log position.
+    static func timeline(customerID: String, time: Timestamp, position: RecordPosition) -> [UInt8] {
+        var key = prefix(customerID)
+        append(UInt64(bitPattern: time.microseconds) ^ (1 << 63), to: &key)  // sign flip: byte order = time order
+        key += prefix(position.topic)
+        append(UInt32(bitPattern: position.partition), to: &key)
+        append(UInt64(position.offset), to: &key)
+        return key
+    }
+
+    static func position(_ position: RecordPosition) -> [UInt8] {
+        var key = prefix(position.topic)
+        append(UInt32(bitPattern: position.partition), to: &key)
+        append(UInt64(position.offset), to: &key)
+        return key
+    }
+
+    static func partition(_ partition: TopicPartition) -> [UInt8] {
+        var key = prefix(partition.topic)
+        append(UInt32(bitPattern: partition.partition), to: &key)
+        return key
+    }
+
+    static func decodePartition(_ bytes: UnsafeRawBufferPointer) -> TopicPartition? {
+        guard bytes.count >= 2 else { return nil }
+        let length = Int(bytes[0]) << 8 | Int(bytes[1])
+        guard bytes.count == 2 + length + 4 else { return nil }
+        let topic = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[2..<2 + length]), as: UTF8.self)
+        let partition = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 2 + length, as: UInt32.self))
+        return TopicPartition(topic: topic, partition: Int32(bitPattern: partition))
+    }
+
+    static func append<T: FixedWidthInteger>(_ value: T, to key: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { key.append(contentsOf: $0) }
+    }
+
+    static func int64(_ value: Int64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        append(value, to: &bytes)
+        return bytes
+    }
+
+    static func readInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard bytes.count == 8 else { return nil }
+        return Int64(bigEndian: bytes.loadUnaligned(as: Int64.self))
+    }
+}
+
+/// One entry of a customer's timeline: which event, when, and where it is in the log (the full event is there).
+public struct TimelineEntry: Sendable, Equatable {
+    public let time: Timestamp
+    public let type: String
+    public let eventID: String
+    public let position: RecordPosition
+
+    func encoded() -> [UInt8] {
+        var writer = BinaryWriter(capacity: 64)
+        writer.write(type)
+        writer.write(eventID)
+        writer.write(time.microseconds)
+        writer.write(position.topic)
+        writer.write(Int64(position.partition))
+        writer.write(position.offset)
+        return writer.bytes
+    }
+
+    init(time: Timestamp, type: String, eventID: String, position: RecordPosition) {
+        self.time = time
+        self.type = type
+        self.eventID = eventID
+        self.position = position
+    }
+
+    init(decoding bytes: UnsafeRawBufferPointer) throws {
+        var reader = BinaryReader(bytes)
+        let type = try reader.readString()
+        let eventID = try reader.readString()
+        let time = Timestamp(microseconds: try reader.readInt64())
+        let position = RecordPosition(
+            topic: try reader.readString(), partition: Int32(try reader.readInt64()), offset: try reader.readInt64())
+        self.init(time: time, type: type, eventID: eventID, position: position)
+    }
+}
+
+/// A record that could not be folded, as kept in the read model (the dead-letter topic has the bytes).
+public struct DeadLetterEntry: Sendable, Equatable {
+    public let position: RecordPosition
+    public let reason: String
+}
