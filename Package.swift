@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CohortCLITests",
-            dependencies: ["EventLog", "TestSupport"],
+            dependencies: ["EventLog", "Projections", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
