@@ -67,7 +67,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.replay", level: configuration.logLevel)
         let log = try await Wiring.openLog(configuration, logger: logger)
-        let store = try ReadModelStore(path: into)
+        let store = try ReadModelStore(path: into, options: ReadModelStore.rebuildOptions)
         let projector = Projector(
             log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: false),
             logger: logger)
@@ -76,6 +76,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let progress = try await projector.run(until: stop) { printer.report($0) }
         printer.report(progress, final: true)
         await log.close()
+        try store.sync()
 
         // Verify: every record read is accounted for exactly once as an event, a duplicate or a dead letter.
         let accounted = try [ReadModelStore.Counter.events, .duplicates, .deadLetters].reduce(Int64(0)) {

@@ -39,94 +39,94 @@ struct Validator {
     }
 
     /// Checks that `value` is an object with exactly the members `spec` allows.
-    mutating func check(_ value: JSONValue, against spec: ObjectSpec, at pointer: String) {
+    mutating func check(_ value: JSONValue, against spec: ObjectSpec, at pointer: @autoclosure () -> String) {
         guard case .object(let object) = value else {
-            report(pointer, "expected an object, got \(value.kindName)")
+            report(pointer(), "expected an object, got \(value.kindName)")
             return
         }
         for field in spec.fields {
-            let fieldPointer = "\(pointer)/\(field.name.jsonPointerEscaped)"
+            // Pointers are built only when a problem is reported: valid input (the common case) builds none.
             guard let member = object[field.name] else {
-                if field.isRequired { report(fieldPointer, "is required") }
+                if field.isRequired { report("\(pointer())/\(field.name.jsonPointerEscaped)", "is required") }
                 continue
             }
             if case .null = member, field.isNullable { continue }
-            check(member, kind: field.kind, at: fieldPointer)
+            check(member, kind: field.kind, at: "\(pointer())/\(field.name.jsonPointerEscaped)")
         }
         for member in object where !spec.fields.contains(where: { $0.name == member.key }) {
-            report("\(pointer)/\(member.key.jsonPointerEscaped)", "is not a known field")
+            report("\(pointer())/\(member.key.jsonPointerEscaped)", "is not a known field")
         }
     }
 
     /// Checks one value against one kind.
-    mutating func check(_ value: JSONValue, kind: FieldKind, at pointer: String) {
+    mutating func check(_ value: JSONValue, kind: FieldKind, at pointer: @autoclosure () -> String) {
         switch kind {
         case .string(let minLength, let maxLength):
-            checkString(value, minLength: minLength, maxLength: maxLength, at: pointer)
+            checkString(value, minLength: minLength, maxLength: maxLength, at: pointer())
         case .identifier(let colonAllowed):
-            guard let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: pointer)
+            guard let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: pointer())
             else { return }
-            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) { report(pointer, "must not contain ':'") }
+            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) { report(pointer(), "must not contain ':'") }
         case .currency:
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer) else { return }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
             let bytes = Array(string.utf8)
             if bytes.count != 3 || !bytes.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-                report(pointer, "must be a three-letter upper-case currency code such as INR")
+                report(pointer(), "must be a three-letter upper-case currency code such as INR")
             }
         case .enumeration(let allowed):
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer) else { return }
-            if !allowed.contains(string) { report(pointer, "must be one of \(allowed.joined(separator: ", "))") }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
+            if !allowed.contains(string) { report(pointer(), "must be one of \(allowed.joined(separator: ", "))") }
         case .constant(let expected):
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer) else { return }
-            if string != expected { report(pointer, "must be \"\(expected)\"") }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
+            if string != expected { report(pointer(), "must be \"\(expected)\"") }
         case .timestamp:
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer) else { return }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
             if Timestamp(rfc3339: string) == nil {
-                report(pointer, "must be an RFC 3339 date-time such as 2024-05-01T10:00:00Z")
+                report(pointer(), "must be an RFC 3339 date-time such as 2024-05-01T10:00:00Z")
             }
         case .money:
             guard case .number(let number) = value else {
-                report(pointer, "expected a number, got \(value.kindName)")
+                report(pointer(), "expected a number, got \(value.kindName)")
                 return
             }
             switch Money.parse(number.lexeme) {
-            case .success(let money) where money < .zero: report(pointer, "must be ≥ 0")
-            case .success(let money) where money > .maximum: report(pointer, "must be ≤ \(Money.maximum)")
+            case .success(let money) where money < .zero: report(pointer(), "must be ≥ 0")
+            case .success(let money) where money > .maximum: report(pointer(), "must be ≤ \(Money.maximum)")
             case .success: break
-            case .failure(.tooManyFractionDigits): report(pointer, "must have at most 4 fraction digits")
-            case .failure(.outOfRange), .failure(.notANumber): report(pointer, "must be ≤ \(Money.maximum)")
+            case .failure(.tooManyFractionDigits): report(pointer(), "must have at most 4 fraction digits")
+            case .failure(.outOfRange), .failure(.notANumber): report(pointer(), "must be ≤ \(Money.maximum)")
             }
         case .integer(let minimum, let maximum):
             guard case .number(let number) = value, number.isInteger else {
-                report(pointer, "expected an integer, got \(value.kindName)")
+                report(pointer(), "expected an integer, got \(value.kindName)")
                 return
             }
             guard let integer = number.int64Value, integer >= minimum, integer <= maximum else {
-                report(pointer, "must be between \(minimum) and \(maximum)")
+                report(pointer(), "must be between \(minimum) and \(maximum)")
                 return
             }
         case .boolean:
             guard case .bool = value else {
-                report(pointer, "expected a boolean, got \(value.kindName)")
+                report(pointer(), "expected a boolean, got \(value.kindName)")
                 return
             }
         case .stringList(let maxItems, let itemMaxLength):
             guard case .array(let elements) = value else {
-                report(pointer, "expected an array, got \(value.kindName)")
+                report(pointer(), "expected an array, got \(value.kindName)")
                 return
             }
-            if elements.count > maxItems { report(pointer, "must have at most \(maxItems) items") }
+            if elements.count > maxItems { report(pointer(), "must have at most \(maxItems) items") }
             for (index, element) in elements.enumerated() {
-                checkString(element, minLength: 1, maxLength: itemMaxLength, at: "\(pointer)/\(index)")
+                checkString(element, minLength: 1, maxLength: itemMaxLength, at: "\(pointer())/\(index)")
             }
         case .attributes(let maxProperties):
             guard case .object(let object) = value else {
-                report(pointer, "expected an object, got \(value.kindName)")
+                report(pointer(), "expected an object, got \(value.kindName)")
                 return
             }
-            if object.count > maxProperties { report(pointer, "must have at most \(maxProperties) attributes") }
+            if object.count > maxProperties { report(pointer(), "must have at most \(maxProperties) attributes") }
             for member in object {
-                let memberPointer = "\(pointer)/\(member.key.jsonPointerEscaped)"
+                let memberPointer = "\(pointer())/\(member.key.jsonPointerEscaped)"
                 if !Validator.isAttributeKey(member.key) {
                     report(
                         memberPointer,
@@ -142,33 +142,33 @@ struct Validator {
             }
         case .anyObject:
             guard case .object = value else {
-                report(pointer, "expected an object, got \(value.kindName)")
+                report(pointer(), "expected an object, got \(value.kindName)")
                 return
             }
         case .objectList(let maxItems, let itemSpec):
             guard case .array(let elements) = value else {
-                report(pointer, "expected an array, got \(value.kindName)")
+                report(pointer(), "expected an array, got \(value.kindName)")
                 return
             }
-            if elements.count > maxItems { report(pointer, "must have at most \(maxItems) items") }
+            if elements.count > maxItems { report(pointer(), "must have at most \(maxItems) items") }
             for (index, element) in elements.enumerated() {
-                check(element, against: itemSpec, at: "\(pointer)/\(index)")
+                check(element, against: itemSpec, at: "\(pointer())/\(index)")
             }
         }
     }
 
     @discardableResult
-    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at pointer: String) -> String?
+    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at pointer: @autoclosure () -> String) -> String?
     {
         guard case .string(let string) = value else {
-            report(pointer, "expected a string, got \(value.kindName)")
+            report(pointer(), "expected a string, got \(value.kindName)")
             return nil
         }
         let length = string.unicodeScalars.count
         if length < minLength {
-            report(pointer, minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
+            report(pointer(), minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
         } else if length > maxLength {
-            report(pointer, "must have at most \(maxLength) characters")
+            report(pointer(), "must have at most \(maxLength) characters")
         }
         return string
     }

@@ -21,8 +21,12 @@ public final class Environment: @unchecked Sendable {
         public var maxReaders: UInt32 = 512
         /// Named databases in this environment.
         public var maxDatabases: UInt32 = 32
-        /// Skip fsync on commit. Only for benchmarks that measure something else; loses durability.
+        /// Skip fsync on commit. A process crash loses nothing, but an OS crash may lose recent commits or corrupt
+        /// the file: only for data that can be rebuilt from scratch (a replay, which syncs once at the end).
         public var noSync: Bool = false
+        /// Fsync data on commit but not the meta page: an OS crash may lose the last commit, never consistency.
+        /// Right for read models, which carry their log offsets and re-fold whatever a lost commit held.
+        public var noMetaSync: Bool = false
 
         public init() {}
     }
@@ -50,6 +54,7 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(env, options.maxDatabases), "mdb_env_set_maxdbs")
             var flags = UInt32(MDB_NOTLS)
             if options.noSync { flags |= UInt32(MDB_NOSYNC) }
+            if options.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             try check(mdb_env_open(env, path, flags, 0o644), "mdb_env_open(\(path))")
             // A process killed inside a read transaction leaves its reader slot behind; reclaim those now.
             var stale: Int32 = 0

@@ -128,6 +128,20 @@ public final class Projector: @unchecked Sendable {
         var finished: Set<TopicPartition> = []
         var state = Progress(remaining: stopsWhenCaughtUp ? Self.remaining(current, ends) : nil)
         var lastLagRefresh = ContinuousClock.now
+        var inFlight: (commit: Task<Void, any Error>, offsets: [TopicPartition: Int64], records: Int)?
+
+        /// Waits for the batch being written, then publishes its progress.
+        func settle() async throws {
+            guard let batch = inFlight else { return }
+            inFlight = nil
+            try await batch.commit.value
+            lock.withLock { positions = batch.offsets }
+            state.records += batch.records
+            state.batches += 1
+            state.elapsedSeconds = Self.seconds(since: started)
+            if stopsWhenCaughtUp { state.remaining = Self.remaining(batch.offsets, ends) }
+            progress?(state)
+        }
 
         func caughtUp() -> Bool {
             ends.allSatisfy { partition, end in finished.contains(partition) || current[partition, default: 0] >= end }
@@ -158,18 +172,18 @@ public final class Projector: @unchecked Sendable {
             for record in batch {
                 current[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             }
-            try await commit(batch, nextOffsets: current)
-            lock.withLock { positions = current }
-            state.records += batch.count
-            state.batches += 1
-            state.elapsedSeconds = Self.seconds(since: started)
-            if stopsWhenCaughtUp { state.remaining = Self.remaining(current, ends) }
-            progress?(state)
+            // Decode (and dead-letter) this batch while the previous one is still being written, then hand it
+            // to the write queue once the previous commit is done: batches commit in order, one at a time.
+            let decoded = try await prepare(batch)
+            try await settle()
+            let offsets = current
+            inFlight = (Task { [self] in try await self.apply(decoded, nextOffsets: offsets) }, offsets, batch.count)
             if ContinuousClock.now - lastLagRefresh > .milliseconds(configuration.lagRefreshMs) {
                 lastLagRefresh = ContinuousClock.now
                 try await refreshHighWatermarks(Array(current.keys))
             }
         }
+        try await settle()
         state.elapsedSeconds = Self.seconds(since: started)
         try await refreshHighWatermarks(Array(current.keys))
         return state
@@ -184,9 +198,8 @@ public final class Projector: @unchecked Sendable {
         return ends.allSatisfy { partition, end in finished.contains(partition) || reached[partition, default: 0] >= end }
     }
 
-    /// Decodes the batch, dead-letters poison records (before the commit, so none is lost), then applies the
-    /// batch and the offsets in one transaction on the write queue.
-    private func commit(_ batch: [LogRecord], nextOffsets: [TopicPartition: Int64]) async throws {
+    /// Decodes the batch and dead-letters its poison records, before its commit, so that none is lost.
+    private func prepare(_ batch: [LogRecord]) async throws -> [DecodedRecord] {
         let decoded = decode(batch)
         if let topic = configuration.deadLetterTopic {
             let poison = decoded.compactMap { entry -> OutgoingRecord? in
@@ -195,6 +208,11 @@ public final class Projector: @unchecked Sendable {
             }
             if !poison.isEmpty { _ = try await log.append(poison) }
         }
+        return decoded
+    }
+
+    /// Applies a decoded batch and the offsets in one transaction on the write queue.
+    private func apply(_ decoded: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) async throws {
         let store = self.store
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             writeQueue.async {

@@ -1,4 +1,3 @@
-import Crypto
 import EventLog
 import Events
 import LMDB
@@ -47,7 +46,7 @@ struct BatchApplier {
             return
         }
         // Projections ignore an event id seen before, whatever its position in the log.
-        let idKey = Array(SHA256.hash(data: Array(event.id.utf8)).prefix(16))
+        let idKey = StoreKeys.eventID(event.id)
         let storedBefore = try txn.withValue(store.eventIDs, key: idKey) { $0 != nil }
         if seenEventIDs.contains(idKey) || storedBefore {
             counterDeltas[.duplicates, default: 0] += 1
@@ -122,10 +121,10 @@ struct BatchApplier {
         _ customerID: String, event: CloudEvent, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
-        let entry = TimelineEntry(time: time, type: event.type.rawValue, eventID: event.id, position: position)
+        let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
         try txn.put(
             store.timeline, key: StoreKeys.timeline(customerID: customerID, time: time, position: position),
-            value: entry.encoded())
+            value: entry.encodedValue())
     }
 
     /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.

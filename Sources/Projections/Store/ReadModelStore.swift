@@ -31,8 +31,26 @@ public final class ReadModelStore: @unchecked Sendable {
          deadLetters, counters]
     }
 
+    /// Default LMDB options for read models: the log is the source of truth, so a commit lost to an OS crash is
+    /// re-folded from the stored offsets; consistency is all that must survive (`noMetaSync`).
+    public static var defaultOptions: Environment.Options {
+        var options = Environment.Options()
+        options.noMetaSync = true
+        return options
+    }
+
+    /// Options for a rebuild into a fresh directory: no fsync per commit, one `sync()` at the end.
+    public static var rebuildOptions: Environment.Options {
+        var options = Environment.Options()
+        options.noSync = true
+        return options
+    }
+
+    /// Flushes everything to disk (after a rebuild with `rebuildOptions`).
+    public func sync() throws { try environment.sync() }
+
     /// Opens (creating if needed) the store in `path`.
-    public init(path: String, options: Environment.Options = Environment.Options()) throws {
+    public init(path: String, options: Environment.Options = ReadModelStore.defaultOptions) throws {
         environment = try Environment(path: path, options: options)
         customers = try environment.database("customers")
         orders = try environment.database("orders")
@@ -95,7 +113,7 @@ public final class ReadModelStore: @unchecked Sendable {
             try txn.withCursor(timeline) { cursor in
                 var entry = try cursor.seek(before: prefix + [UInt8](repeating: 0xFF, count: 64))
                 while let current = entry, current.key.starts(with: prefix), result.count < limit {
-                    result.append(try TimelineEntry(decoding: current.value))
+                    result.append(try TimelineEntry(key: current.key, value: current.value))
                     entry = try cursor.previous()
                 }
             }

@@ -1,3 +1,4 @@
+import Crypto
 import EventLog
 import Events
 
@@ -67,38 +68,56 @@ enum StoreKeys {
 }
 
 /// One entry of a customer's timeline: which event, when, and where it is in the log (the full event is there).
+///
+/// Time and position live in the key; the value is only the type's index and the event id, keeping the many
+/// timeline pages small.
 public struct TimelineEntry: Sendable, Equatable {
     public let time: Timestamp
-    public let type: String
+    public let type: EventType
     public let eventID: String
     public let position: RecordPosition
 
-    func encoded() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 64)
-        writer.write(type)
-        writer.write(eventID)
-        writer.write(time.microseconds)
-        writer.write(position.topic)
-        writer.write(Int64(position.partition))
-        writer.write(position.offset)
-        return writer.bytes
-    }
-
-    init(time: Timestamp, type: String, eventID: String, position: RecordPosition) {
+    init(time: Timestamp, type: EventType, eventID: String, position: RecordPosition) {
         self.time = time
         self.type = type
         self.eventID = eventID
         self.position = position
     }
 
-    init(decoding bytes: UnsafeRawBufferPointer) throws {
-        var reader = BinaryReader(bytes)
-        let type = try reader.readString()
-        let eventID = try reader.readString()
-        let time = Timestamp(microseconds: try reader.readInt64())
-        let position = RecordPosition(
-            topic: try reader.readString(), partition: Int32(try reader.readInt64()), offset: try reader.readInt64())
-        self.init(time: time, type: type, eventID: eventID, position: position)
+    func encodedValue() -> [UInt8] {
+        [UInt8(EventType.allCases.firstIndex(of: type)!)] + Array(eventID.utf8)
+    }
+
+    /// Rebuilds an entry from its key (`prefix(customer) ‖ time ‖ prefix(topic) ‖ partition ‖ offset`) and value.
+    init(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
+        var cursor = 2 + (Int(key[0]) << 8 | Int(key[1]))
+        func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
+            guard cursor + MemoryLayout<T>.size <= key.count else { throw BinaryReader.Corrupt() }
+            defer { cursor += MemoryLayout<T>.size }
+            return T(bigEndian: key.loadUnaligned(fromByteOffset: cursor, as: T.self))
+        }
+        let time = Int64(bitPattern: try read(UInt64.self) ^ (1 << 63))
+        let topicLength = Int(try read(UInt16.self))
+        guard cursor + topicLength <= key.count, let typeIndex = value.first, Int(typeIndex) < EventType.allCases.count
+        else { throw BinaryReader.Corrupt() }
+        let topic = String(decoding: UnsafeRawBufferPointer(rebasing: key[cursor..<cursor + topicLength]), as: UTF8.self)
+        cursor += topicLength
+        let partition = Int32(bitPattern: try read(UInt32.self))
+        let offset = Int64(try read(UInt64.self))
+        self.init(
+            time: Timestamp(microseconds: time), type: EventType.allCases[Int(typeIndex)],
+            eventID: String(decoding: value.dropFirst(), as: UTF8.self),
+            position: RecordPosition(topic: topic, partition: partition, offset: offset))
+    }
+}
+
+extension StoreKeys {
+    /// The dedup key of an event id: the id itself, so that time-ordered ids (ULIDs, UUIDv7, sequences) insert
+    /// next to each other instead of at random B-tree pages; a hash only for ids too long for an LMDB key.
+    static func eventID(_ id: String) -> [UInt8] {
+        let bytes = Array(id.utf8)
+        if bytes.count <= 400 { return [0] + bytes }
+        return [1] + Array(SHA256.hash(data: bytes))
     }
 }
 

@@ -1,0 +1,148 @@
+import ArgumentParser
+import EventLog
+import Events
+import Foundation
+import Kafka
+import Logging
+import Projections
+
+/// `cohort bench project`: fold throughput from the embedded log and from Kafka into fresh read models.
+struct BenchProjectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "project",
+        abstract: "Measure fold throughput (log → LMDB read models) from the embedded log and from Kafka.",
+        discussion: """
+            Generates --events records of synthetic traffic (customers, orders with cancels and refunds, visits) once, \
+            untimed, then rebuilds fresh read models from them --runs times, as `cohort replay` does. Kafka uses \
+            --brokers, or else librdkafka's mock cluster in this process (keep --kafka-events within its ~5 MiB per \
+            partition). Reports the median and the process's peak resident memory.
+            """)
+
+    @Option(help: "Which log: embedded, kafka or all.")
+    var impl: BenchLogCommand.Implementation = .embedded
+
+    @Option(help: "Records to fold from the embedded log (approximate: cancels and refunds come on top).")
+    var events = 1_000_000
+
+    @Option(help: "Records to fold from Kafka.")
+    var kafkaEvents = 200_000
+
+    @Option(help: "Runs; the median is reported.")
+    var runs = 3
+
+    @Option(help: "Partitions per topic.")
+    var partitions: Int32 = 8
+
+    @Option(help: "Kafka bootstrap servers; default: an in-process mock cluster.")
+    var brokers: String?
+
+    func validate() throws {
+        guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
+        guard events >= 1_000, kafkaEvents >= 1_000 else { throw ValidationError("at least 1000 events") }
+    }
+
+    func run() async throws {
+        let logger = LoggingSetup.logger("cohort.bench", level: "warning")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        if impl != .kafka {
+            var configuration = EmbeddedLog.Configuration(path: directory + "/log")
+            configuration.defaultPartitions = partitions
+            let log = try EmbeddedLog(configuration: configuration, logger: logger)
+            for stream in EventStream.allCases { try await log.createTopic(stream.defaultTopic, partitions: partitions) }
+            let total = try await fill(log, events: events)
+            let rates = try await measure(log, total: total, label: "embedded", directory: directory, logger: logger)
+            await log.close()
+            summarize("embedded", rates, records: total)
+        }
+        if impl != .embedded {
+            var cluster: MockCluster?
+            let servers: String
+            if let brokers {
+                servers = brokers
+            } else {
+                let mock = try MockCluster(brokers: 1, logger: logger)
+                for stream in EventStream.allCases { try mock.createTopic(stream.defaultTopic, partitions: partitions * 3) }
+                cluster = mock
+                servers = mock.bootstrapServers
+            }
+            let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: servers), logger: logger)
+            let total = try await fill(log, events: kafkaEvents)
+            let rates = try await measure(log, total: total, label: "kafka", directory: directory, logger: logger)
+            await log.close()
+            summarize("kafka (\(brokers == nil ? "mock cluster" : servers))", rates, records: total)
+            withExtendedLifetime(cluster) {}
+        }
+        Output.line("peak resident memory of this process: \(Self.peakResidentMegabytes()) MB")
+    }
+
+    /// Appends generated traffic of about `events` records; returns the exact count.
+    private func fill(_ log: any EventLog, events: Int) async throws -> Int {
+        var options = EventGenerator.Options()
+        options.customers = max(100, events / 10)
+        options.orders = events * 4 / 10
+        options.visits = events - options.customers - options.orders
+        var batch: [OutgoingRecord] = []
+        var total = 0
+        let started = ContinuousClock.now
+        for item in EventGenerator(options: options) {
+            batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
+            if batch.count == 5_000 {
+                total += try await log.append(batch).count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        if !batch.isEmpty { total += try await log.append(batch).count }
+        Output.line("generated \(total) records in \(Self.format(Self.seconds(since: started))) s (untimed)")
+        return total
+    }
+
+    private func measure(
+        _ log: any EventLog, total: Int, label: String, directory: String, logger: Logger
+    ) async throws -> [Double] {
+        var rates: [Double] = []
+        let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)
+        for run in 1...runs {
+            let path = directory + "/\(label)-run-\(run)"
+            let store = try ReadModelStore(path: path, options: ReadModelStore.rebuildOptions)
+            let projector = Projector(
+                log: log, store: store,
+                configuration: Projector.Configuration(topics: topics, deadLetterTopic: nil, currency: "INR"),
+                logger: logger)
+            let started = ContinuousClock.now
+            let progress = try await projector.run(until: .caughtUp)
+            try store.sync()
+            let seconds = Self.seconds(since: started)
+            guard progress.records == total else {
+                throw ValidationError("folded \(progress.records) of \(total) records")
+            }
+            rates.append(Double(total) / seconds)
+            Output.line("  \(label) run \(run): \(total) records in \(Self.format(seconds)) s = \(Int(rates.last!)) records/s")
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        return rates
+    }
+
+    private func summarize(_ label: String, _ rates: [Double], records: Int) {
+        let sorted = rates.sorted()
+        let median = sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        Output.line("\(label): \(records) records/run, median \(Int(median)) records/s")
+    }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// VmHWM from /proc/self/status: the most memory this process has had resident.
+    static func peakResidentMegabytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return -1 }
+        return kilobytes / 1024
+    }
+}
