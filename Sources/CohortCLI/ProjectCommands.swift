@@ -185,3 +185,31 @@ struct GenerateCommand: AsyncParsableCommand {
         Output.line(String(appended))
     }
 }
+
+/// `cohort stats`: what the read models hold and how far behind the log they are.
+struct StatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats", abstract: "Print read-model counters and the lag behind the log per topic.")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        let store = try ReadModelStore(path: configuration.readModelsPath)
+        for counter in ReadModelStore.Counter.allCases {
+            Output.line("\(counter.rawValue) = \(try store.counter(counter))")
+        }
+        let logger = LoggingSetup.logger("cohort.stats", level: configuration.logLevel)
+        let log = try await Wiring.openLog(configuration, logger: logger)
+        let offsets = try store.storedOffsets()
+        for topic in Wiring.foldedTopics(configuration) {
+            var lag: Int64 = 0
+            for partition in 0..<(try await log.partitionCount(topic: topic)) {
+                let key = TopicPartition(topic: topic, partition: partition)
+                lag += try await log.watermarks(key).high - (offsets[key] ?? 0)
+            }
+            Output.line("lag \(topic) = \(lag)")
+        }
+        await log.close()
+    }
+}
