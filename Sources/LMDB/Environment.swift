@@ -24,6 +24,10 @@ public final class Environment: @unchecked Sendable {
         /// Skip fsync on commit. A process crash loses nothing, but an OS crash may lose recent commits or corrupt
         /// the file: only for data that can be rebuilt from scratch (a replay, which syncs once at the end).
         public var noSync: Bool = false
+        /// Write through the memory map instead of copying dirty pages out at commit. Faster for large write
+        /// transactions; a stray write through a bad pointer could then corrupt the file, which Swift code here
+        /// cannot produce. Used for rebuilds.
+        public var writeMap: Bool = false
         /// Fsync data on commit but not the meta page: an OS crash may lose the last commit, never consistency.
         /// Right for read models, which carry their log offsets and re-fold whatever a lost commit held.
         public var noMetaSync: Bool = false
@@ -55,6 +59,7 @@ public final class Environment: @unchecked Sendable {
             var flags = UInt32(MDB_NOTLS)
             if options.noSync { flags |= UInt32(MDB_NOSYNC) }
             if options.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
+            if options.writeMap { flags |= UInt32(MDB_WRITEMAP) }
             try check(mdb_env_open(env, path, flags, 0o644), "mdb_env_open(\(path))")
             // A process killed inside a read transaction leaves its reader slot behind; reclaim those now.
             var stale: Int32 = 0

@@ -123,11 +123,11 @@ struct EventLogConformanceTests {
         // Drain anything already there (nothing) so the next poll has to wait.
         _ = try await reader.poll(maxRecords: 10, timeoutMs: 0)
         let started = ContinuousClock.now
-        async let polled = reader.poll(maxRecords: 10, timeoutMs: 20_000)
+        async let polled = reader.poll(maxRecords: 10, timeoutMs: 60_000)
         _ = try await harness.log.append([record("crm.orders", key: "late", value: "arrived")])
         let records = try await polled
         #expect(records.map { String(decoding: $0.value, as: UTF8.self) } == ["arrived"])
-        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(ContinuousClock.now - started < .seconds(45), "woken by the append, not by the 60 s timeout")
         await reader.close()
         await harness.close()
     }
@@ -140,7 +140,7 @@ struct EventLogConformanceTests {
         let started = ContinuousClock.now
         let records = try await reader.poll(maxRecords: 10, timeoutMs: 300)
         #expect(records.isEmpty)
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30))
         await reader.close()
         await harness.close()
     }

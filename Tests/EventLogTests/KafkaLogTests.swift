@@ -19,7 +19,7 @@ struct KafkaLogTests {
             return logError.isRetriable
         }
         await #expect(throws: EventLogError.self) { _ = try await log.partitionCount(topic: "crm.orders") }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "bounded: an error, not a hang")
         await log.close()
     }
 }

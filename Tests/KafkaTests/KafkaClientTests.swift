@@ -25,7 +25,7 @@ struct KafkaClientTests {
             return kafkaError.isRetriable && kafkaError.name == "_MSG_TIMED_OUT"
         }
         #expect(throws: KafkaError.self) { _ = try producer.metadata() }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(30), "bounded: an error, not a hang")
         producer.close(timeoutMs: 0)
     }
 

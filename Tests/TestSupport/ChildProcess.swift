@@ -135,8 +135,13 @@ public final class ChildProcess: @unchecked Sendable {
             if Date() > deadline { return nil }
             usleep(10_000)
         }
-        // Let the pipe handlers drain what the child wrote last.
-        _ = waitForLines(Int.max, timeout: 2)
+        // Let the pipe handler deliver what the child wrote last, up to end of file.
+        let drainDeadline = Date().addingTimeInterval(30)
+        condition.withLock {
+            while !stdoutClosed {
+                if !condition.wait(until: drainDeadline) { break }
+            }
+        }
         return process.terminationStatus
     }
 

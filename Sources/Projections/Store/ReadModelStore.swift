@@ -43,6 +43,7 @@ public final class ReadModelStore: @unchecked Sendable {
     public static var rebuildOptions: Environment.Options {
         var options = Environment.Options()
         options.noSync = true
+        options.writeMap = true
         return options
     }
 
