@@ -93,13 +93,13 @@ public struct CloudEvent: Sendable, Equatable {
         var validator = Validator()
         var extensions = JSONObject()
         let known = envelopeSpec.fields.map(\.name)
-        var closed: [(String, JSONValue)] = []
+        var closed: [JSONMember] = []
         for member in object {
             if known.contains(member.key) {
-                closed.append((member.key, member.value))
+                closed.append(member)
             } else if Validator.isExtensionName(member.key) {
                 switch member.value {
-                case .string: validator.check(member.value, kind: .string(maxLength: 1024), at: "/\(member.key)")
+                case .string: validator.check(member.value, kind: .string(maxLength: 1024), at: Location("", member.key))
                 case .number, .bool: break
                 default: validator.report("/\(member.key)", "extension attributes are strings, numbers or booleans")
                 }
@@ -108,10 +108,10 @@ public struct CloudEvent: Sendable, Equatable {
                 validator.report("/\(member.key.jsonPointerEscaped)", "is not a CloudEvents attribute")
             }
         }
-        validator.check(.object(JSONObject(closed)), against: envelopeSpec, at: "")
+        validator.check(.object(JSONObject(uniqueMembers: closed)), against: envelopeSpec, at: Location(""))
         let type = object["type"]?.stringValue.flatMap(EventType.init(rawValue:))
         if let type, let data = object["data"], case .object = data {
-            validator.check(data, against: type.dataSpec, at: "/data")
+            validator.check(data, against: type.dataSpec, at: Location("", "data"))
         }
         guard validator.problems.isEmpty, let type, let data = object["data"]?.objectValue else {
             return .failure(EventValidationError(validator.problems))

@@ -60,29 +60,46 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     public var description: String { lexeme }
 }
 
+/// One member of a JSON object. A struct, not a tuple: arrays of tuples need their type metadata looked up at run
+/// time on every use, which showed up as a tenth of decoding time.
+public struct JSONMember: Sendable, Equatable {
+    public let key: String
+    public var value: JSONValue
+
+    public init(key: String, value: JSONValue) {
+        self.key = key
+        self.value = value
+    }
+}
+
 /// A JSON object: members in document order, keys unique (the parser rejects duplicates).
 public struct JSONObject: Sendable, Equatable, Sequence {
     /// The members in the order they were written.
-    public private(set) var members: [(key: String, value: JSONValue)]
+    public private(set) var members: [JSONMember]
 
     /// An object with the given members; later duplicates replace earlier ones.
     public init(_ members: [(String, JSONValue)] = []) {
         self.members = []
+        self.members.reserveCapacity(members.count)
         for (key, value) in members { self[key] = value }
     }
 
-    init(uniqueMembers: [(key: String, value: JSONValue)]) {
+    /// An object from members whose keys are known to be unique.
+    init(uniqueMembers: [JSONMember]) {
         self.members = uniqueMembers
     }
 
     /// The member named `key`. Linear: event objects are small, and order is kept for stable output.
     public subscript(key: String) -> JSONValue? {
-        get { members.first(where: { $0.key == key })?.value }
+        get {
+            for member in members where member.key == key { return member.value }
+            return nil
+        }
         set {
             if let index = members.firstIndex(where: { $0.key == key }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
-                members.append((key, newValue))
+                members.append(JSONMember(key: key, value: newValue))
             }
         }
     }
@@ -90,7 +107,7 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// The number of members.
     public var count: Int { members.count }
 
-    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> { members.makeIterator() }
+    public func makeIterator() -> IndexingIterator<[JSONMember]> { members.makeIterator() }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count

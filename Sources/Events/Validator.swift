@@ -30,6 +30,20 @@ extension String {
     }
 }
 
+/// Where a value sits: the pointer of its parent and its own member name or index, joined only when a problem
+/// is reported (building pointer strings for every valid field was a large share of validation time).
+struct Location {
+    let parent: String
+    let name: String?
+
+    init(_ parent: String, _ name: String? = nil) {
+        self.parent = parent
+        self.name = name
+    }
+
+    var pointer: String { name.map { "\(parent)/\($0.jsonPointerEscaped)" } ?? parent }
+}
+
 /// Checks JSON values against field specs, collecting every problem rather than stopping at the first.
 struct Validator {
     private(set) var problems: [ValidationProblem] = []
@@ -39,136 +53,138 @@ struct Validator {
     }
 
     /// Checks that `value` is an object with exactly the members `spec` allows.
-    mutating func check(_ value: JSONValue, against spec: ObjectSpec, at pointer: @autoclosure () -> String) {
+    mutating func check(_ value: JSONValue, against spec: ObjectSpec, at location: Location) {
         guard case .object(let object) = value else {
-            report(pointer(), "expected an object, got \(value.kindName)")
+            report(location.pointer, "expected an object, got \(value.kindName)")
             return
         }
         for field in spec.fields {
             // Pointers are built only when a problem is reported: valid input (the common case) builds none.
             guard let member = object[field.name] else {
-                if field.isRequired { report("\(pointer())/\(field.name.jsonPointerEscaped)", "is required") }
+                if field.isRequired { report(Location(location.pointer, field.name).pointer, "is required") }
                 continue
             }
             if case .null = member, field.isNullable { continue }
-            check(member, kind: field.kind, at: "\(pointer())/\(field.name.jsonPointerEscaped)")
+            check(member, kind: field.kind, at: Location(location.pointer, field.name))
         }
         for member in object where !spec.fields.contains(where: { $0.name == member.key }) {
-            report("\(pointer())/\(member.key.jsonPointerEscaped)", "is not a known field")
+            report(Location(location.pointer, member.key).pointer, "is not a known field")
         }
     }
 
     /// Checks one value against one kind.
-    mutating func check(_ value: JSONValue, kind: FieldKind, at pointer: @autoclosure () -> String) {
+    mutating func check(_ value: JSONValue, kind: FieldKind, at location: Location) {
         switch kind {
         case .string(let minLength, let maxLength):
-            checkString(value, minLength: minLength, maxLength: maxLength, at: pointer())
+            checkString(value, minLength: minLength, maxLength: maxLength, at: location)
         case .identifier(let colonAllowed):
-            guard let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: pointer())
+            guard let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: location)
             else { return }
-            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) { report(pointer(), "must not contain ':'") }
+            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) { report(location.pointer, "must not contain ':'") }
         case .currency:
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
             let bytes = Array(string.utf8)
             if bytes.count != 3 || !bytes.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
-                report(pointer(), "must be a three-letter upper-case currency code such as INR")
+                report(location.pointer, "must be a three-letter upper-case currency code such as INR")
             }
         case .enumeration(let allowed):
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
-            if !allowed.contains(string) { report(pointer(), "must be one of \(allowed.joined(separator: ", "))") }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
+            if !allowed.contains(string) { report(location.pointer, "must be one of \(allowed.joined(separator: ", "))") }
         case .constant(let expected):
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
-            if string != expected { report(pointer(), "must be \"\(expected)\"") }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
+            if string != expected { report(location.pointer, "must be \"\(expected)\"") }
         case .timestamp:
-            guard let string = checkString(value, minLength: 0, maxLength: .max, at: pointer()) else { return }
+            guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
             if Timestamp(rfc3339: string) == nil {
-                report(pointer(), "must be an RFC 3339 date-time such as 2024-05-01T10:00:00Z")
+                report(location.pointer, "must be an RFC 3339 date-time such as 2024-05-01T10:00:00Z")
             }
         case .money:
             guard case .number(let number) = value else {
-                report(pointer(), "expected a number, got \(value.kindName)")
+                report(location.pointer, "expected a number, got \(value.kindName)")
                 return
             }
             switch Money.parse(number.lexeme) {
-            case .success(let money) where money < .zero: report(pointer(), "must be ≥ 0")
-            case .success(let money) where money > .maximum: report(pointer(), "must be ≤ \(Money.maximum)")
+            case .success(let money) where money < .zero: report(location.pointer, "must be ≥ 0")
+            case .success(let money) where money > .maximum: report(location.pointer, "must be ≤ \(Money.maximum)")
             case .success: break
-            case .failure(.tooManyFractionDigits): report(pointer(), "must have at most 4 fraction digits")
-            case .failure(.outOfRange), .failure(.notANumber): report(pointer(), "must be ≤ \(Money.maximum)")
+            case .failure(.tooManyFractionDigits): report(location.pointer, "must have at most 4 fraction digits")
+            case .failure(.outOfRange), .failure(.notANumber): report(location.pointer, "must be ≤ \(Money.maximum)")
             }
         case .integer(let minimum, let maximum):
             guard case .number(let number) = value, number.isInteger else {
-                report(pointer(), "expected an integer, got \(value.kindName)")
+                report(location.pointer, "expected an integer, got \(value.kindName)")
                 return
             }
             guard let integer = number.int64Value, integer >= minimum, integer <= maximum else {
-                report(pointer(), "must be between \(minimum) and \(maximum)")
+                report(location.pointer, "must be between \(minimum) and \(maximum)")
                 return
             }
         case .boolean:
             guard case .bool = value else {
-                report(pointer(), "expected a boolean, got \(value.kindName)")
+                report(location.pointer, "expected a boolean, got \(value.kindName)")
                 return
             }
         case .stringList(let maxItems, let itemMaxLength):
             guard case .array(let elements) = value else {
-                report(pointer(), "expected an array, got \(value.kindName)")
+                report(location.pointer, "expected an array, got \(value.kindName)")
                 return
             }
-            if elements.count > maxItems { report(pointer(), "must have at most \(maxItems) items") }
+            if elements.count > maxItems { report(location.pointer, "must have at most \(maxItems) items") }
             for (index, element) in elements.enumerated() {
-                checkString(element, minLength: 1, maxLength: itemMaxLength, at: "\(pointer())/\(index)")
+                checkString(element, minLength: 1, maxLength: itemMaxLength, at: Location(location.pointer, String(index)))
             }
         case .attributes(let maxProperties):
             guard case .object(let object) = value else {
-                report(pointer(), "expected an object, got \(value.kindName)")
+                report(location.pointer, "expected an object, got \(value.kindName)")
                 return
             }
-            if object.count > maxProperties { report(pointer(), "must have at most \(maxProperties) attributes") }
+            if object.count > maxProperties { report(location.pointer, "must have at most \(maxProperties) attributes") }
             for member in object {
-                let memberPointer = "\(pointer())/\(member.key.jsonPointerEscaped)"
+                let memberLocation = Location(location.pointer, member.key)
                 if !Validator.isAttributeKey(member.key) {
                     report(
-                        memberPointer,
+                        memberLocation.pointer,
                         "attribute names start with a letter or '_' and have at most 64 of [A-Za-z0-9_.-]")
                 }
                 switch member.value {
                 case .string:
                     checkString(
-                        member.value, minLength: 0, maxLength: FieldLimits.attributeStringLengthMax, at: memberPointer)
+                        member.value, minLength: 0, maxLength: FieldLimits.attributeStringLengthMax, at: memberLocation)
                 case .number, .bool: break
-                default: report(memberPointer, "expected a string, number or boolean, got \(member.value.kindName)")
+                default: report(memberLocation.pointer, "expected a string, number or boolean, got \(member.value.kindName)")
                 }
             }
         case .anyObject:
             guard case .object = value else {
-                report(pointer(), "expected an object, got \(value.kindName)")
+                report(location.pointer, "expected an object, got \(value.kindName)")
                 return
             }
         case .objectList(let maxItems, let itemSpec):
             guard case .array(let elements) = value else {
-                report(pointer(), "expected an array, got \(value.kindName)")
+                report(location.pointer, "expected an array, got \(value.kindName)")
                 return
             }
-            if elements.count > maxItems { report(pointer(), "must have at most \(maxItems) items") }
+            if elements.count > maxItems { report(location.pointer, "must have at most \(maxItems) items") }
             for (index, element) in elements.enumerated() {
-                check(element, against: itemSpec, at: "\(pointer())/\(index)")
+                check(element, against: itemSpec, at: Location(location.pointer, String(index)))
             }
         }
     }
 
     @discardableResult
-    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at pointer: @autoclosure () -> String) -> String?
+    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at location: Location) -> String?
     {
         guard case .string(let string) = value else {
-            report(pointer(), "expected a string, got \(value.kindName)")
+            report(location.pointer, "expected a string, got \(value.kindName)")
             return nil
         }
-        let length = string.unicodeScalars.count
+        // Scalars are between a quarter of the UTF-8 bytes and all of them: count them only when that matters.
+        let bytes = string.utf8.count
+        let length = bytes <= maxLength && bytes >= minLength * 4 ? minLength : string.unicodeScalars.count
         if length < minLength {
-            report(pointer(), minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
+            report(location.pointer, minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
         } else if length > maxLength {
-            report(pointer(), "must have at most \(maxLength) characters")
+            report(location.pointer, "must have at most \(maxLength) characters")
         }
         return string
     }
