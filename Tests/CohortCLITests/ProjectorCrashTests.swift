@@ -77,5 +77,30 @@ struct ProjectorCrashTests {
         #expect(try run(["digest", "--data", directory.path + "/r2"]).outputLines.last == first)
         let refused = try ChildProcess.cohort(["replay", "--data", data, "--into", directory.path + "/r1"])
         #expect(refused.waitForExit(timeout: 60) != 0, "replay refuses a directory that is not empty")
+        // A node pointed at the rebuilt directory reads it, caught up with the log.
+        let stats = try run(["stats", "--data", data, "--set", "data.read_models=\(directory.path)/r2"])
+        #expect(stats.outputLines.contains { $0.hasPrefix("events = ") && $0 != "events = 0" })
+        #expect(stats.outputLines.filter { $0.hasPrefix("lag ") }.allSatisfy { $0.hasSuffix(" = 0") })
+    }
+
+    @Test("SIGTERM stops a running projector cleanly after its open batch")
+    func sigtermStopsProjector() throws {
+        let directory = TemporaryDirectory("cohort-sigterm")
+        let data = directory.path + "/node"
+        let generated = try run(["generate", "--data", data, "--into-log", "--customers", "500", "--orders", "1000",
+                                 "--visits", "1000"])
+        let total = try #require(generated.outputLines.last.flatMap(Int64.init))
+        let projector = try ChildProcess.cohort(["project", "--data", data])
+        // Wait (bounded) until everything is folded, watching the stored offsets.
+        let deadline = Date().addingTimeInterval(120)
+        var folded: Int64 = 0
+        while folded < total && Date() < deadline {
+            _ = projector.waitForExit(timeout: 0.2)
+            folded = (try? ReadModelStore(path: data + "/readmodels").storedOffsets().values.reduce(0, +)) ?? 0
+        }
+        #expect(folded == total)
+        projector.send(SIGTERM)
+        #expect(projector.waitForExit(timeout: 60) == 0)
+        #expect(projector.errorOutput.contains("stopping on signal 15"))
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 /// Deterministic synthetic CRM traffic: the same seed and options give the same events, byte for byte.
 ///
 /// Customers sign up first; then orders, visits, cancellations and partial refunds follow in time order.
-/// Spend is heavy-tailed (a few customers place most orders, amounts are log-normal), visits are Poisson-like,
+/// Spend is heavy-tailed (a few customers place most orders, amounts are log-normal), visits per customer are
+/// Poisson (visits fall on customers uniformly),
 /// and optional shares of redeliveries (same id; same `order_id` with a new id) and poison records are mixed in.
 public struct EventGenerator: Sequence, IteratorProtocol {
     /// What to generate.
@@ -129,16 +130,19 @@ public struct EventGenerator: Sequence, IteratorProtocol {
 
     private mutating func activity() -> Item {
         let time = tick()
-        let customer = options.customers > 0 ? activeCustomer() : "c-\(options.seed)-0"
         let ordersLeft = Double(options.orders - orderNumber)
         let share = ordersLeft / Double(Swift.max(1, activityTotal - (index - options.customers)))
         guard random.unit() < share else {
+            // Visits fall on customers uniformly, so each customer's visit count is (close to) Poisson.
+            let customer = customerID(random.below(options.customers))
             return envelope(
                 .visitRecorded,
                 data: [("customer_id", .string(customer)), ("visited_at", .string(time.description)),
                        ("channel", .string(random.pick(Self.channels))), ("page", .string("/p/\(random.below(500))"))],
                 time: time)
         }
+        // Orders fall on a heavy tail of customers: a few place most of them.
+        let customer = activeCustomer()
         orderNumber += 1
         let orderID = "o-\(options.seed)-\(orderNumber)"
         // Log-normal amount, median ~1,500, in paise (two fraction digits).

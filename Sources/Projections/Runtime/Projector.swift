@@ -168,7 +168,11 @@ public final class Projector: @unchecked Sendable {
                 if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
                 if stopsWhenCaughtUp && batchReachesEnds(batch, current: current, ends: ends, finished: finished) { break }
             }
-            if batch.isEmpty { continue }
+            if batch.isEmpty {
+                // Idle: publish the batch still in flight so progress and lag are current.
+                try await settle()
+                continue
+            }
             for record in batch {
                 current[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             }
