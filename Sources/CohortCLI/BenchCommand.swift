@@ -23,12 +23,7 @@ struct BenchLogCommand: AsyncParsableCommand {
             --kafka-events within its ~5 MiB per partition).
             """)
 
-    enum Implementation: String, ExpressibleByArgument, CaseIterable {
-        case embedded, kafka, all
-    }
-
-    @Option(help: "Which log to measure: embedded, kafka or all.")
-    var impl: Implementation = .all
+    @OptionGroup var target: BenchTargetOptions
 
     @Option(help: "Records per run on the embedded log.")
     var events = 1_000_000
@@ -45,17 +40,7 @@ struct BenchLogCommand: AsyncParsableCommand {
     @Option(help: "Bytes of each record value.")
     var valueBytes = 200
 
-    @Option(help: "Partitions of the benchmark topic.")
-    var partitions: Int32 = 8
-
-    @Option(help: "Runs per implementation; the median is reported.")
-    var runs = 5
-
-    @Option(help: "Kafka bootstrap servers; default: an in-process mock cluster.")
-    var brokers: String?
-
     func validate() throws {
-        guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be between 1 and 100") }
         guard appenders >= 1, appenders <= 256 else { throw ValidationError("--appenders must be between 1 and 256") }
         guard batch >= 1, batch <= 100_000 else { throw ValidationError("--batch must be between 1 and 100000") }
         guard events >= appenders, kafkaEvents >= appenders else {
@@ -72,17 +57,17 @@ struct BenchLogCommand: AsyncParsableCommand {
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
         Output.line(
             "cohort bench log: \(appenders) appenders × batches of \(batch), \(valueBytes)-byte values, "
-                + "\(partitions) partitions, \(runs) runs"
+                + "\(target.partitions) partitions, \(target.runs) runs"
         )
-        if impl != .kafka {
+        if target.measuresEmbedded {
             var results: [RunResult] = []
-            for run in 1...runs {
+            for run in 1...target.runs {
                 let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
                     "cohort-bench-\(UUID().uuidString)"
                 ).path
                 defer { try? FileManager.default.removeItem(atPath: directory) }
                 var configuration = EmbeddedLog.Configuration(path: directory)
-                configuration.defaultPartitions = partitions
+                configuration.defaultPartitions = target.partitions
                 let log = try EmbeddedLog(configuration: configuration, logger: logger)
                 let result = try await measure(log, topic: "bench.log", events: events)
                 await log.close()
@@ -91,28 +76,21 @@ struct BenchLogCommand: AsyncParsableCommand {
             }
             summarize("embedded", results, events: events)
         }
-        if impl != .embedded {
-            var cluster: MockCluster?
-            let servers: String
-            if let brokers {
-                servers = brokers
-            } else {
-                let mock = try MockCluster(brokers: 1, logger: logger)
-                cluster = mock
-                servers = mock.bootstrapServers
-            }
+        if target.measuresKafka {
+            let cluster = try target.kafkaCluster(logger: logger)
             var results: [RunResult] = []
-            for run in 1...runs {
+            for run in 1...target.runs {
                 let topic = "bench.log.\(UUID().uuidString.prefix(8))"
-                try cluster?.createTopic(topic, partitions: partitions)
-                let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: servers), logger: logger)
+                try cluster.mock?.createTopic(topic, partitions: target.partitions)
+                let log = try KafkaLog(
+                    configuration: KafkaConfiguration(bootstrapServers: cluster.servers), logger: logger)
                 let result = try await measure(log, topic: topic, events: kafkaEvents)
                 await log.close()
                 report("kafka", run: run, result)
                 results.append(result)
             }
-            summarize("kafka (\(brokers == nil ? "mock cluster" : servers))", results, events: kafkaEvents)
-            withExtendedLifetime(cluster) {}
+            summarize(target.kafkaLabel, results, events: kafkaEvents)
+            withExtendedLifetime(cluster.mock) {}
         }
     }
 
@@ -141,7 +119,7 @@ struct BenchLogCommand: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
-        let appendSeconds = seconds(ContinuousClock.now - appendStart)
+        let appendSeconds = BenchMeasure.seconds(since: appendStart)
 
         let reader = try await log.makeReader(startingAt: try await log.allPartitions(of: [topic]))
         let readStart = ContinuousClock.now
@@ -151,13 +129,9 @@ struct BenchLogCommand: AsyncParsableCommand {
             guard !records.isEmpty else { throw ValidationError("read stalled at \(read) of \(total) records") }
             read += records.count
         }
-        let readSeconds = seconds(ContinuousClock.now - readStart)
+        let readSeconds = BenchMeasure.seconds(since: readStart)
         await reader.close()
         return RunResult(appendPerSecond: Double(total) / appendSeconds, readPerSecond: Double(total) / readSeconds)
-    }
-
-    private func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     private func report(_ name: String, run: Int, _ result: RunResult) {
@@ -168,13 +142,8 @@ struct BenchLogCommand: AsyncParsableCommand {
     }
 
     private func summarize(_ name: String, _ results: [RunResult], events: Int) {
-        func median(_ values: [Double]) -> Int {
-            let sorted = values.sorted()
-            let middle = sorted.count / 2
-            return Int(sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2)
-        }
-        let append = median(results.map(\.appendPerSecond))
-        let read = median(results.map(\.readPerSecond))
+        let append = Int(BenchMeasure.median(results.map(\.appendPerSecond)))
+        let read = Int(BenchMeasure.median(results.map(\.readPerSecond)))
         Output.line(
             "\(name): \(events) records/run, median append \(append) events/s (durable), median read \(read) events/s")
     }

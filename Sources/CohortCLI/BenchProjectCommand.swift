@@ -18,8 +18,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
             partition). Reports the median and the process's peak resident memory.
             """)
 
-    @Option(help: "Which log: embedded, kafka or all.")
-    var impl: BenchLogCommand.Implementation = .embedded
+    @OptionGroup var target: BenchTargetOptions
 
     @Option(help: "Records to fold from the embedded log (approximate: cancels and refunds come on top).")
     var events = 1_000_000
@@ -27,53 +26,42 @@ struct BenchProjectCommand: AsyncParsableCommand {
     @Option(help: "Records to fold from Kafka.")
     var kafkaEvents = 200_000
 
-    @Option(help: "Runs; the median is reported.")
-    var runs = 3
-
-    @Option(help: "Partitions per topic.")
-    var partitions: Int32 = 8
-
-    @Option(help: "Kafka bootstrap servers; default: an in-process mock cluster.")
-    var brokers: String?
-
     func validate() throws {
-        guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
         guard events >= 1_000, kafkaEvents >= 1_000 else { throw ValidationError("at least 1000 events") }
     }
 
     func run() async throws {
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cohort-bench-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cohort-bench-\(UUID().uuidString)"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        if impl != .kafka {
+        if target.measuresEmbedded {
             var configuration = EmbeddedLog.Configuration(path: directory + "/log")
-            configuration.defaultPartitions = partitions
+            configuration.defaultPartitions = target.partitions
             let log = try EmbeddedLog(configuration: configuration, logger: logger)
-            for stream in EventStream.allCases { try await log.createTopic(stream.defaultTopic, partitions: partitions) }
+            for stream in EventStream.allCases {
+                try await log.createTopic(stream.defaultTopic, partitions: target.partitions)
+            }
             let total = try await fill(log, events: events)
             let rates = try await measure(log, total: total, label: "embedded", directory: directory, logger: logger)
             await log.close()
             summarize("embedded", rates, records: total)
         }
-        if impl != .embedded {
-            var cluster: MockCluster?
-            let servers: String
-            if let brokers {
-                servers = brokers
-            } else {
-                let mock = try MockCluster(brokers: 1, logger: logger)
-                for stream in EventStream.allCases { try mock.createTopic(stream.defaultTopic, partitions: partitions * 3) }
-                cluster = mock
-                servers = mock.bootstrapServers
+        if target.measuresKafka {
+            let cluster = try target.kafkaCluster(logger: logger)
+            // Three times the partitions keep each within the mock cluster's ~5 MiB per partition.
+            for stream in EventStream.allCases {
+                try cluster.mock?.createTopic(stream.defaultTopic, partitions: target.partitions * 3)
             }
-            let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: servers), logger: logger)
+            let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: cluster.servers), logger: logger)
             let total = try await fill(log, events: kafkaEvents)
             let rates = try await measure(log, total: total, label: "kafka", directory: directory, logger: logger)
             await log.close()
-            summarize("kafka (\(brokers == nil ? "mock cluster" : servers))", rates, records: total)
-            withExtendedLifetime(cluster) {}
+            summarize(target.kafkaLabel, rates, records: total)
+            withExtendedLifetime(cluster.mock) {}
         }
-        Output.line("peak resident memory of this process: \(Self.peakResidentMegabytes()) MB")
+        Output.line("peak resident memory of this process: \(BenchMeasure.peakResidentMegabytes()) MB")
     }
 
     /// Appends generated traffic of about `events` records; returns the exact count.
@@ -93,7 +81,8 @@ struct BenchProjectCommand: AsyncParsableCommand {
             }
         }
         if !batch.isEmpty { total += try await log.append(batch).count }
-        Output.line("generated \(total) records in \(Self.format(Self.seconds(since: started))) s (untimed)")
+        Output.line(
+            "generated \(total) records in \(BenchMeasure.format(BenchMeasure.seconds(since: started))) s (untimed)")
         return total
     }
 
@@ -102,7 +91,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
     ) async throws -> [Double] {
         var rates: [Double] = []
         let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)
-        for run in 1...runs {
+        for run in 1...target.runs {
             let path = directory + "/\(label)-run-\(run)"
             let store = try ReadModelStore(path: path, options: ReadModelStore.rebuildOptions)
             let projector = Projector(
@@ -112,37 +101,21 @@ struct BenchProjectCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             let progress = try await projector.run(until: .caughtUp)
             try store.sync()
-            let seconds = Self.seconds(since: started)
+            let seconds = BenchMeasure.seconds(since: started)
             guard progress.records == total else {
                 throw ValidationError("folded \(progress.records) of \(total) records")
             }
             rates.append(Double(total) / seconds)
-            Output.line("  \(label) run \(run): \(total) records in \(Self.format(seconds)) s = \(Int(rates.last!)) records/s")
+            Output.line(
+                "  \(label) run \(run): \(total) records in \(BenchMeasure.format(seconds)) s = "
+                    + "\(Int(rates.last!)) records/s"
+            )
             try? FileManager.default.removeItem(atPath: path)
         }
         return rates
     }
 
     private func summarize(_ label: String, _ rates: [Double], records: Int) {
-        let sorted = rates.sorted()
-        let median = sorted.count % 2 == 1
-            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        Output.line("\(label): \(records) records/run, median \(Int(median)) records/s")
-    }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
-
-    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
-
-    /// VmHWM from /proc/self/status: the most memory this process has had resident.
-    static func peakResidentMegabytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
-        else { return -1 }
-        return kilobytes / 1024
+        Output.line("\(label): \(records) records/run, median \(Int(BenchMeasure.median(rates))) records/s")
     }
 }

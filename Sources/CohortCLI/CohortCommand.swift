@@ -8,6 +8,7 @@ struct CohortCommand: AsyncParsableCommand {
         abstract: "Cohort: an event-sourced customer-engagement engine on Kafka or an embedded log.",
         subcommands: [
             BrokerCommand.self, LogCommand.self, ValidateCommand.self, SchemasCommand.self, ConfigCommand.self,
-            ProjectCommand.self, ReplayCommand.self, DigestCommand.self, StatsCommand.self, GenerateCommand.self, BenchCommand.self,
+            ProjectCommand.self, ReplayCommand.self, DigestCommand.self, StatsCommand.self, GenerateCommand.self,
+            BenchCommand.self,
         ])
 }

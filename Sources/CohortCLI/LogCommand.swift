@@ -63,7 +63,8 @@ struct LogAppendCommand: AsyncParsableCommand {
 
     @Option(
         help: """
-            Concurrent appenders; their batches share commits. Above 1, input order is kept within a batch only,             so keep 1 when later lines must follow earlier ones (events of one customer).
+            Concurrent appenders; their batches share commits. Above 1, input order is kept within a batch only, \
+            so keep 1 when later lines must follow earlier ones (events of one customer).
             """)
     var concurrency = 1
 

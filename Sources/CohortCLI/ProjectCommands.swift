@@ -41,7 +41,8 @@ struct ProjectCommand: AsyncParsableCommand {
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Rebuild the read models from the start of the log into a new directory, then verify and print the digest.",
+        abstract:
+            "Rebuild the read models from the start of the log into a new directory, then verify and print the digest.",
         discussion: """
             --until TIME (RFC 3339) folds only records the log stored at or before TIME: the read models as they \
             were then. Poison records are recorded in the rebuilt read models but not dead-lettered again.
@@ -60,7 +61,9 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--until must be an RFC 3339 time such as 2024-06-01T00:00:00Z")
         }
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: into)) ?? []
-        guard existing.isEmpty else { throw ValidationError("\(into) is not empty; replay builds into a fresh directory") }
+        guard existing.isEmpty else {
+            throw ValidationError("\(into) is not empty; replay builds into a fresh directory")
+        }
     }
 
     func run() async throws {
@@ -72,7 +75,8 @@ struct ReplayCommand: AsyncParsableCommand {
             log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: false),
             logger: logger)
         let printer = ProgressPrinter(label: "replay")
-        let stop: Projector.StopCondition = until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp
+        let stop: Projector.StopCondition =
+            until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp
         let progress = try await projector.run(until: stop) { printer.report($0) }
         printer.report(progress, final: true)
         await log.close()
@@ -96,7 +100,8 @@ struct ReplayCommand: AsyncParsableCommand {
 /// `cohort digest`: a stable checksum of all read-model content.
 struct DigestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "digest", abstract: "Print the SHA-256 digest of all read-model content (equal models, equal digests).")
+        commandName: "digest",
+        abstract: "Print the SHA-256 digest of all read-model content (equal models, equal digests).")
 
     @OptionGroup var options: ConfigOptions
 
@@ -105,7 +110,9 @@ struct DigestCommand: ParsableCommand {
         // Accept either a data directory (with readmodels/ inside) or a read-model directory itself.
         var path = configuration.readModelsPath
         let direct = configuration.dataDirectory
-        if !FileManager.default.fileExists(atPath: path + "/data.mdb"), FileManager.default.fileExists(atPath: direct + "/data.mdb") {
+        if !FileManager.default.fileExists(atPath: path + "/data.mdb"),
+            FileManager.default.fileExists(atPath: direct + "/data.mdb")
+        {
             path = direct
         }
         guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
@@ -132,8 +139,12 @@ struct GenerateCommand: AsyncParsableCommand {
     @Flag(help: "Append to the configured log instead of printing NDJSON.") var intoLog = false
 
     func validate() throws {
-        guard customers >= 1, customers <= 100_000_000 else { throw ValidationError("--customers must be 1…100000000") }
-        guard orders >= 0, visits >= 0, orders + visits <= 1_000_000_000 else { throw ValidationError("too many events") }
+        guard customers >= 1, customers <= 100_000_000 else {
+            throw ValidationError("--customers must be 1…100000000")
+        }
+        guard orders >= 0, visits >= 0, orders + visits <= 1_000_000_000 else {
+            throw ValidationError("too many events")
+        }
         guard (0...1).contains(redeliveries), (0...1).contains(poison) else {
             throw ValidationError("--redeliveries and --poison are shares between 0 and 1")
         }
@@ -169,9 +180,10 @@ struct GenerateCommand: AsyncParsableCommand {
         var appended = 0
         let started = ContinuousClock.now
         for item in generator {
-            batch.append(OutgoingRecord(
-                topic: configuration.topic(item.stream.defaultTopic), key: Array(item.key.utf8), value: item.value,
-                headers: [Header("content-type", CloudEvent.structuredContentType)]))
+            batch.append(
+                OutgoingRecord(
+                    topic: configuration.topic(item.stream.defaultTopic), key: Array(item.key.utf8), value: item.value,
+                    headers: [Header("content-type", CloudEvent.structuredContentType)]))
             if batch.count == 5_000 {
                 // Sequential batches keep the generated order within every partition.
                 appended += try await log.append(batch).count

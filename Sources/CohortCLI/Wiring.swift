@@ -64,7 +64,9 @@ extension Wiring {
     }
 
     /// Projector settings for this configuration; `deadLetters: false` for replays.
-    static func projectorConfiguration(_ configuration: CohortConfiguration, deadLetters: Bool) -> Projector.Configuration {
+    static func projectorConfiguration(_ configuration: CohortConfiguration, deadLetters: Bool)
+        -> Projector.Configuration
+    {
         Projector.Configuration(
             topics: foldedTopics(configuration),
             deadLetterTopic: deadLetters ? configuration.topic(EventStream.deadletter.defaultTopic) : nil,
@@ -93,7 +95,9 @@ final class ProgressPrinter: @unchecked Sendable {
         }
         guard due else { return }
         let rate = progress.elapsedSeconds > 0 ? Double(progress.records) / progress.elapsedSeconds : 0
-        var line = "\(label): \(progress.records) records, \(Int(rate)) records/s, \(String(format: "%.1f", progress.elapsedSeconds)) s"
+        var line =
+            "\(label): \(progress.records) records, \(Int(rate)) records/s, "
+                + "\(String(format: "%.1f", progress.elapsedSeconds)) s"
         if let remaining = progress.remaining {
             line += ", \(remaining) to go"
             if rate > 0 && remaining > 0 { line += ", ETA \(String(format: "%.1f", Double(remaining) / rate)) s" }

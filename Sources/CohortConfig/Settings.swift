@@ -28,7 +28,9 @@ public enum Settings {
     /// Every key, in documentation order.
     public static let all: [Setting] = [
         string("data.dir", "directory for the embedded log and read models", \.dataDirectory),
-        string("data.read_models", "directory of the LMDB read models; empty = <data.dir>/readmodels", \.readModelsDirectory),
+        string(
+            "data.read_models", "directory of the LMDB read models; empty = <data.dir>/readmodels",
+            \.readModelsDirectory),
         string("kafka.brokers", "Kafka bootstrap servers; empty = embedded log", \.kafkaBrokers),
         Setting(
             key: "kafka.properties", summary: "raw librdkafka properties, comma-separated name=value",

@@ -99,7 +99,8 @@ public struct CloudEvent: Sendable, Equatable {
                 closed.append(member)
             } else if Validator.isExtensionName(member.key) {
                 switch member.value {
-                case .string: validator.check(member.value, kind: .string(maxLength: 1024), at: Location("", member.key))
+                case .string:
+                    validator.check(member.value, kind: .string(maxLength: 1024), at: Location("", member.key))
                 case .number, .bool: break
                 default: validator.report("/\(member.key)", "extension attributes are strings, numbers or booleans")
                 }

@@ -78,9 +78,12 @@ struct Validator {
         case .string(let minLength, let maxLength):
             checkString(value, minLength: minLength, maxLength: maxLength, at: location)
         case .identifier(let colonAllowed):
-            guard let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: location)
+            guard
+                let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: location)
             else { return }
-            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) { report(location.pointer, "must not contain ':'") }
+            if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) {
+                report(location.pointer, "must not contain ':'")
+            }
         case .currency:
             guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
             let bytes = Array(string.utf8)
@@ -89,7 +92,9 @@ struct Validator {
             }
         case .enumeration(let allowed):
             guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
-            if !allowed.contains(string) { report(location.pointer, "must be one of \(allowed.joined(separator: ", "))") }
+            if !allowed.contains(string) {
+                report(location.pointer, "must be one of \(allowed.joined(separator: ", "))")
+            }
         case .constant(let expected):
             guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
             if string != expected { report(location.pointer, "must be \"\(expected)\"") }
@@ -131,14 +136,17 @@ struct Validator {
             }
             if elements.count > maxItems { report(location.pointer, "must have at most \(maxItems) items") }
             for (index, element) in elements.enumerated() {
-                checkString(element, minLength: 1, maxLength: itemMaxLength, at: Location(location.pointer, String(index)))
+                checkString(
+                    element, minLength: 1, maxLength: itemMaxLength, at: Location(location.pointer, String(index)))
             }
         case .attributes(let maxProperties):
             guard case .object(let object) = value else {
                 report(location.pointer, "expected an object, got \(value.kindName)")
                 return
             }
-            if object.count > maxProperties { report(location.pointer, "must have at most \(maxProperties) attributes") }
+            if object.count > maxProperties {
+                report(location.pointer, "must have at most \(maxProperties) attributes")
+            }
             for member in object {
                 let memberLocation = Location(location.pointer, member.key)
                 if !Validator.isAttributeKey(member.key) {
@@ -151,7 +159,8 @@ struct Validator {
                     checkString(
                         member.value, minLength: 0, maxLength: FieldLimits.attributeStringLengthMax, at: memberLocation)
                 case .number, .bool: break
-                default: report(memberLocation.pointer, "expected a string, number or boolean, got \(member.value.kindName)")
+                default:
+                    report(memberLocation.pointer, "expected a string, number or boolean, got \(member.value.kindName)")
                 }
             }
         case .anyObject:
@@ -172,7 +181,8 @@ struct Validator {
     }
 
     @discardableResult
-    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at location: Location) -> String?
+    private mutating func checkString(_ value: JSONValue, minLength: Int, maxLength: Int, at location: Location)
+        -> String?
     {
         guard case .string(let string) = value else {
             report(location.pointer, "expected a string, got \(value.kindName)")
@@ -182,7 +192,8 @@ struct Validator {
         let bytes = string.utf8.count
         let length = bytes <= maxLength && bytes >= minLength * 4 ? minLength : string.unicodeScalars.count
         if length < minLength {
-            report(location.pointer, minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
+            report(
+                location.pointer, minLength == 1 ? "must not be empty" : "must have at least \(minLength) characters")
         } else if length > maxLength {
             report(location.pointer, "must have at most \(maxLength) characters")
         }

@@ -38,7 +38,9 @@ struct ProjectorCrashTests {
             projector.send(SIGKILL)
             _ = projector.waitForExit(timeout: 30)
             let folded = try ReadModelStore(path: data + "/readmodels").storedOffsets().values.reduce(0, +)
-            print("crash round \(round): killed after \(String(format: "%.2f", delay)) s with \(folded) of \(total) records folded")
+            print(
+                "crash round \(round): killed after \(String(format: "%.2f", delay)) s with \(folded) of \(total) records folded"
+            )
             #expect(folded >= previous, "progress is never lost")
             if folded > previous && folded < total { killedMidway += 1 }
             previous = folded
@@ -47,7 +49,8 @@ struct ProjectorCrashTests {
 
         _ = try run(["project"] + logArguments + ["--data", data, "--until-caught-up"])
         let recovered = try #require(try run(["digest", "--data", data]).outputLines.last)
-        let clean = try #require(try run(["replay"] + logArguments + ["--data", data, "--into", directory.path + "/clean"]).outputLines.last)
+        let clean = try #require(
+            try run(["replay"] + logArguments + ["--data", data, "--into", directory.path + "/clean"]).outputLines.last)
         #expect(recovered.count == 64)
         #expect(recovered == clean, "recovered read models must equal a clean rebuild")
     }
@@ -69,8 +72,10 @@ struct ProjectorCrashTests {
     func replayDeterminism() throws {
         let directory = TemporaryDirectory("cohort-replay")
         let data = directory.path + "/node"
-        _ = try run(["generate", "--data", data, "--into-log", "--customers", "2000", "--orders", "5000", "--visits", "5000",
-                     "--redeliveries", "0.02", "--poison", "0.01"])
+        _ = try run([
+            "generate", "--data", data, "--into-log", "--customers", "2000", "--orders", "5000", "--visits", "5000",
+            "--redeliveries", "0.02", "--poison", "0.01",
+        ])
         let first = try run(["replay", "--data", data, "--into", directory.path + "/r1"]).outputLines.last
         let second = try run(["replay", "--data", data, "--into", directory.path + "/r2"]).outputLines.last
         #expect(first != nil && first == second)
@@ -87,8 +92,10 @@ struct ProjectorCrashTests {
     func sigtermStopsProjector() throws {
         let directory = TemporaryDirectory("cohort-sigterm")
         let data = directory.path + "/node"
-        let generated = try run(["generate", "--data", data, "--into-log", "--customers", "500", "--orders", "1000",
-                                 "--visits", "1000"])
+        let generated = try run([
+            "generate", "--data", data, "--into-log", "--customers", "500", "--orders", "1000",
+            "--visits", "1000",
+        ])
         let total = try #require(generated.outputLines.last.flatMap(Int64.init))
         let projector = try ChildProcess.cohort(["project", "--data", data])
         // Wait (bounded) until everything is folded, watching the stored offsets.

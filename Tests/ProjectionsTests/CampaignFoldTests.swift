@@ -6,11 +6,15 @@ import Testing
 struct CampaignFoldTests {
     private func campaign(after events: [(EventType, String)]) throws -> CampaignState? {
         var state: CampaignState?
-        for (type, data) in events { state = CampaignFold.apply(try payload(type, data), at: at("2024-06-01T00:00:00Z"), to: state) }
+        for (type, data) in events {
+            state = CampaignFold.apply(try payload(type, data), at: at("2024-06-01T00:00:00Z"), to: state)
+        }
         return state
     }
 
-    private let created = (EventType.campaignCreated, #"{"campaign_id":"k1","name":"Win-back","template":"Hi {{name}}","channel":"sms"}"#)
+    private let created = (
+        EventType.campaignCreated, #"{"campaign_id":"k1","name":"Win-back","template":"Hi {{name}}","channel":"sms"}"#
+    )
     private let k1 = #"{"campaign_id":"k1"}"#
 
     @Test("lifecycle: draft → running ⇄ paused → completed; invalid transitions change nothing")
@@ -20,15 +24,21 @@ struct CampaignFoldTests {
         let launched = (EventType.campaignLaunched, #"{"campaign_id":"k1","audience":42}"#)
         #expect(try campaign(after: [created, launched])?.audience == 42)
         #expect(try campaign(after: [created, launched, (.campaignPaused, k1)])?.status == .paused)
-        #expect(try campaign(after: [created, launched, (.campaignPaused, k1), (.campaignResumed, k1)])?.status == .running)
-        #expect(try campaign(after: [created, launched, (.campaignCompleted, k1), (.campaignResumed, k1)])?.status == .completed)
-        #expect(try campaign(after: [created, (.campaignCancelled, k1), (.campaignLaunched, k1)])?.status == .cancelled)
+        #expect(
+            try campaign(after: [created, launched, (.campaignPaused, k1), (.campaignResumed, k1)])?.status == .running)
+        #expect(
+            try campaign(after: [created, launched, (.campaignCompleted, k1), (.campaignResumed, k1)])?.status
+                == .completed)
+        #expect(
+            try campaign(after: [created, (.campaignCancelled, k1), (.campaignLaunched, k1)])?.status == .cancelled)
         #expect(try campaign(after: [(.campaignLaunched, k1)]) == nil)
     }
 
     @Test("the first definition wins")
     func firstCreateWins() throws {
-        let again = (EventType.campaignCreated, #"{"campaign_id":"k1","name":"Other","template":"x","channel":"email"}"#)
+        let again = (
+            EventType.campaignCreated, #"{"campaign_id":"k1","name":"Other","template":"x","channel":"email"}"#
+        )
         #expect(try campaign(after: [created, again])?.name == "Win-back")
     }
 
@@ -62,11 +72,15 @@ struct CampaignFoldTests {
         try run.apply(.messageSent, "b")
         #expect(run.stats.delivered == 2)
         try run.apply(.messageFailed, "c", #","reason":"500","retryable":true"#)
-        #expect(run.stats == {
-            var expected = CampaignStats()
-            (expected.queued, expected.sent, expected.failed, expected.delivered, expected.opened) = (4, 2, 1, 2, 1)
-            return expected
-        }())
+        #expect(
+            run.stats
+                == {
+                    var expected = CampaignStats()
+                    (expected.queued, expected.sent, expected.failed, expected.delivered, expected.opened) = (
+                        4, 2, 1, 2, 1
+                    )
+                    return expected
+                }())
         #expect(run.stats.pending == 1)
         // retry-failed re-queues c, which is then sent.
         try run.apply(.messageQueued, "c")

@@ -8,7 +8,10 @@ struct CustomerFoldTests {
     @Test("upserts: present fields replace, null clears, absent keeps")
     func upsertSemantics() throws {
         var scenario = CustomerScenario()
-        try scenario.apply(.customerUpserted, #"{"customer_id":"c1","name":"Asha","city":"Pune","tags":["vip","vip","new"],"attributes":{"plan":"gold"}}"#)
+        try scenario.apply(
+            .customerUpserted,
+            #"{"customer_id":"c1","name":"Asha","city":"Pune","tags":["vip","vip","new"],"attributes":{"plan":"gold"}}"#
+        )
         try scenario.apply(.customerUpserted, #"{"customer_id":"c1","city":null,"email":"a@x.in"}"#)
         let customer = try #require(scenario.customer)
         #expect(customer.name == "Asha")
@@ -27,8 +30,10 @@ struct CustomerFoldTests {
         try scenario.apply(.visitRecorded, #"{"customer_id":"c1"}"#, at: "2024-03-01T00:00:00Z")
         try scenario.apply(.visitRecorded, #"{"customer_id":"c1"}"#, at: "2024-02-01T00:00:00Z")
         #expect(scenario.customer?.createdAt == at("2024-02-01T00:00:00Z"))
-        try scenario.apply(.customerUpserted, #"{"customer_id":"c1","created_at":"2023-05-05T00:00:00Z"}"#, at: "2024-04-01T00:00:00Z")
-        try scenario.apply(.customerUpserted, #"{"customer_id":"c1","created_at":"2023-06-06T00:00:00Z"}"#, at: "2024-04-02T00:00:00Z")
+        try scenario.apply(
+            .customerUpserted, #"{"customer_id":"c1","created_at":"2023-05-05T00:00:00Z"}"#, at: "2024-04-01T00:00:00Z")
+        try scenario.apply(
+            .customerUpserted, #"{"customer_id":"c1","created_at":"2023-06-06T00:00:00Z"}"#, at: "2024-04-02T00:00:00Z")
         #expect(scenario.customer?.createdAt == at("2023-06-06T00:00:00Z"))
         try scenario.apply(.customerUpserted, #"{"customer_id":"c1","created_at":null}"#, at: "2024-04-03T00:00:00Z")
         #expect(scenario.customer?.createdAt == at("2024-02-01T00:00:00Z"))
@@ -65,9 +70,12 @@ struct CustomerFoldTests {
     @Test("a cancellation after its order reverses it and moves first/last order times")
     func cancelAfterOrder() throws {
         var scenario = CustomerScenario()
-        try scenario.apply(.orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":10,"placed_at":"2024-01-01T00:00:00Z"}"#)
-        try scenario.apply(.orderPlaced, #"{"order_id":"o2","customer_id":"c1","amount":20,"placed_at":"2024-02-01T00:00:00Z"}"#)
-        try scenario.apply(.orderPlaced, #"{"order_id":"o3","customer_id":"c1","amount":30,"placed_at":"2024-03-01T00:00:00Z"}"#)
+        try scenario.apply(
+            .orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":10,"placed_at":"2024-01-01T00:00:00Z"}"#)
+        try scenario.apply(
+            .orderPlaced, #"{"order_id":"o2","customer_id":"c1","amount":20,"placed_at":"2024-02-01T00:00:00Z"}"#)
+        try scenario.apply(
+            .orderPlaced, #"{"order_id":"o3","customer_id":"c1","amount":30,"placed_at":"2024-03-01T00:00:00Z"}"#)
         try scenario.apply(.orderCancelled, #"{"order_id":"o3","customer_id":"c1"}"#)
         try scenario.apply(.orderCancelled, #"{"order_id":"o1","customer_id":"c1"}"#)
         let customer = try #require(scenario.customer)
@@ -109,14 +117,16 @@ struct CustomerFoldTests {
         try scenario.apply(.visitRecorded, #"{"customer_id":"c1"}"#, at: "2024-03-01T00:00:00Z")
         #expect(scenario.customer?.visitCount == 3)
         #expect(scenario.customer?.lastVisitAt == at("2024-05-01T00:00:00Z"))
-        try scenario.apply(.orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":1,"placed_at":"2024-06-01T00:00:00Z"}"#)
+        try scenario.apply(
+            .orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":1,"placed_at":"2024-06-01T00:00:00Z"}"#)
         #expect(scenario.customer?.lastSeenAt == at("2024-06-01T00:00:00Z"))
     }
 
     @Test("an order for an unknown customer creates the customer")
     func orderCreatesCustomer() throws {
         var scenario = CustomerScenario()
-        try scenario.apply(.orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":5}"#, at: "2024-01-09T00:00:00Z")
+        try scenario.apply(
+            .orderPlaced, #"{"order_id":"o1","customer_id":"c1","amount":5}"#, at: "2024-01-09T00:00:00Z")
         #expect(scenario.customer?.customerID == "c1")
         #expect(scenario.customer?.createdAt == at("2024-01-09T00:00:00Z"))
     }
@@ -146,11 +156,17 @@ struct CustomerFoldTests {
                 switch Int.random(in: 0..<4, using: &generator) {
                 case 0, 1:
                     let cents = Int.random(in: 0...100_000, using: &generator)
-                    try scenario.apply(.orderPlaced, #"{"order_id":"\#(order)","customer_id":"c1","amount":\#(cents / 100).\#(cents % 100 < 10 ? "0" : "")\#(cents % 100),"placed_at":"2024-01-\#(day)T00:00:00Z"}"#)
+                    try scenario.apply(
+                        .orderPlaced,
+                        #"{"order_id":"\#(order)","customer_id":"c1","amount":\#(cents / 100).\#(cents % 100 < 10 ? "0" : "")\#(cents % 100),"placed_at":"2024-01-\#(day)T00:00:00Z"}"#
+                    )
                 case 2:
                     try scenario.apply(.orderCancelled, #"{"order_id":"\#(order)","customer_id":"c1"}"#)
                 default:
-                    try scenario.apply(.orderRefunded, #"{"order_id":"\#(order)","customer_id":"c1","amount":\#(Int.random(in: 0...600, using: &generator))}"#)
+                    try scenario.apply(
+                        .orderRefunded,
+                        #"{"order_id":"\#(order)","customer_id":"c1","amount":\#(Int.random(in: 0...600, using: &generator))}"#
+                    )
                 }
             }
             var recomputed = try #require(scenario.customer)

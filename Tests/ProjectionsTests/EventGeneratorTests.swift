@@ -48,7 +48,9 @@ struct EventGeneratorTests {
     @Test("orders are heavy-tailed across customers; visits are spread evenly")
     func distributions() throws {
         var options = options(seed: 3)
-        (options.customers, options.orders, options.visits, options.redeliveryRate, options.poisonRate) = (1_000, 20_000, 20_000, 0, 0)
+        (options.customers, options.orders, options.visits, options.redeliveryRate, options.poisonRate) = (
+            1_000, 20_000, 20_000, 0, 0
+        )
         var orders: [String: Int] = [:]
         var visits: [String: Int] = [:]
         for item in EventGenerator(options: options) {

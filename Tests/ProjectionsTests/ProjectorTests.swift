@@ -27,7 +27,8 @@ struct ProjectorTests {
             let items = Array(EventGenerator(options: options))
             var batch: [OutgoingRecord] = []
             for item in items {
-                batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
+                batch.append(
+                    OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
                 if batch.count == 1000 {
                     _ = try await log.append(batch)
                     batch.removeAll()
@@ -37,8 +38,10 @@ struct ProjectorTests {
             return items
         }
 
-        func project(into store: ReadModelStore, batch: Int = 20_000, until: Projector.StopCondition = .caughtUp,
-                     deadLetters: Bool = false) async throws -> Projector.Progress {
+        func project(
+            into store: ReadModelStore, batch: Int = 20_000, until: Projector.StopCondition = .caughtUp,
+            deadLetters: Bool = false
+        ) async throws -> Projector.Progress {
             var configuration = Projector.Configuration(
                 topics: ProjectorTests.folded, deadLetterTopic: deadLetters ? "crm.deadletter" : nil, currency: "INR")
             configuration.batchRecordsMax = batch
@@ -46,7 +49,9 @@ struct ProjectorTests {
         }
     }
 
-    static func options(seed: UInt64 = 7, customers: Int = 300, orders: Int = 1200, visits: Int = 1500) -> EventGenerator.Options {
+    static func options(seed: UInt64 = 7, customers: Int = 300, orders: Int = 1200, visits: Int = 1500)
+        -> EventGenerator.Options
+    {
         var options = EventGenerator.Options()
         (options.seed, options.customers, options.orders, options.visits) = (seed, customers, orders, visits)
         options.redeliveryRate = 0.03
@@ -110,14 +115,17 @@ struct ProjectorTests {
         try #require(poisonCount > 0)
         let store = try world.store("a")
         _ = try await world.project(into: store, deadLetters: true)
-        let reader = try await world.log.makeReader(startingAt: try await world.log.allPartitions(of: ["crm.deadletter"]))
+        let reader = try await world.log.makeReader(
+            startingAt: try await world.log.allPartitions(of: ["crm.deadletter"]))
         var letters: [LogRecord] = []
         while letters.count < poisonCount {
             let polled = try await reader.poll(maxRecords: 1000, timeoutMs: 2000)
             try #require(!polled.isEmpty)
             letters += polled
         }
-        let reasons = letters.compactMap { record in record.headers.first { $0.name == "x-error" }.map { String(decoding: $0.value, as: UTF8.self) } }
+        let reasons = letters.compactMap { record in
+            record.headers.first { $0.name == "x-error" }.map { String(decoding: $0.value, as: UTF8.self) }
+        }
         #expect(reasons.count == poisonCount)
         #expect(reasons.contains { $0.contains("invalid JSON") })
         #expect(reasons.contains { $0.contains("/type") })
@@ -133,12 +141,15 @@ struct ProjectorTests {
     @Test("the same event in Kafka binary mode folds like structured mode")
     func binaryMode() async throws {
         let world = try await World()
-        let text = #"{"specversion":"1.0","id":"b1","source":"/t","type":"crm.order.placed","data":{"order_id":"o1","customer_id":"c-bin","amount":12.5}}"#
+        let text =
+            #"{"specversion":"1.0","id":"b1","source":"/t","type":"crm.order.placed","data":{"order_id":"o1","customer_id":"c-bin","amount":12.5}}"#
         let event = try CloudEvent.decode(structured: Array(text.utf8)).get()
         let binary = event.binaryEncoding()
-        _ = try await world.log.append([OutgoingRecord(
-            topic: "crm.orders", key: Array("c-bin".utf8), value: binary.value,
-            headers: binary.headers.map { Header($0.name, $0.value) })])
+        _ = try await world.log.append([
+            OutgoingRecord(
+                topic: "crm.orders", key: Array("c-bin".utf8), value: binary.value,
+                headers: binary.headers.map { Header($0.name, $0.value) })
+        ])
         let store = try world.store("a")
         _ = try await world.project(into: store)
         #expect(try store.customer("c-bin")?.totalSpend == Money(units: 125_000))
@@ -156,8 +167,10 @@ struct ProjectorTests {
         ]
         for text in events {
             let event = try CloudEvent.decode(structured: Array(text.utf8)).get()
-            _ = try await world.log.append([OutgoingRecord(
-                topic: event.type.stream.defaultTopic, key: Array(event.key.utf8), value: Array(text.utf8))])
+            _ = try await world.log.append([
+                OutgoingRecord(
+                    topic: event.type.stream.defaultTopic, key: Array(event.key.utf8), value: Array(text.utf8))
+            ])
         }
         let store = try world.store("a")
         _ = try await world.project(into: store)
@@ -181,7 +194,8 @@ struct ProjectorTests {
         #expect(entries.count > 3)
         #expect(entries.map(\.time) == entries.map(\.time).sorted(by: >))
         let reader = try await world.log.makeReader(startingAt: [
-            TopicPartition(topic: entries[0].position.topic, partition: entries[0].position.partition): entries[0].position.offset,
+            TopicPartition(topic: entries[0].position.topic, partition: entries[0].position.partition): entries[0]
+                .position.offset
         ])
         let record = try #require(try await reader.poll(maxRecords: 1, timeoutMs: 1000).first)
         #expect(try CloudEvent.decode(structured: record.value).get().id == entries[0].eventID)
@@ -202,7 +216,9 @@ struct ProjectorTests {
 
         let other = try await World()
         var batch: [OutgoingRecord] = []
-        for item in before { batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value)) }
+        for item in before {
+            batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
+        }
         _ = try await other.log.append(batch)
         let clean = try other.store("clean")
         _ = try await other.project(into: clean)

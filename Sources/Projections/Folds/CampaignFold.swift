@@ -4,13 +4,15 @@ import Events
 public enum CampaignFold {
     /// Applies a campaign lifecycle event. Returns the campaign unchanged for transitions its status does not allow
     /// (e.g. resuming a running campaign), so replays and redeliveries are harmless.
-    public static func apply(_ payload: EventPayload, at time: Timestamp, to campaign: CampaignState?) -> CampaignState? {
+    public static func apply(_ payload: EventPayload, at time: Timestamp, to campaign: CampaignState?) -> CampaignState?
+    {
         switch payload {
         case .campaignCreated(let created):
             // The first definition wins; a campaign is not redefined by a second `created`.
             if let campaign { return campaign }
             var state = CampaignState(
-                campaignID: created.campaignID, name: created.name, template: created.template, channel: created.channel)
+                campaignID: created.campaignID, name: created.name, template: created.template, channel: created.channel
+            )
             state.segmentID = created.segmentID
             state.rulesJSON = created.rules.map { JSONValue.object($0).jsonText }
             state.rateLimitPerSecond = created.rateLimitPerSecond
@@ -107,8 +109,11 @@ public enum CampaignFold {
             }
         }
         state.history.append(
-            MessageState.Step(status: kind == "receipt" ? (event.status ?? "delivered") : kind, at: at, reason: event.reason))
-        if state.history.count > MessageState.historyMax { state.history.removeFirst(state.history.count - MessageState.historyMax) }
+            MessageState.Step(
+                status: kind == "receipt" ? (event.status ?? "delivered") : kind, at: at, reason: event.reason))
+        if state.history.count > MessageState.historyMax {
+            state.history.removeFirst(state.history.count - MessageState.historyMax)
+        }
         return (state, stats)
     }
 }

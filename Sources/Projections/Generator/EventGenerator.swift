@@ -55,11 +55,15 @@ public struct EventGenerator: Sequence, IteratorProtocol {
         activityTotal = options.orders + options.visits
     }
 
-    static let firstNames = ["Asha", "Ravi", "Priya", "Arjun", "Meera", "Kabir", "Ananya", "Vikram", "Isha", "Rohan",
-                             "Sara", "Dev", "Nisha", "Aditya", "Tara", "Karan", "Leela", "Omar", "Zoya", "Farhan"]
+    static let firstNames = [
+        "Asha", "Ravi", "Priya", "Arjun", "Meera", "Kabir", "Ananya", "Vikram", "Isha", "Rohan",
+        "Sara", "Dev", "Nisha", "Aditya", "Tara", "Karan", "Leela", "Omar", "Zoya", "Farhan",
+    ]
     static let lastNames = ["Rao", "Sharma", "Iyer", "Patel", "Khan", "Singh", "Das", "Menon", "Gupta", "Nair"]
-    static let cities = ["Mumbai", "Delhi", "Bengaluru", "Pune", "Chennai", "Hyderabad", "Kolkata", "Ahmedabad",
-                         "Jaipur", "Lucknow"]
+    static let cities = [
+        "Mumbai", "Delhi", "Bengaluru", "Pune", "Chennai", "Hyderabad", "Kolkata", "Ahmedabad",
+        "Jaipur", "Lucknow",
+    ]
     static let channels = ["web", "app", "store"]
 
     public mutating func next() -> Item? {
@@ -88,10 +92,12 @@ public struct EventGenerator: Sequence, IteratorProtocol {
 
     private mutating func envelope(_ type: EventType, data: [(String, JSONValue)], time: Timestamp) -> Item {
         let id = "gen-\(options.seed)-\(index)-\(type.rawValue.split(separator: ".").last!)-\(pending.count)"
-        let event = JSONValue.object(JSONObject([
-            ("specversion", .string("1.0")), ("id", .string(id)), ("source", .string("/generator")),
-            ("type", .string(type.rawValue)), ("time", .string(time.description)), ("data", .object(JSONObject(data))),
-        ]))
+        let event = JSONValue.object(
+            JSONObject([
+                ("specversion", .string("1.0")), ("id", .string(id)), ("source", .string("/generator")),
+                ("type", .string(type.rawValue)), ("time", .string(time.description)),
+                ("data", .object(JSONObject(data))),
+            ]))
         let key = data.first { $0.0 == type.keyField }?.1.stringValue ?? ""
         return Item(stream: type.stream, key: key, value: event.serialized(), isValid: true)
     }
@@ -115,9 +121,13 @@ public struct EventGenerator: Sequence, IteratorProtocol {
                 ("customer_id", .string(customerID(number))), ("name", .string("\(first) \(last)")),
                 ("email", .string("\(first.lowercased()).\(last.lowercased()).\(number)@example.com")),
                 ("city", .string(random.pick(Self.cities))), ("country", .string("IN")), ("tags", .array(tags)),
-                ("attributes", .object(JSONObject([
-                    ("plan", .string(plan)), ("age", .number(JSONNumber(Int64(18 + random.below(60))))),
-                ]))),
+                (
+                    "attributes",
+                    .object(
+                        JSONObject([
+                            ("plan", .string(plan)), ("age", .number(JSONNumber(Int64(18 + random.below(60))))),
+                        ]))
+                ),
                 ("created_at", .string(signup.description)),
             ], time: time)
     }
@@ -137,8 +147,10 @@ public struct EventGenerator: Sequence, IteratorProtocol {
             let customer = customerID(random.below(options.customers))
             return envelope(
                 .visitRecorded,
-                data: [("customer_id", .string(customer)), ("visited_at", .string(time.description)),
-                       ("channel", .string(random.pick(Self.channels))), ("page", .string("/p/\(random.below(500))"))],
+                data: [
+                    ("customer_id", .string(customer)), ("visited_at", .string(time.description)),
+                    ("channel", .string(random.pick(Self.channels))), ("page", .string("/p/\(random.below(500))")),
+                ],
                 time: time)
         }
         // Orders fall on a heavy tail of customers: a few place most of them.
@@ -151,9 +163,11 @@ public struct EventGenerator: Sequence, IteratorProtocol {
         let amountNumber = Self.decimal(paise)
         let placed = envelope(
             .orderPlaced,
-            data: [("order_id", .string(orderID)), ("customer_id", .string(customer)),
-                   ("amount", .number(Self.number(amountNumber))), ("currency", .string(options.currency)),
-                   ("placed_at", .string(time.description)), ("channel", .string(random.pick(Self.channels)))],
+            data: [
+                ("order_id", .string(orderID)), ("customer_id", .string(customer)),
+                ("amount", .number(Self.number(amountNumber))), ("currency", .string(options.currency)),
+                ("placed_at", .string(time.description)), ("channel", .string(random.pick(Self.channels))),
+            ],
             time: time)
         if random.unit() < options.cancelRate {
             let cancel = envelope(
@@ -166,11 +180,14 @@ public struct EventGenerator: Sequence, IteratorProtocol {
             pending.append(cancel)
         } else if random.unit() < options.refundRate {
             let refund = Swift.max(1, paise / Int64(2 + random.below(4)))
-            pending.append(envelope(
-                .orderRefunded,
-                data: [("order_id", .string(orderID)), ("customer_id", .string(customer)),
-                       ("amount", .number(Self.number(Self.decimal(refund))))],
-                time: time))
+            pending.append(
+                envelope(
+                    .orderRefunded,
+                    data: [
+                        ("order_id", .string(orderID)), ("customer_id", .string(customer)),
+                        ("amount", .number(Self.number(Self.decimal(refund)))),
+                    ],
+                    time: time))
         }
         return placed
     }
@@ -213,18 +230,26 @@ public struct EventGenerator: Sequence, IteratorProtocol {
         case 1:
             var item = envelope(
                 .orderPlaced,
-                data: [("order_id", .string("o-bad-\(index)")), ("customer_id", .string(customer)),
-                       ("amount", .string("lots"))], time: time)
+                data: [
+                    ("order_id", .string("o-bad-\(index)")), ("customer_id", .string(customer)),
+                    ("amount", .string("lots")),
+                ], time: time)
             item = Item(stream: item.stream, key: item.key, value: item.value, isValid: false)
             return item
         case 2:
-            let value = Array(#"{"specversion":"1.0","id":"gen-bad-\#(index)","source":"/generator","type":"crm.order.shipped","data":{"customer_id":"\#(customer)"}}"#.utf8)
+            let text =
+                #"{"specversion":"1.0","id":"gen-bad-\#(index)","source":"/generator","type":"crm.order.shipped","#
+                + #""data":{"customer_id":"\#(customer)"}}"#
+            let value = Array(text.utf8)
             return Item(stream: .orders, key: customer, value: value, isValid: false)
         default:
             let item = envelope(
                 .orderPlaced,
-                data: [("order_id", .string("o-usd-\(index)")), ("customer_id", .string(customer)),
-                       ("amount", .number(JSONNumber(10))), ("currency", .string(options.currency == "USD" ? "EUR" : "USD"))],
+                data: [
+                    ("order_id", .string("o-usd-\(index)")), ("customer_id", .string(customer)),
+                    ("amount", .number(JSONNumber(10))),
+                    ("currency", .string(options.currency == "USD" ? "EUR" : "USD")),
+                ],
                 time: time)
             return Item(stream: item.stream, key: item.key, value: item.value, isValid: false)
         }

@@ -121,7 +121,9 @@ public final class Projector: @unchecked Sendable {
         }
         logger.info(
             "projector starting",
-            metadata: ["projector.partitions": "\(current.count)", "projector.behind": "\(Self.remaining(current, ends))"])
+            metadata: [
+                "projector.partitions": "\(current.count)", "projector.behind": "\(Self.remaining(current, ends))",
+            ])
 
         let reader = try await log.makeReader(startingAt: current)
         defer { Task { await reader.close() } }
@@ -154,7 +156,8 @@ public final class Projector: @unchecked Sendable {
             while batch.count < configuration.batchRecordsMax {
                 let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
                 let polled = try await reader.poll(
-                    maxRecords: configuration.batchRecordsMax - batch.count, timeoutMs: batch.isEmpty ? max(waitMs, 100) : waitMs)
+                    maxRecords: configuration.batchRecordsMax - batch.count,
+                    timeoutMs: batch.isEmpty ? max(waitMs, 100) : waitMs)
                 for record in polled {
                     let partition = TopicPartition(topic: record.topic, partition: record.partition)
                     if finished.contains(partition) { continue }
@@ -166,7 +169,9 @@ public final class Projector: @unchecked Sendable {
                     batch.append(record)
                 }
                 if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
-                if stopsWhenCaughtUp && batchReachesEnds(batch, current: current, ends: ends, finished: finished) { break }
+                if stopsWhenCaughtUp && batchReachesEnds(batch, current: current, ends: ends, finished: finished) {
+                    break
+                }
             }
             if batch.isEmpty {
                 // Idle: publish the batch still in flight so progress and lag are current.
@@ -198,8 +203,11 @@ public final class Projector: @unchecked Sendable {
         finished: Set<TopicPartition>
     ) -> Bool {
         var reached = current
-        for record in batch { reached[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1 }
-        return ends.allSatisfy { partition, end in finished.contains(partition) || reached[partition, default: 0] >= end }
+        for record in batch {
+            reached[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+        }
+        return ends.allSatisfy { partition, end in finished.contains(partition) || reached[partition, default: 0] >= end
+        }
     }
 
     /// Decodes the batch and dead-letters its poison records, before its commit, so that none is lost.

@@ -27,8 +27,12 @@ public struct CampaignStats: Sendable, Equatable {
 
     init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = BinaryReader(bytes)
-        (queued, sent, failed, delivered) = (try reader.readInt(), try reader.readInt(), try reader.readInt(), try reader.readInt())
-        (bounced, opened, clicked, receiptFailed) = (try reader.readInt(), try reader.readInt(), try reader.readInt(), try reader.readInt())
+        (queued, sent, failed, delivered) = (
+            try reader.readInt(), try reader.readInt(), try reader.readInt(), try reader.readInt()
+        )
+        (bounced, opened, clicked, receiptFailed) = (
+            try reader.readInt(), try reader.readInt(), try reader.readInt(), try reader.readInt()
+        )
     }
 
     /// Adds one to the counter of a receipt status.
@@ -98,7 +102,8 @@ public struct CampaignState: Sendable, Equatable {
         let name = try reader.readString()
         let segmentID = try reader.readOptionalString()
         let rulesJSON = try reader.readOptionalString()
-        self.init(campaignID: campaignID, name: name, template: try reader.readString(), channel: try reader.readString())
+        self.init(
+            campaignID: campaignID, name: name, template: try reader.readString(), channel: try reader.readString())
         self.segmentID = segmentID
         self.rulesJSON = rulesJSON
         rateLimitPerSecond = try reader.readBool() ? try reader.readInt64() : nil
@@ -180,8 +185,9 @@ public struct MessageState: Sendable, Equatable {
         let count = try reader.readUInt64()
         guard count <= UInt64(Self.historyMax) else { throw BinaryReader.Corrupt() }
         history = try (0..<count).map { _ in
-            Step(status: try reader.readString(), at: Timestamp(microseconds: try reader.readInt64()),
-                 reason: try reader.readOptionalString())
+            Step(
+                status: try reader.readString(), at: Timestamp(microseconds: try reader.readInt64()),
+                reason: try reader.readOptionalString())
         }
     }
 }

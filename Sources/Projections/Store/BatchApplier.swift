@@ -160,7 +160,9 @@ struct BatchApplier {
 
     // MARK: Segments and campaigns
 
-    private mutating func foldCampaignEvent(_ payload: EventPayload, time: Timestamp, in txn: borrowing Transaction) throws {
+    private mutating func foldCampaignEvent(_ payload: EventPayload, time: Timestamp, in txn: borrowing Transaction)
+        throws
+    {
         switch payload {
         case .segmentSaved(let saved):
             let state = SegmentState(
@@ -212,9 +214,10 @@ struct BatchApplier {
         if let cached = stats[campaignID] {
             currentStats = cached
         } else {
-            currentStats = try txn.withValue(store.campaignStats, key: StoreKeys.id(campaignID)) {
-                try $0.map(CampaignStats.init(decoding:))
-            } ?? CampaignStats()
+            currentStats =
+                try txn.withValue(store.campaignStats, key: StoreKeys.id(campaignID)) {
+                    try $0.map(CampaignStats.init(decoding:))
+                } ?? CampaignStats()
         }
         var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
         stats[campaignID] = newStats
@@ -227,7 +230,8 @@ struct BatchApplier {
             }
             if before == nil {
                 try txn.put(
-                    store.customerMessages, key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
+                    store.customerMessages,
+                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
                     value: [UInt8]())
             }
         }

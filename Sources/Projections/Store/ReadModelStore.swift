@@ -27,8 +27,10 @@ public final class ReadModelStore: @unchecked Sendable {
 
     /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content).
     var contentDatabases: [Database] {
-        [customers, orders, timeline, eventIDs, segments, campaigns, campaignStats, messages, customerMessages,
-         deadLetters, counters]
+        [
+            customers, orders, timeline, eventIDs, segments, campaigns, campaignStats, messages, customerMessages,
+            deadLetters, counters,
+        ]
     }
 
     /// Default LMDB options for read models: the log is the source of truth, so a commit lost to an OS crash is
@@ -86,7 +88,8 @@ public final class ReadModelStore: @unchecked Sendable {
     /// A customer, or nil when never seen. Erased customers come back as tombstones (`isErased`).
     public func customer(_ id: String) throws -> CustomerState? {
         try environment.read { txn in
-            try txn.withValue(customers, key: StoreKeys.id(id)) { bytes in try bytes.map(CustomerState.init(decoding:)) }
+            try txn.withValue(customers, key: StoreKeys.id(id)) { bytes in try bytes.map(CustomerState.init(decoding:))
+            }
         }
     }
 
@@ -95,7 +98,8 @@ public final class ReadModelStore: @unchecked Sendable {
         try environment.read { txn in try Self.orders(ofCustomer: id, in: txn, database: orders) }
     }
 
-    static func orders(ofCustomer id: String, in txn: borrowing Transaction, database: Database) throws -> [OrderState] {
+    static func orders(ofCustomer id: String, in txn: borrowing Transaction, database: Database) throws -> [OrderState]
+    {
         let prefix = StoreKeys.prefix(id)
         var result: [OrderState] = []
         try txn.forEach(database, from: prefix) { key, value in
@@ -157,7 +161,8 @@ public final class ReadModelStore: @unchecked Sendable {
             try txn.forEach(deadLetters) { _, value in
                 var reader = BinaryReader(value)
                 let position = RecordPosition(
-                    topic: try reader.readString(), partition: Int32(try reader.readInt64()), offset: try reader.readInt64())
+                    topic: try reader.readString(), partition: Int32(try reader.readInt64()),
+                    offset: try reader.readInt64())
                 result.append(DeadLetterEntry(position: position, reason: try reader.readString()))
                 return result.count < limit
             }
@@ -181,8 +186,10 @@ public final class ReadModelStore: @unchecked Sendable {
     /// of crashes and restarts that produced them. Offsets are not content and are left out.
     public func digest() throws -> String {
         var hasher = SHA256()
-        let names = ["customers", "orders", "timeline", "event_ids", "segments", "campaigns", "campaign_stats",
-                     "messages", "customer_messages", "dead_letters", "counters"]
+        let names = [
+            "customers", "orders", "timeline", "event_ids", "segments", "campaigns", "campaign_stats",
+            "messages", "customer_messages", "dead_letters", "counters",
+        ]
         try environment.read { txn in
             for (name, database) in zip(names, contentDatabases) {
                 hasher.update(data: Array("db:\(name)\n".utf8))

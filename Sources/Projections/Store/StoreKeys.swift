@@ -88,7 +88,8 @@ public struct TimelineEntry: Sendable, Equatable {
         [UInt8(EventType.allCases.firstIndex(of: type)!)] + Array(eventID.utf8)
     }
 
-    /// Rebuilds an entry from its key (`prefix(customer) ‖ time ‖ prefix(topic) ‖ partition ‖ offset`) and value.
+    /// Rebuilds an entry from its key (`prefix(customer) ‖ time ‖ prefix(topic) ‖ partition ‖ offset`) and
+    /// its value.
     init(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) throws {
         var cursor = 2 + (Int(key[0]) << 8 | Int(key[1]))
         func read<T: FixedWidthInteger>(_: T.Type) throws -> T {
@@ -100,7 +101,8 @@ public struct TimelineEntry: Sendable, Equatable {
         let topicLength = Int(try read(UInt16.self))
         guard cursor + topicLength <= key.count, let typeIndex = value.first, Int(typeIndex) < EventType.allCases.count
         else { throw BinaryReader.Corrupt() }
-        let topic = String(decoding: UnsafeRawBufferPointer(rebasing: key[cursor..<cursor + topicLength]), as: UTF8.self)
+        let topic = String(
+            decoding: UnsafeRawBufferPointer(rebasing: key[cursor..<cursor + topicLength]), as: UTF8.self)
         cursor += topicLength
         let partition = Int32(bitPattern: try read(UInt32.self))
         let offset = Int64(try read(UInt64.self))

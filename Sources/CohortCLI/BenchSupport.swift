@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+
+/// Options every log benchmark shares: which log, how many runs, and where Kafka is.
+struct BenchTargetOptions: ParsableArguments {
+    enum Implementation: String, ExpressibleByArgument, CaseIterable {
+        case embedded, kafka, all
+    }
+
+    @Option(help: "Which log to measure: embedded, kafka or all.")
+    var impl: Implementation = .all
+
+    @Option(help: "Runs per implementation; the median is reported.")
+    var runs = 3
+
+    @Option(help: "Partitions per topic.")
+    var partitions: Int32 = 8
+
+    @Option(help: "Kafka bootstrap servers; default: librdkafka's mock cluster in this process.")
+    var brokers: String?
+
+    func validate() throws {
+        guard (1...100).contains(runs) else { throw ValidationError("--runs must be between 1 and 100") }
+        guard (1...1024).contains(partitions) else { throw ValidationError("--partitions must be between 1 and 1024") }
+    }
+
+    var measuresEmbedded: Bool { impl != .kafka }
+    var measuresKafka: Bool { impl != .embedded }
+
+    /// The Kafka cluster to measure: `--brokers`, or a mock cluster that lives as long as the returned value.
+    func kafkaCluster(logger: Logger) throws -> (servers: String, mock: MockCluster?) {
+        if let brokers { return (brokers, nil) }
+        let mock = try MockCluster(brokers: 1, logger: logger)
+        return (mock.bootstrapServers, mock)
+    }
+
+    /// How the Kafka results are labelled.
+    var kafkaLabel: String { brokers.map { "kafka (\($0))" } ?? "kafka (mock cluster)" }
+}
+
+/// Arithmetic and process facts the benchmarks report.
+enum BenchMeasure {
+    /// Seconds elapsed since `start`.
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// The median: the middle value, or the mean of the two middle values.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// Two decimals.
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// VmHWM from /proc/self/status: the most memory this process has had resident.
+    static func peakResidentMegabytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+        else { return -1 }
+        return kilobytes / 1024
+    }
+}
