@@ -3,6 +3,7 @@ public struct TopicPartition: Sendable, Hashable, Comparable, CustomStringConver
     public let topic: String
     public let partition: Int32
 
+    /// Partition `partition` of `topic`.
     public init(topic: String, partition: Int32) {
         self.topic = topic
         self.partition = partition
@@ -20,11 +21,13 @@ public struct Header: Sendable, Hashable {
     public let name: String
     public let value: [UInt8]
 
+    /// A header with raw bytes.
     public init(_ name: String, _ value: [UInt8]) {
         self.name = name
         self.value = value
     }
 
+    /// A header whose value is UTF-8 text.
     public init(_ name: String, _ value: String) {
         self.init(name, Array(value.utf8))
     }
@@ -41,6 +44,7 @@ public struct OutgoingRecord: Sendable, Hashable {
     /// An explicit partition, overriding the key's.
     public var partition: Int32?
 
+    /// A record for `topic`; its partition comes from `key` unless `partition` is given.
     public init(
         topic: String, key: [UInt8]?, value: [UInt8], headers: [Header] = [], timestampMs: Int64? = nil,
         partition: Int32? = nil
@@ -65,6 +69,7 @@ public struct LogRecord: Sendable, Hashable {
     /// Milliseconds since the epoch: the creation time given on append, else the append time.
     public let timestampMs: Int64
 
+    /// A record as stored at `offset` of `partition`.
     public init(
         topic: String, partition: Int32, offset: Int64, key: [UInt8]?, value: [UInt8], headers: [Header],
         timestampMs: Int64
@@ -88,6 +93,7 @@ public struct RecordPosition: Sendable, Hashable, CustomStringConvertible {
     public let partition: Int32
     public let offset: Int64
 
+    /// Offset `offset` of partition `partition` of `topic`.
     public init(topic: String, partition: Int32, offset: Int64) {
         self.topic = topic
         self.partition = partition
@@ -102,6 +108,7 @@ public struct Watermarks: Sendable, Hashable {
     public let low: Int64
     public let high: Int64
 
+    /// The stored range `low..<high`.
     public init(low: Int64, high: Int64) {
         self.low = low
         self.high = high

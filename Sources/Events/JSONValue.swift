@@ -66,6 +66,7 @@ public struct JSONMember: Sendable, Equatable {
     public let key: String
     public var value: JSONValue
 
+    /// A member named `key`.
     public init(key: String, value: JSONValue) {
         self.key = key
         self.value = value

@@ -14,6 +14,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         public let partition: Int32
         public let offset: Int64
 
+        /// Offset `offset` of partition `partition` of `topic`.
         public init(topic: String, partition: Int32, offset: Int64) {
             self.topic = topic
             self.partition = partition

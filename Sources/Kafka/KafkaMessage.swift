@@ -11,6 +11,7 @@ public struct ProducerMessage: Sendable {
     /// Creation time in milliseconds since the epoch; `nil` for now.
     public var timestampMs: Int64?
 
+    /// A message for `topic`; the partitioner picks the partition from `key` unless `partition` is given.
     public init(
         topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
         headers: [(name: String, value: [UInt8])] = [], timestampMs: Int64? = nil

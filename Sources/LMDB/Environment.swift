@@ -32,6 +32,7 @@ public final class Environment: @unchecked Sendable {
         /// Right for read models, which carry their log offsets and re-fold whatever a lost commit held.
         public var noMetaSync: Bool = false
 
+        /// The defaults.
         public init() {}
     }
 
@@ -161,6 +162,7 @@ public struct Database: Sendable, Hashable {
     /// Flags fixed when a database is created.
     public struct Flags: OptionSet, Sendable {
         public let rawValue: UInt32
+        /// Flags from LMDB's bits.
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// Keys are native-endian unsigned integers of equal size.
         public static let integerKeys = Flags(rawValue: UInt32(MDB_INTEGERKEY))

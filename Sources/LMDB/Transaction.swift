@@ -10,6 +10,7 @@ public struct Transaction: ~Copyable {
     /// How `put` behaves for an existing key.
     public struct PutFlags: OptionSet, Sendable {
         public let rawValue: UInt32
+        /// Flags from LMDB's bits.
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// Fail (return `false`) instead of replacing an existing key.
         public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))

@@ -25,6 +25,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         /// LMDB tunables.
         public var environment = Environment.Options()
 
+        /// Defaults for a log stored in directory `path`.
         public init(path: String) { self.path = path }
     }
 

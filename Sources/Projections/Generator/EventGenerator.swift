@@ -27,6 +27,7 @@ public struct EventGenerator: Sequence, IteratorProtocol {
         /// Time of the first event; later events advance from here.
         public var start = Timestamp(rfc3339: "2024-01-01T00:00:00Z")!
 
+        /// The defaults: a small data set with no redeliveries or poison.
         public init() {}
     }
 
@@ -48,6 +49,7 @@ public struct EventGenerator: Sequence, IteratorProtocol {
     private var orderNumber = 0
     private let activityTotal: Int
 
+    /// A generator of what `options` asks for.
     public init(options: Options) {
         self.options = options
         random = SplitMix64(seed: options.seed)
@@ -66,6 +68,7 @@ public struct EventGenerator: Sequence, IteratorProtocol {
     ]
     static let channels = ["web", "app", "store"]
 
+    /// The next record, or nil when everything has been generated.
     public mutating func next() -> Item? {
         if !pending.isEmpty { return pending.removeFirst() }
         let total = options.customers + activityTotal

@@ -26,6 +26,7 @@ public final class Projector: @unchecked Sendable {
         /// How often lag is refreshed from the log's watermarks.
         public var lagRefreshMs = 1_000
 
+        /// Settings for folding `topics` in a deployment whose currency is `currency`.
         public init(topics: [String], deadLetterTopic: String?, currency: String) {
             self.topics = topics
             self.deadLetterTopic = deadLetterTopic
@@ -67,6 +68,7 @@ public final class Projector: @unchecked Sendable {
     private var positions: [TopicPartition: Int64] = [:]
     private var highWatermarks: [TopicPartition: Int64] = [:]
 
+    /// A projector from `log` into `store`; call `run` to start it.
     public init(
         log: any EventLog, store: ReadModelStore, configuration: Configuration,
         logger: Logger = Logger(label: "cohort.projector")

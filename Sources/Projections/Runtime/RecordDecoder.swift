@@ -3,6 +3,7 @@ import Events
 
 /// A log record turned into either an event to fold or the reason it is poison.
 public struct DecodedRecord: Sendable {
+    /// What the record turned out to be.
     public enum Content: Sendable {
         case event(CloudEvent)
         case poison(reason: String)
@@ -23,8 +24,10 @@ public struct RecordDecoder: Sendable {
     /// The deployment currency; orders and refunds in another go to the dead-letter topic.
     public let currency: String
 
+    /// A decoder for a deployment whose currency is `currency`.
     public init(currency: String) { self.currency = currency }
 
+    /// Decodes one record; never fails: what cannot be folded comes back as poison with its reason.
     public func decode(_ record: LogRecord) -> DecodedRecord {
         let result: Result<CloudEvent, EventValidationError>
         let headers = record.headers.map { (name: $0.name, value: $0.value) }

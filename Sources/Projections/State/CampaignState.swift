@@ -14,6 +14,7 @@ public struct CampaignStats: Sendable, Equatable {
     /// Receipts with status `failed` (the vendor reported a failure after accepting the message).
     public var receiptFailed = 0
 
+    /// All counters at zero.
     public init() {}
 
     /// Queued and neither sent nor failed yet.

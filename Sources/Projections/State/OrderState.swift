@@ -12,6 +12,7 @@ public struct OrderState: Sendable, Equatable {
     /// Every refund added up; the effective refund is capped at `amount`.
     public var refundedTotal = Money.zero
 
+    /// An order known only by its id (no event applied yet).
     public init(orderID: String) { self.orderID = orderID }
 
     /// Whether the order counts toward the customer's aggregates.
