@@ -128,8 +128,7 @@ struct LogAppendCommand: AsyncParsableCommand {
                 OutgoingRecord(
                     topic: configuration.topic(event.type.stream.defaultTopic), key: Array(event.key.utf8),
                     value: event.structuredBytes(),
-                    headers: [Header("content-type", CloudEvent.structuredContentType)],
-                    timestampMs: event.time?.milliseconds))
+                    headers: [Header("content-type", CloudEvent.structuredContentType)]))
         case .failure(let error):
             return .failure(LineRejection(error.description))
         }
