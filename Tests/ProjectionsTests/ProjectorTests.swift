@@ -138,6 +138,28 @@ struct ProjectorTests {
         await world.log.close()
     }
 
+    @Test("an outage while dead-lettering makes the projector wait and retry, not die; nothing is lost")
+    func deadLetterOutage() async throws {
+        let world = try await World()
+        var options = Self.options(customers: 50, orders: 200, visits: 100)
+        options.poisonRate = 0.1
+        let items = try await world.append(options)
+        let poisonCount = items.filter { !$0.isValid }.count
+        let faulty = FaultyLog(world.log, failing: 3, appendsTo: "crm.deadletter")
+        let store = try world.store("a")
+        let configuration = Projector.Configuration(topics: Self.folded, deadLetterTopic: "crm.deadletter", currency: "INR")
+        let progress = try await Projector(log: faulty, store: store, configuration: configuration).run(until: .caughtUp)
+        #expect(faulty.refusedAppends == 3)
+        #expect(progress.records == items.count)
+        #expect(try store.counter(.deadLetters) == Int64(poisonCount))
+        var letters = 0
+        for partition in 0..<(try await world.log.partitionCount(topic: "crm.deadletter")) {
+            letters += Int(try await world.log.watermarks(TopicPartition(topic: "crm.deadletter", partition: partition)).high)
+        }
+        #expect(letters == poisonCount)
+        await world.log.close()
+    }
+
     @Test("the same event in Kafka binary mode folds like structured mode")
     func binaryMode() async throws {
         let world = try await World()
