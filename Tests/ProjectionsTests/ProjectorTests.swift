@@ -40,12 +40,12 @@ struct ProjectorTests {
 
         func project(
             into store: ReadModelStore, batch: Int = 20_000, until: Projector.StopCondition = .caughtUp,
-            deadLetters: Bool = false
+            deadLetters: Bool = false, through other: (any EventLog)? = nil
         ) async throws -> Projector.Progress {
             var configuration = Projector.Configuration(
                 topics: ProjectorTests.folded, deadLetterTopic: deadLetters ? "crm.deadletter" : nil, currency: "INR")
             configuration.batchRecordsMax = batch
-            return try await Projector(log: log, store: store, configuration: configuration).run(until: until)
+            return try await Projector(log: other ?? log, store: store, configuration: configuration).run(until: until)
         }
     }
 
@@ -56,6 +56,13 @@ struct ProjectorTests {
         (options.seed, options.customers, options.orders, options.visits) = (seed, customers, orders, visits)
         options.redeliveryRate = 0.03
         options.poisonRate = 0.01
+        return options
+    }
+
+    /// Traffic with a tenth of poison records: garbage, wrong types, unknown types, another currency.
+    static func poisonedOptions() -> EventGenerator.Options {
+        var options = options(customers: 50, orders: 200, visits: 100)
+        options.poisonRate = 0.1
         return options
     }
 
@@ -108,9 +115,7 @@ struct ProjectorTests {
     @Test("poison records land in crm.deadletter with their reason and origin; everything else is folded")
     func deadLetters() async throws {
         let world = try await World()
-        var options = Self.options(customers: 50, orders: 200, visits: 100)
-        options.poisonRate = 0.1
-        let items = try await world.append(options)
+        let items = try await world.append(Self.poisonedOptions())
         let poisonCount = items.filter { !$0.isValid }.count
         try #require(poisonCount > 0)
         let store = try world.store("a")
@@ -141,14 +146,11 @@ struct ProjectorTests {
     @Test("an outage while dead-lettering makes the projector wait and retry, not die; nothing is lost")
     func deadLetterOutage() async throws {
         let world = try await World()
-        var options = Self.options(customers: 50, orders: 200, visits: 100)
-        options.poisonRate = 0.1
-        let items = try await world.append(options)
+        let items = try await world.append(Self.poisonedOptions())
         let poisonCount = items.filter { !$0.isValid }.count
         let faulty = FaultyLog(world.log, failing: 3, appendsTo: "crm.deadletter")
         let store = try world.store("a")
-        let configuration = Projector.Configuration(topics: Self.folded, deadLetterTopic: "crm.deadletter", currency: "INR")
-        let progress = try await Projector(log: faulty, store: store, configuration: configuration).run(until: .caughtUp)
+        let progress = try await world.project(into: store, deadLetters: true, through: faulty)
         #expect(faulty.refusedAppends == 3)
         #expect(progress.records == items.count)
         #expect(try store.counter(.deadLetters) == Int64(poisonCount))
