@@ -135,11 +135,17 @@ public final class ChildProcess: @unchecked Sendable {
             if Date() > deadline { return nil }
             usleep(10_000)
         }
-        // Let the pipe handler deliver what the child wrote last, up to end of file.
-        let drainDeadline = Date().addingTimeInterval(30)
+        // Let the pipe handler deliver what the child wrote last. End of file can come late: a child spawned
+        // meanwhile by another test may have inherited the pipe's write end. So wait briefly, then keep a final
+        // line without a newline as it is.
+        let drainDeadline = Date().addingTimeInterval(2)
         condition.withLock {
             while !stdoutClosed {
                 if !condition.wait(until: drainDeadline) { break }
+            }
+            if !stdoutClosed && !partial.isEmpty {
+                lines.append(String(decoding: partial, as: UTF8.self))
+                partial.removeAll()
             }
         }
         return process.terminationStatus
