@@ -52,6 +52,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Segments: the rule language, the in-memory customer index and its evaluator, the natural-language parser.
+        .target(
+            name: "Segments",
+            dependencies: ["Events", "Projections", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+
         // Layered configuration: file < COHORT_* environment < flags.
         .target(name: "CohortConfig", swiftSettings: swiftSettings),
 
@@ -59,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections",
+                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,6 +91,11 @@ let package = Package(
         .testTarget(
             name: "ProjectionsTests",
             dependencies: ["Projections", "Events", "EventLog", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SegmentsTests",
+            dependencies: ["Segments", "Projections", "Events", "EventLog", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),

@@ -45,6 +45,12 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
         self.isInteger = isInteger
     }
 
+    /// A number from its text, or nil when the text is not a JSON number.
+    public init?(lexeme: String) {
+        guard case .number(let number)? = try? JSONParser.parse(lexeme) else { return nil }
+        self = number
+    }
+
     /// An integer number.
     public init(_ value: Int64) {
         self.lexeme = String(value)

@@ -130,9 +130,21 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 }
 
+extension Timestamp {
+    /// Midnight UTC at the start of a calendar day.
+    public init(year: Int, month: Int, day: Int) {
+        self.init(microseconds: Int64(Timestamp.daysFromCivil(year: year, month: month, day: day)) * 86_400_000_000)
+    }
+
+    /// The UTC calendar date this instant falls on.
+    public var calendarDate: (year: Int, month: Int, day: Int) {
+        Timestamp.civil(fromDays: Int(microseconds.floorDivided(by: 86_400_000_000)))
+    }
+}
+
 extension Int64 {
     /// Division rounding toward negative infinity.
-    func floorDivided(by divisor: Int64) -> Int64 {
+    public func floorDivided(by divisor: Int64) -> Int64 {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
     }

@@ -60,6 +60,7 @@ public final class Projector: @unchecked Sendable {
     private let store: ReadModelStore
     private let configuration: Configuration
     private let logger: Logger
+    private let observer: (any ProjectionObserver)?
     private let decoder: RecordDecoder
     /// LMDB write transactions belong to one thread: every batch is applied on this queue.
     private let writeQueue = DispatchQueue(label: "cohort.projector.write")
@@ -68,11 +69,12 @@ public final class Projector: @unchecked Sendable {
     private var positions: [TopicPartition: Int64] = [:]
     private var highWatermarks: [TopicPartition: Int64] = [:]
 
-    /// A projector from `log` into `store`; call `run` to start it.
+    /// A projector from `log` into `store`; call `run` to start it. `observer` hears of every committed batch.
     public init(
         log: any EventLog, store: ReadModelStore, configuration: Configuration,
-        logger: Logger = Logger(label: "cohort.projector")
+        observer: (any ProjectionObserver)? = nil, logger: Logger = Logger(label: "cohort.projector")
     ) {
+        self.observer = observer
         self.log = log
         self.store = store
         self.configuration = configuration
@@ -228,10 +230,12 @@ public final class Projector: @unchecked Sendable {
     /// Applies a decoded batch and the offsets in one transaction on the write queue.
     private func apply(_ decoded: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) async throws {
         let store = self.store
+        let observer = self.observer
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             writeQueue.async {
                 do {
-                    try store.apply(decoded, nextOffsets: nextOffsets)
+                    let changes = try store.apply(decoded, nextOffsets: nextOffsets)
+                    observer?.didCommit(changes)
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)

@@ -4,17 +4,31 @@ import LMDB
 
 extension ReadModelStore {
     /// Folds one batch in one write transaction together with the next offset of every partition it consumed.
-    /// Either all of it is stored or none of it.
-    public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws {
+    /// Either all of it is stored or none of it. Returns what changed, for in-memory views kept beside the store.
+    @discardableResult
+    public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
         try environment.write { txn in
             var applier = BatchApplier(store: self)
             for record in batch { try applier.fold(record, in: txn) }
-            try applier.flush(in: txn)
+            let changes = try applier.flush(in: txn)
             for (partition, offset) in nextOffsets {
                 try txn.put(offsets, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
             }
+            return changes
         }
     }
+}
+
+/// What one committed batch changed.
+public struct BatchChanges: Sendable {
+    /// The final state of every customer the batch touched (erased ones as tombstones).
+    public var customers: [CustomerState]
+}
+
+/// Something kept in step with the read models, such as an in-memory index: told of every batch right after it
+/// commits, on the projector's write thread, before the next batch is applied.
+public protocol ProjectionObserver: Sendable {
+    func didCommit(_ changes: BatchChanges)
 }
 
 /// The working set of one batch: entities are read from the transaction once, folded in memory and written back
@@ -241,7 +255,7 @@ struct BatchApplier {
     // MARK: Flush
 
     /// Writes the working set back into the transaction.
-    mutating func flush(in txn: borrowing Transaction) throws {
+    mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
         for (id, state) in customers { try txn.put(store.customers, key: StoreKeys.id(id), value: state.encoded()) }
         for (key, state) in orders { try txn.put(store.orders, key: key, value: state.encoded()) }
         for (id, state) in campaigns {
@@ -254,5 +268,6 @@ struct BatchApplier {
             let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0
             try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
         }
+        return BatchChanges(customers: Array(customers.values))
     }
 }

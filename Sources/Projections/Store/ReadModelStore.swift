@@ -147,6 +147,33 @@ public final class ReadModelStore: @unchecked Sendable {
         }
     }
 
+    /// Calls `body` with every customer (erased ones as tombstones), in key order, from one snapshot.
+    public func forEachCustomer(_ body: (CustomerState) throws -> Void) throws {
+        try environment.read { txn in
+            try txn.forEach(customers) { _, value in
+                try body(try CustomerState(decoding: value))
+                return true
+            }
+        }
+    }
+
+    /// Customers stored, erased ones included.
+    public func customerEntryCount() throws -> Int {
+        try environment.read { txn in try txn.count(customers) }
+    }
+
+    /// Every saved segment, in key order.
+    public func savedSegments() throws -> [SegmentState] {
+        var result: [SegmentState] = []
+        try environment.read { txn in
+            try txn.forEach(segments) { _, value in
+                result.append(try SegmentState(decoding: value))
+                return true
+            }
+        }
+        return result
+    }
+
     /// A saved segment (nil once deleted).
     public func segment(_ id: String) throws -> SegmentState? {
         try environment.read { txn in

@@ -1,0 +1,187 @@
+import Events
+import Foundation
+import Projections
+
+/// A compact in-memory, column-oriented copy of the customer read model, made for counting segments fast.
+///
+/// LMDB stays the durable source of truth: the index is built from the store on start (`build(from:)`) and then
+/// kept current by the projector, which hands it every batch's changed customers right after the batch commits
+/// (`ProjectionObserver`). Queries and updates are serialised by one lock; a query sees whole batches only.
+public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
+    // @unchecked Sendable: `storage` is only touched while holding `lock`.
+    private let lock = NSLock()
+    private var storage = IndexStorage()
+
+    /// An empty index.
+    public init() {}
+
+    /// An index of every customer in `store`, with progress every 100,000 customers.
+    public static func build(from store: ReadModelStore, progress: ((Int) -> Void)? = nil) throws -> CustomerIndex {
+        let index = CustomerIndex()
+        let expected = try store.customerEntryCount()
+        index.lock.withLock { index.storage.reserveCapacity(expected) }
+        var batch: [CustomerState] = []
+        var loaded = 0
+        try store.forEachCustomer { customer in
+            batch.append(customer)
+            if batch.count == 10_000 {
+                index.update(batch)
+                loaded += batch.count
+                batch.removeAll(keepingCapacity: true)
+                if loaded % 100_000 == 0 { progress?(loaded) }
+            }
+        }
+        index.update(batch)
+        return index
+    }
+
+    /// Applies the final state of customers changed by one committed batch.
+    public func update(_ customers: [CustomerState]) {
+        guard !customers.isEmpty else { return }
+        lock.withLock { for customer in customers { storage.upsert(customer) } }
+    }
+
+    public func didCommit(_ changes: BatchChanges) { update(changes.customers) }
+
+    /// Customers present (not erased).
+    public var customerCount: Int { lock.withLock { storage.alive.population } }
+
+    /// Bytes held by the index's columns.
+    public var byteCount: Int { lock.withLock { storage.byteCount } }
+
+    /// How many customers match `rule` at `asOf`.
+    public func count(_ rule: Rule, asOf: Timestamp) -> Int {
+        lock.withLock { storage.evaluate(rule, asOf: asOf).population }
+    }
+
+    /// The count and up to `sampleSize` matching customer ids (the first in index order).
+    public func preview(_ rule: Rule, asOf: Timestamp, sampleSize: Int) -> (count: Int, sample: [String]) {
+        lock.withLock {
+            let matches = storage.evaluate(rule, asOf: asOf)
+            var sample: [String] = []
+            if sampleSize > 0 {
+                matches.forEach { row in
+                    sample.append(storage.ids.string(UInt32(row + 1)))
+                    return sample.count < sampleSize
+                }
+            }
+            return (matches.population, sample)
+        }
+    }
+
+    /// One page of matching customer ids in ascending byte order of id, after `cursor` (exclusive).
+    /// `next` is the cursor of the following page, nil on the last page.
+    public func members(_ rule: Rule, asOf: Timestamp, after cursor: String?, limit: Int) -> (
+        ids: [String], next: String?
+    ) {
+        precondition(limit > 0, "a page holds at least one member")
+        let (ids, more): ([String], Bool) = lock.withLock {
+            let matches = storage.evaluate(rule, asOf: asOf)
+            let floor = cursor.map { Array($0.utf8) }
+            // Keep the `limit + 1` smallest ids above the cursor: sorted insertion into a short array.
+            var page: [[UInt8]] = []
+            matches.forEach { row in
+                storage.ids.withBytes(UInt32(row + 1)) { bytes in
+                    if let floor, !floor.lexicographicallyPrecedes(bytes) { return }
+                    if page.count > limit, let last = page.last, !bytes.lexicographicallyPrecedes(last) { return }
+                    let id = Array(bytes)
+                    let position = page.partitioningIndex { id.lexicographicallyPrecedes($0) }
+                    page.insert(id, at: position)
+                    if page.count > limit + 1 { page.removeLast() }
+                }
+                return true
+            }
+            let more = page.count > limit
+            return (page.prefix(limit).map { String(decoding: $0, as: UTF8.self) }, more)
+        }
+        return (ids, more ? ids.last : nil)
+    }
+
+    /// Every matching customer id in ascending byte order (for exports).
+    public func allMembers(_ rule: Rule, asOf: Timestamp) -> [String] {
+        lock.withLock {
+            var ids: [[UInt8]] = []
+            storage.evaluate(rule, asOf: asOf).forEach { row in
+                ids.append(storage.ids.withBytes(UInt32(row + 1)) { Array($0) })
+                return true
+            }
+            ids.sort { $0.lexicographicallyPrecedes($1) }
+            return ids.map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+}
+
+extension Array {
+    /// The first index whose element satisfies `belongsAfter`, for an array partitioned by it.
+    fileprivate func partitioningIndex(where belongsAfter: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongsAfter(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}
+
+/// The columns themselves. Row `r` is the customer whose id has code `r + 1` in `ids`.
+struct IndexStorage {
+    var ids = StringDictionary()
+    var alive = Bitset(count: 0)
+    var strings = [StringDictionary](repeating: StringDictionary(), count: StringColumn.allCases.count)
+    var stringCodes = [[UInt32]](repeating: [], count: StringColumn.allCases.count)
+    var numbers = [[Int64]](repeating: [], count: NumericColumn.allCases.count)
+    var tags = TagColumn()
+    /// Sparse attribute columns: key → row → value.
+    var attributes: [String: [UInt32: AttributeCell]] = [:]
+
+    var rowCount: Int { ids.count }
+
+    mutating func reserveCapacity(_ rows: Int) {
+        alive.reserveCapacity(rows)
+        for column in stringCodes.indices { stringCodes[column].reserveCapacity(rows) }
+        for column in numbers.indices { numbers[column].reserveCapacity(rows) }
+        tags.start.reserveCapacity(rows)
+        tags.count.reserveCapacity(rows)
+    }
+
+    mutating func upsert(_ customer: CustomerState) {
+        let row: Int
+        if let code = ids.code(of: customer.customerID) {
+            row = Int(code) - 1
+        } else {
+            row = Int(ids.intern(customer.customerID)) - 1
+            alive.grow(to: row + 1)
+            for column in stringCodes.indices { stringCodes[column].append(0) }
+            for column in numbers.indices { numbers[column].append(missingValue) }
+            tags.appendRow()
+        }
+        if customer.isErased {
+            alive[row] = false
+            tags.set([], row: row)
+            for key in Array(attributes.keys) { attributes[key]![UInt32(row)] = nil }
+            for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
+            for column in NumericColumn.allCases { numbers[column.rawValue][row] = missingValue }
+            return
+        }
+        alive[row] = true
+        for column in StringColumn.allCases {
+            stringCodes[column.rawValue][row] = column.value(of: customer).map {
+                strings[column.rawValue].intern($0.lowercased())
+            } ?? 0
+        }
+        for column in NumericColumn.allCases { numbers[column.rawValue][row] = column.value(of: customer) }
+        tags.set(customer.tags, row: row)
+        let key = UInt32(row)
+        for name in Array(attributes.keys) where customer.attributes[name] == nil && attributes[name]![key] != nil {
+            attributes[name]![key] = nil
+        }
+        for (name, value) in customer.attributes { attributes[name, default: [:]][key] = AttributeCell(value) }
+    }
+
+    var byteCount: Int {
+        ids.byteCount + alive.byteCount + strings.reduce(0) { $0 + $1.byteCount }
+            + stringCodes.reduce(0) { $0 + $1.capacity * 4 } + numbers.reduce(0) { $0 + $1.capacity * 8 }
+            + tags.byteCount + attributes.values.reduce(0) { $0 + $1.capacity * 40 }
+    }
+}
