@@ -181,7 +181,11 @@ struct PhraseState {
             _ = accept(")")
             return inner
         }
+        // "not visited in…" is one recency phrase, not the negation of "visited in…".
+        let verbs: Set<String> = ["ordered", "purchased", "bought", "visited", "shopped", "been"]
+        if peek() == "not", let next = peek(1), verbs.contains(next) { return phrase() }
         if accept("but", "not") || acceptAny(["not", "except", "excluding", "exclude"]) != nil {
+            while let word = peek(), fillers.contains(word), !["and", ",", "&", "with"].contains(word) { position += 1 }
             return factor().map { .not($0) }
         }
         return phrase()
