@@ -32,9 +32,7 @@ struct RuleOptions: ParsableArguments {
         }
     }
 
-    var asOfTime: Timestamp {
-        asOf.flatMap(Timestamp.init(rfc3339:)) ?? Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6))
-    }
+    var asOfTime: Timestamp { asOf.flatMap(Timestamp.init(rfc3339:)) ?? SegmentSupport.now() }
 
     /// The decoded rule; prints every problem and exits with status 2 when it is invalid.
     func decodedRule(_ configuration: CohortConfiguration) throws -> Rule {
@@ -44,6 +42,9 @@ struct RuleOptions: ParsableArguments {
 }
 
 enum SegmentSupport {
+    /// The current time, to the microsecond.
+    static func now() -> Timestamp { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
+
     static func decode(_ argument: String, _ configuration: CohortConfiguration) throws -> Rule {
         var text = argument
         if argument.hasPrefix("@") {
@@ -205,7 +206,7 @@ struct SegmentsParseCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         guard text.utf8.count <= 2_000 else { throw ValidationError("the sentence is longer than 2,000 bytes") }
-        let moment = now.flatMap(Timestamp.init(rfc3339:)) ?? RuleOptions().asOfTime
+        let moment = now.flatMap(Timestamp.init(rfc3339:)) ?? SegmentSupport.now()
         let parsed: ParsedRule
         do {
             parsed = try await PhraseParser(currency: configuration.currency).parse(text, now: moment)
@@ -262,7 +263,7 @@ extension SegmentSupport {
     static func append(_ type: EventType, data: JSONObject, _ configuration: CohortConfiguration) async throws {
         let event: CloudEvent
         switch CloudEvent.make(
-            id: UUID().uuidString.lowercased(), source: "cohort-cli", type: type, time: RuleOptions().asOfTime,
+            id: UUID().uuidString.lowercased(), source: "cohort-cli", type: type, time: SegmentSupport.now(),
             data: data)
         {
         case .success(let made): event = made
@@ -292,7 +293,7 @@ struct SegmentsListCommand: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         let (store, index) = try SegmentSupport.openIndex(configuration)
-        let moment = asOf.flatMap(Timestamp.init(rfc3339:)) ?? RuleOptions().asOfTime
+        let moment = asOf.flatMap(Timestamp.init(rfc3339:)) ?? SegmentSupport.now()
         let decoder = RuleDecoder(conditionsMax: configuration.ruleConditionsMax)
         var items: [JSONValue] = []
         for segment in try store.savedSegments() {

@@ -50,23 +50,32 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = stderrPipe
         stdinPipe = stdin ? Pipe() : nil
         process.standardInput = stdinPipe ?? FileHandle.nullDevice
-        stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            self?.receive(handle.availableData)
-        }
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            guard let self else { return }
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            self.condition.withLock { self.stderrText.append(data) }
-        }
         try process.run()
+        // One blocking reader thread per pipe: reads arrive in order and end only at end of file
+        // (readability handlers could report an early empty read and lose the rest of a large output).
+        let stdoutHandle = stdoutPipe.fileHandleForReading
+        let stderrHandle = stderrPipe.fileHandleForReading
+        Thread.detachNewThread { [weak self] in
+            while true {
+                let data = stdoutHandle.availableData
+                self?.receive(data)
+                if data.isEmpty { return }
+            }
+        }
+        Thread.detachNewThread { [weak self] in
+            while true {
+                let data = stderrHandle.availableData
+                if data.isEmpty { return }
+                guard let self else { return }
+                self.condition.withLock { self.stderrText.append(data) }
+            }
+        }
     }
 
     private func receive(_ data: Data) {
         condition.withLock {
             if data.isEmpty {
                 stdoutClosed = true
-                stdoutPipe.fileHandleForReading.readabilityHandler = nil
                 if !partial.isEmpty { lines.append(String(decoding: partial, as: UTF8.self)) }
                 partial.removeAll()
             } else {
