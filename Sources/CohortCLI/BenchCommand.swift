@@ -9,7 +9,7 @@ import Logging
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
-        subcommands: [BenchLogCommand.self, BenchProjectCommand.self])
+        subcommands: [BenchLogCommand.self, BenchProjectCommand.self, BenchSegmentsCommand.self])
 }
 
 /// `cohort bench log`: durable append and read throughput of the embedded log and of Kafka.

@@ -59,10 +59,15 @@ enum BenchMeasure {
     /// Two decimals.
     static func format(_ value: Double) -> String { String(format: "%.2f", value) }
 
+    /// VmRSS from /proc/self/status: memory resident now.
+    static func residentMegabytes() -> Int { statusMegabytes("VmRSS:") }
+
     /// VmHWM from /proc/self/status: the most memory this process has had resident.
-    static func peakResidentMegabytes() -> Int {
+    static func peakResidentMegabytes() -> Int { statusMegabytes("VmHWM:") }
+
+    private static func statusMegabytes(_ key: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
             let kilobytes = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
         else { return -1 }
         return kilobytes / 1024

@@ -356,6 +356,11 @@ final class CSVWriter {
         var value = field
         // A leading =, +, - or @ makes spreadsheets evaluate the cell; a quote mark keeps it text.
         if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        return quoted(value)
+    }
+
+    /// RFC 4180 quoting, only where needed.
+    static func quoted(_ value: String) -> String {
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

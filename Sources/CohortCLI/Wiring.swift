@@ -97,7 +97,7 @@ final class ProgressPrinter: @unchecked Sendable {
         let rate = progress.elapsedSeconds > 0 ? Double(progress.records) / progress.elapsedSeconds : 0
         var line =
             "\(label): \(progress.records) records, \(Int(rate)) records/s, "
-                + "\(String(format: "%.1f", progress.elapsedSeconds)) s"
+            + "\(String(format: "%.1f", progress.elapsedSeconds)) s"
         if let remaining = progress.remaining {
             line += ", \(remaining) to go"
             if rate > 0 && remaining > 0 { line += ", ETA \(String(format: "%.1f", Double(remaining) / rate)) s" }

@@ -5,7 +5,8 @@ import TestSupport
 /// `cohort segments` end to end: the real binary, a real embedded log and LMDB read models.
 @Suite("cohort segments")
 struct SegmentsCommandTests {
-    static let specRule = #"{"or":[{"and":[{"field":"total_spend","op":"gt","value":10000},{"field":"visit_count","op":"lt","value":3}]},{"field":"days_since_last_order","op":"gt","value":90},{"not":{"field":"tags","op":"contains","value":"vip"}}]}"#
+    static let specRule =
+        #"{"or":[{"and":[{"field":"total_spend","op":"gt","value":10000},{"field":"visit_count","op":"lt","value":3}]},{"field":"days_since_last_order","op":"gt","value":90},{"not":{"field":"tags","op":"contains","value":"vip"}}]}"#
     static let asOf = "2024-04-01T00:00:00Z"
 
     func run(_ arguments: [String], exit expected: Int32 = 0) throws -> ChildProcess {

@@ -77,7 +77,8 @@ struct EvaluatorPropertyTests {
             if random.chance(0.3), let exact = (field == .totalSpend ? sample.totalSpend : sample.averageOrderValue) {
                 return .number(Decimal(string: exact.description)!)
             }
-            return .number(Decimal(string: random.pick(["0", "100", "999.99", "5000", "10000", "25000.5", "49999.9999"]))!)
+            return .number(
+                Decimal(string: random.pick(["0", "100", "999.99", "5000", "10000", "25000.5", "49999.9999"]))!)
         case .integer: return .number(Decimal(Int.random(in: 0...10, using: &random)))
         case .days: return .number(Decimal(Int.random(in: -5...420, using: &random)))
         case .timestamp:
@@ -113,7 +114,9 @@ struct EvaluatorPropertyTests {
         switch op {
         case .exists, .missing: operands = []
         case .between:
-            operands = [operand(for: field, op: op, &random, data: data), operand(for: field, op: op, &random, data: data)]
+            operands = [
+                operand(for: field, op: op, &random, data: data), operand(for: field, op: op, &random, data: data),
+            ]
             if case (.number(let a), .number(let b)) = (operands[0], operands[1]), a > b { operands.reverse() }
             if case (.time(let a), .time(let b)) = (operands[0], operands[1]), a > b { operands.reverse() }
         case .in, .notIn:
@@ -130,9 +133,11 @@ struct EvaluatorPropertyTests {
         switch Int.random(in: 0..<3, using: &random) {
         case 0: return .not(tree(&random, depth: depth + 1, data: data))
         case 1:
-            return .and((0..<Int.random(in: 1...3, using: &random)).map { _ in tree(&random, depth: depth + 1, data: data) })
+            return .and(
+                (0..<Int.random(in: 1...3, using: &random)).map { _ in tree(&random, depth: depth + 1, data: data) })
         default:
-            return .or((0..<Int.random(in: 1...3, using: &random)).map { _ in tree(&random, depth: depth + 1, data: data) })
+            return .or(
+                (0..<Int.random(in: 1...3, using: &random)).map { _ in tree(&random, depth: depth + 1, data: data) })
         }
     }
 
@@ -142,13 +147,14 @@ struct EvaluatorPropertyTests {
         let index = CustomerIndex()
         // Feed the index in three overlapping waves so that updates, not only inserts, are exercised.
         index.update(Array(data[0..<300]))
-        index.update(Self.customers(&random, count: 450).map { state in
-            var moved = state
-            moved = CustomerState(customerID: data[Int.random(in: 0..<600, using: &random)].customerID)
-            moved.city = state.city
-            moved.tags = state.tags
-            return moved
-        })
+        index.update(
+            Self.customers(&random, count: 450).map { state in
+                var moved = state
+                moved = CustomerState(customerID: data[Int.random(in: 0..<600, using: &random)].customerID)
+                moved.city = state.city
+                moved.tags = state.tags
+                return moved
+            })
         index.update(data)
         var nonTrivial = 0
         for iteration in 0..<2_500 {

@@ -46,19 +46,29 @@ struct EvaluatorSemanticsTests {
             try check("not_in", "[30]", true, false)
         }
         // The next boundary: 31 days from 2024-04-01T12:00:00Z on.
-        #expect(try verdict(#"{"field":"days_inactive","op":"eq","value":30}"#, state, asOf: at("2024-04-01T11:59:59Z")))
-        #expect(!(try verdict(#"{"field":"days_inactive","op":"eq","value":30}"#, state, asOf: at("2024-04-01T12:00:00Z"))))
+        #expect(
+            try verdict(#"{"field":"days_inactive","op":"eq","value":30}"#, state, asOf: at("2024-04-01T11:59:59Z")))
+        #expect(
+            !(try verdict(#"{"field":"days_inactive","op":"eq","value":30}"#, state, asOf: at("2024-04-01T12:00:00Z"))))
         // A base time after as_of gives negative whole days, rounded down.
-        #expect(try verdict(#"{"field":"days_since_signup","op":"eq","value":-1}"#, state, asOf: at("2024-03-01T11:00:00Z")))
+        #expect(
+            try verdict(#"{"field":"days_since_signup","op":"eq","value":-1}"#, state, asOf: at("2024-03-01T11:00:00Z"))
+        )
     }
 
     @Test func timestampsCompareAtTheMicrosecond() throws {
         let state = customer("c1") { $0.upsertedCreatedAt = at("2024-05-01T10:00:00.000001Z") }
         let asOf = at("2025-01-01T00:00:00Z")
         #expect(try verdict(#"{"field":"created_at","op":"gt","value":"2024-05-01T10:00:00Z"}"#, state, asOf: asOf))
-        #expect(!(try verdict(#"{"field":"created_at","op":"gt","value":"2024-05-01T10:00:00.000001Z"}"#, state, asOf: asOf)))
-        #expect(try verdict(#"{"field":"created_at","op":"lte","value":"2024-05-01T15:30:00.000001+05:30"}"#, state, asOf: asOf))
-        #expect(try verdict(#"{"field":"last_seen_at","op":"eq","value":"2024-05-01T10:00:00.000001Z"}"#, state, asOf: asOf))
+        #expect(
+            !(try verdict(#"{"field":"created_at","op":"gt","value":"2024-05-01T10:00:00.000001Z"}"#, state, asOf: asOf))
+        )
+        #expect(
+            try verdict(
+                #"{"field":"created_at","op":"lte","value":"2024-05-01T15:30:00.000001+05:30"}"#, state, asOf: asOf))
+        #expect(
+            try verdict(#"{"field":"last_seen_at","op":"eq","value":"2024-05-01T10:00:00.000001Z"}"#, state, asOf: asOf)
+        )
     }
 
     @Test func missingValuesAreFalseAndTheirNegationTrue() throws {
@@ -125,8 +135,16 @@ struct EvaluatorSemanticsTests {
     }
 
     @Test func updatesReplaceEveryColumn() throws {
-        let index = index([customer("c1") { $0.tags = ["vip"]; $0.city = "Pune"; $0.attributes = ["plan": .string("pro")] }])
-        index.update([customer("c1") { $0.tags = ["gold"]; $0.city = nil }])
+        let index = index([
+            customer("c1") {
+                $0.tags = ["vip"]; $0.city = "Pune"; $0.attributes = ["plan": .string("pro")]
+            }
+        ])
+        index.update([
+            customer("c1") {
+                $0.tags = ["gold"]; $0.city = nil
+            }
+        ])
         let asOf = at("2024-06-01T00:00:00Z")
         #expect(index.count(try rule(#"{"field":"tags","op":"contains","value":"vip"}"#), asOf: asOf) == 0)
         #expect(index.count(try rule(#"{"field":"tags","op":"contains","value":"gold"}"#), asOf: asOf) == 1)

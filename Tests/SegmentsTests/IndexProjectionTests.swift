@@ -19,7 +19,8 @@ struct IndexProjectionTests {
     ]
 
     func event(_ type: EventType, _ data: String) -> OutgoingRecord {
-        let text = #"{"specversion":"1.0","id":"\#(UUID())","source":"/test","type":"\#(type.rawValue)","time":"2024-05-01T00:00:00Z","data":\#(data)}"#
+        let text =
+            #"{"specversion":"1.0","id":"\#(UUID())","source":"/test","type":"\#(type.rawValue)","time":"2024-05-01T00:00:00Z","data":\#(data)}"#
         let value = Array(text.utf8)
         let event = try! CloudEvent.decode(structured: value).get()
         return OutgoingRecord(topic: type.stream.defaultTopic, key: Array(event.key.utf8), value: value)
@@ -67,7 +68,15 @@ struct IndexProjectionTests {
         }
         let erased = try rule(#"{"field":"customer_id","op":"eq","value":"c-7-3"}"#)
         #expect(live.count(erased, asOf: asOf) == 0)
-        #expect(live.count(try rule(#"{"and":[{"field":"customer_id","op":"eq","value":"c-7-4"},{"field":"city","op":"eq","value":"pune"},{"field":"tags","op":"missing"}]}"#), asOf: asOf) == 1)
-        #expect(live.count(try rule(#"{"and":[{"field":"customer_id","op":"eq","value":"c-7-5"},{"field":"city","op":"missing"}]}"#), asOf: asOf) == 1)
+        #expect(
+            live.count(
+                try rule(
+                    #"{"and":[{"field":"customer_id","op":"eq","value":"c-7-4"},{"field":"city","op":"eq","value":"pune"},{"field":"tags","op":"missing"}]}"#
+                ), asOf: asOf) == 1)
+        #expect(
+            live.count(
+                try rule(
+                    #"{"and":[{"field":"customer_id","op":"eq","value":"c-7-5"},{"field":"city","op":"missing"}]}"#),
+                asOf: asOf) == 1)
     }
 }

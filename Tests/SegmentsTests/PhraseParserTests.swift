@@ -134,7 +134,8 @@ struct PhraseParserTests {
         struct Careless: RuleParser {
             func parse(_ text: String, now: Timestamp) async throws -> ParsedRule {
                 ParsedRule(
-                    rule: .condition(Condition(.city, .gt, [.string("Pune")])), english: "city > Pune", unknownWords: [])
+                    rule: .condition(Condition(.city, .gt, [.string("Pune")])), english: "city > Pune", unknownWords: []
+                )
             }
         }
         let parsed = try await Careless().parse("anything", now: Self.now)

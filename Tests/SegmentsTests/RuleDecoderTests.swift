@@ -94,12 +94,17 @@ struct RuleDecoderTests {
     }
 
     @Test func malformedShapesAreRejectedClearly() {
-        #expect(problems("[1,2]") == ["(rule): expected a group (and, or, not) or a condition (field, op, value), got array"])
+        #expect(
+            problems("[1,2]") == [
+                "(rule): expected a group (and, or, not) or a condition (field, op, value), got array"
+            ])
         #expect(problems(#"{"and":[]}"#) == ["/and: expected a non-empty array of nodes"])
         #expect(problems(#"{"and":[{"field":"city","op":"eq","value":"x"}],"field":"city"}"#).count == 1)
         #expect(problems("{nope").first?.hasPrefix("(rule): invalid JSON") == true)
-        #expect(problems(#"{"field":"total_spend","op":"gt","value":1.23456}"#).first?.contains("not an amount") == true)
-        #expect(problems(#"{"field":"visit_count","op":"gt","value":2.5}"#) == ["/value: expected a whole number, got 2.5"])
+        #expect(
+            problems(#"{"field":"total_spend","op":"gt","value":1.23456}"#).first?.contains("not an amount") == true)
+        #expect(
+            problems(#"{"field":"visit_count","op":"gt","value":2.5}"#) == ["/value: expected a whole number, got 2.5"])
         #expect(problems(#"{"field":"attributes.","op":"exists"}"#).first?.contains("unknown field") == true)
     }
 
@@ -130,7 +135,8 @@ struct RuleDecoderTests {
         let rule = try RuleDecoder().decode(text: Self.specRule)
         #expect(
             rule.english()
-                == "(total spend > ₹10,000 and fewer than 3 visits) or last order more than 90 days ago or not tagged vip")
+                == "(total spend > ₹10,000 and fewer than 3 visits) or last order more than 90 days ago or not tagged vip"
+        )
         let decoder = RuleDecoder()
         let cases: [(String, String)] = [
             (#"{"field":"total_spend","op":"gte","value":1500000}"#, "total spend ≥ ₹15,00,000"),
@@ -142,8 +148,10 @@ struct RuleDecoderTests {
             (#"{"field":"created_at","op":"gte","value":"2024-01-01T00:00:00Z"}"#, "signed up on or after 2024-01-01"),
             (#"{"field":"email","op":"missing"}"#, "email is missing"),
             (#"{"field":"attributes.plan","op":"eq","value":"pro"}"#, "attribute plan is pro"),
-            (#"{"not":{"and":[{"field":"visit_count","op":"gt","value":1},{"field":"city","op":"eq","value":"Pune"}]}}"#,
-             "not (more than 1 visits and city is Pune)"),
+            (
+                #"{"not":{"and":[{"field":"visit_count","op":"gt","value":1},{"field":"city","op":"eq","value":"Pune"}]}}"#,
+                "not (more than 1 visits and city is Pune)"
+            ),
         ]
         for (text, expected) in cases {
             #expect(try decoder.decode(text: text).english() == expected)

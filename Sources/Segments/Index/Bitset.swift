@@ -19,7 +19,11 @@ struct Bitset: Sendable, Equatable {
     subscript(row: Int) -> Bool {
         get { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }
         set {
-            if newValue { words[row >> 6] |= 1 << UInt64(row & 63) } else { words[row >> 6] &= ~(1 << UInt64(row & 63)) }
+            if newValue {
+                words[row >> 6] |= 1 << UInt64(row & 63)
+            } else {
+                words[row >> 6] &= ~(1 << UInt64(row & 63))
+            }
         }
     }
 
@@ -69,6 +73,50 @@ struct Bitset: Sendable, Equatable {
                 let end = min(64, count - base)
                 var word: UInt64 = 0
                 for bit in 0..<end where test(base + bit) { word |= 1 << UInt64(bit) }
+                words[wordIndex] = word
+            }
+        }
+    }
+
+    /// Sets the rows whose value lies in `range`: one unsigned comparison per row, 64 rows per word, no branches,
+    /// so the compiler can vectorise it. This loop is most of the cost of a count.
+    mutating func fillInRange(_ values: UnsafeBufferPointer<Int64>, _ range: ClosedRange<Int64>) {
+        let low = range.lowerBound
+        let width = UInt64(bitPattern: range.upperBound &- low)
+        let rows = count
+        words.withUnsafeMutableBufferPointer { words in
+            let full = rows / 64
+            for wordIndex in 0..<full {
+                let base = wordIndex &* 64
+                var word: UInt64 = 0
+                for bit in 0..<64 {
+                    let inside = UInt64(bitPattern: values[base &+ bit] &- low) <= width
+                    word |= (inside ? 1 : 0) &<< UInt64(bit)
+                }
+                words[wordIndex] = word
+            }
+            if full < words.count {
+                var word: UInt64 = 0
+                for bit in 0..<(rows - full * 64) where UInt64(bitPattern: values[full * 64 + bit] &- low) <= width {
+                    word |= 1 << UInt64(bit)
+                }
+                words[full] = word
+            }
+        }
+    }
+
+    /// Sets the rows whose code is marked in `table` (row `r` has code `codes[r]`); like `fillInRange`, a tight
+    /// branch-free loop over whole words.
+    mutating func fillFromCodes(_ codes: UnsafeBufferPointer<UInt32>, _ table: UnsafeBufferPointer<Bool>) {
+        let rows = count
+        words.withUnsafeMutableBufferPointer { words in
+            for wordIndex in words.indices {
+                let base = wordIndex &* 64
+                let end = min(64, rows &- base)
+                var word: UInt64 = 0
+                for bit in 0..<end {
+                    word |= (table[Int(codes[base &+ bit])] ? 1 : 0) &<< UInt64(bit)
+                }
                 words[wordIndex] = word
             }
         }

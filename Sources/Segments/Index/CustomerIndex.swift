@@ -132,8 +132,8 @@ struct IndexStorage {
     var stringCodes = [[UInt32]](repeating: [], count: StringColumn.allCases.count)
     var numbers = [[Int64]](repeating: [], count: NumericColumn.allCases.count)
     var tags = TagColumn()
-    /// Sparse attribute columns: key → row → value.
-    var attributes: [String: [UInt32: AttributeCell]] = [:]
+    /// Attribute columns by key.
+    var attributes: [String: AttributeColumn] = [:]
 
     var rowCount: Int { ids.count }
 
@@ -154,34 +154,38 @@ struct IndexStorage {
             alive.grow(to: row + 1)
             for column in stringCodes.indices { stringCodes[column].append(0) }
             for column in numbers.indices { numbers[column].append(missingValue) }
+            for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
             tags.appendRow()
         }
         if customer.isErased {
             alive[row] = false
             tags.set([], row: row)
-            for key in Array(attributes.keys) { attributes[key]![UInt32(row)] = nil }
+            for key in Array(attributes.keys) { attributes[key]!.set(nil, row: row) }
             for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
             for column in NumericColumn.allCases { numbers[column.rawValue][row] = missingValue }
             return
         }
         alive[row] = true
         for column in StringColumn.allCases {
-            stringCodes[column.rawValue][row] = column.value(of: customer).map {
-                strings[column.rawValue].intern($0.lowercased())
-            } ?? 0
+            stringCodes[column.rawValue][row] =
+                column.value(of: customer).map {
+                    strings[column.rawValue].intern($0.lowercased())
+                } ?? 0
         }
         for column in NumericColumn.allCases { numbers[column.rawValue][row] = column.value(of: customer) }
         tags.set(customer.tags, row: row)
-        let key = UInt32(row)
-        for name in Array(attributes.keys) where customer.attributes[name] == nil && attributes[name]![key] != nil {
-            attributes[name]![key] = nil
+        for name in Array(attributes.keys) where customer.attributes[name] == nil {
+            attributes[name]!.set(nil, row: row)
         }
-        for (name, value) in customer.attributes { attributes[name, default: [:]][key] = AttributeCell(value) }
+        for (name, value) in customer.attributes {
+            if attributes[name] == nil { attributes[name] = AttributeColumn(rows: rowCount) }
+            attributes[name]!.set(AttributeCell(value), row: row)
+        }
     }
 
     var byteCount: Int {
         ids.byteCount + alive.byteCount + strings.reduce(0) { $0 + $1.byteCount }
             + stringCodes.reduce(0) { $0 + $1.capacity * 4 } + numbers.reduce(0) { $0 + $1.capacity * 8 }
-            + tags.byteCount + attributes.values.reduce(0) { $0 + $1.capacity * 40 }
+            + tags.byteCount + attributes.values.reduce(0) { $0 + $1.byteCount }
     }
 }

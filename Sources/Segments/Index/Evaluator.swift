@@ -34,26 +34,23 @@ extension IndexStorage {
         case .numeric(let column, let ranges):
             numbers[column.rawValue].withUnsafeBufferPointer { values in
                 if ranges.ranges.count == 1 {
-                    let low = ranges.ranges[0].lowerBound
-                    let high = ranges.ranges[0].upperBound
-                    result.fill { row in values[row] >= low && values[row] <= high }
+                    result.fillInRange(values, ranges.ranges[0])
                 } else if !ranges.ranges.isEmpty {
                     result.fill { row in values[row] != missingValue && ranges.contains(values[row]) }
                 }
             }
         case .numericPresent(let column, let present):
             numbers[column.rawValue].withUnsafeBufferPointer { values in
-                result.fill { row in (values[row] != missingValue) == present }
+                result.fillInRange(values, RangeSet.lowest...Int64.max)
             }
+            if !present { result.formComplement(within: alive) }
         case .string(let source, let test):
             let table = matchTable(source, test)
             table.withUnsafeBufferPointer { table in
                 switch source {
                 case .customerID: result.fill { row in table[row + 1] }
                 case .column(let column):
-                    stringCodes[column.rawValue].withUnsafeBufferPointer { codes in
-                        result.fill { row in table[Int(codes[row])] }
-                    }
+                    stringCodes[column.rawValue].withUnsafeBufferPointer { codes in result.fillFromCodes(codes, table) }
                 }
             }
         case .stringPresent(let source, let present):
@@ -73,9 +70,15 @@ extension IndexStorage {
         case .tagsPresent(let present):
             tags.count.withUnsafeBufferPointer { counts in result.fill { row in (counts[row] != 0) == present } }
         case .attribute(let key, let test):
-            for (row, cell) in attributes[key] ?? [:] where test.matches(cell) { result[Int(row)] = true }
+            guard let column = attributes[key] else { break }
+            let table = [false] + column.values.map(test.matches)
+            table.withUnsafeBufferPointer { table in
+                column.codes.withUnsafeBufferPointer { codes in result.fillFromCodes(codes, table) }
+            }
         case .attributePresent(let key, let present):
-            for row in (attributes[key] ?? [:]).keys { result[Int(row)] = true }
+            if let column = attributes[key] {
+                column.codes.withUnsafeBufferPointer { codes in result.fill { row in codes[row] != 0 } }
+            }
             if !present { result.formComplement(within: alive) }
         }
         return result

@@ -67,7 +67,7 @@ enum StringColumn: Int, CaseIterable {
 }
 
 /// An attribute value as the index keeps it: strings lower-cased, numbers exact.
-enum AttributeCell: Sendable, Equatable {
+enum AttributeCell: Sendable, Hashable {
     case string(String)
     case number(Decimal)
     case bool(Bool)
@@ -170,4 +170,32 @@ struct TagColumn: Sendable {
         dictionary.byteCount + start.capacity * 4 + count.capacity * 2 + arena.capacity * 4
             + postings.reduce(0) { $0 + $1.capacity * 4 }
     }
+}
+
+/// One attribute key as a dense column of value codes (0: the customer has no such attribute); the distinct values
+/// are interned once. Costs 4 bytes per customer per key, whatever the values.
+struct AttributeColumn: Sendable {
+    var codes: [UInt32]
+    /// Value `code` is `values[code - 1]`.
+    var values: [AttributeCell] = []
+    var lookup: [AttributeCell: UInt32] = [:]
+
+    init(rows: Int) { codes = [UInt32](repeating: 0, count: rows) }
+
+    mutating func set(_ cell: AttributeCell?, row: Int) {
+        guard let cell else {
+            codes[row] = 0
+            return
+        }
+        if let code = lookup[cell] {
+            codes[row] = code
+        } else {
+            values.append(cell)
+            let code = UInt32(values.count)
+            lookup[cell] = code
+            codes[row] = code
+        }
+    }
+
+    var byteCount: Int { codes.capacity * 4 + values.capacity * 32 + lookup.capacity * 48 }
 }

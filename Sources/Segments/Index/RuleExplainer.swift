@@ -102,7 +102,9 @@ public enum RuleExplainer {
     /// A field's value for display; nil when missing.
     public static func value(of field: Field, _ customer: CustomerState, _ asOf: Timestamp) -> JSONValue? {
         func time(_ value: Timestamp?) -> JSONValue? { value.map { .string($0.description) } }
-        func money(_ value: Money?) -> JSONValue? { value.flatMap { JSONNumber(lexeme: $0.description) }.map { .number($0) } }
+        func money(_ value: Money?) -> JSONValue? {
+            value.flatMap { JSONNumber(lexeme: $0.description) }.map { .number($0) }
+        }
         func days(_ base: Timestamp?) -> JSONValue? {
             base.map { .number(JSONNumber((asOf.microseconds - $0.microseconds).floorDivided(by: 86_400_000_000))) }
         }

@@ -110,7 +110,9 @@ private let fillers: Set<String> = [
     "segment", "audience", "where", "whom", "any", "than",
 ]
 
-private let connectives: Set<String> = ["and", "or", "not", "(", ")", ",", "&", "but", "except", "excluding", "without"]
+private let connectives: Set<String> = [
+    "and", "or", "not", "(", ")", ",", "&", "but", "except", "excluding", "without",
+]
 
 /// The parser's cursor over the tokens.
 struct PhraseState {
@@ -272,7 +274,8 @@ struct PhraseState {
     /// "inactive for 3 months", "haven't ordered in 90 days", "visited in the last week",
     /// "last order more than 90 days ago", "active in the last 30 days".
     mutating func recency() -> Rule? {
-        let negated = acceptAny(["havent", "hasnt", "didnt", "not", "hadnt"]) != nil || accept("have", "not")
+        let negated =
+            acceptAny(["havent", "hasnt", "didnt", "not", "hadnt"]) != nil || accept("have", "not")
             || accept("has", "not") || accept("did", "not")
         if !negated, accept("inactive") {
             _ = accept("for")

@@ -74,7 +74,9 @@ private struct Walk {
         }
         let keys = object.members.map(\.key)
         for key in keys where !groupKeys.contains(key) && !conditionKeys.contains(key) {
-            let hint = Suggestions.closest(to: key, among: groupKeys + conditionKeys).map { "; did you mean \"\($0)\"?" }
+            let hint = Suggestions.closest(to: key, among: groupKeys + conditionKeys).map {
+                "; did you mean \"\($0)\"?"
+            }
             problem(pointer + "/" + escape(key), "unknown key \"\(key)\"" + (hint ?? ""))
         }
         let groups = keys.filter(groupKeys.contains)
@@ -244,7 +246,9 @@ private struct Walk {
                 case .string(let text): return .string(text)
                 case .bool(let flag): return .bool(flag)
                 case .number(let number):
-                    guard let decimal = Decimal(string: number.lexeme) else { return expected("a number", value, pointer) }
+                    guard let decimal = Decimal(string: number.lexeme) else {
+                        return expected("a number", value, pointer)
+                    }
                     return .number(decimal)
                 default: return expected("a string, number or boolean", value, pointer)
                 }

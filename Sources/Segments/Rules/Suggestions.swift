@@ -17,7 +17,8 @@ enum Suggestions {
     /// Field spellings people reach for, mapped to the field they mean.
     static let fieldAliases: [String: String] = [
         "total_spent": "total_spend", "spend": "total_spend", "spent": "total_spend", "lifetime_value": "total_spend",
-        "ltv": "total_spend", "revenue": "total_spend", "aov": "avg_order_value", "average_order_value": "avg_order_value",
+        "ltv": "total_spend", "revenue": "total_spend", "aov": "avg_order_value",
+        "average_order_value": "avg_order_value",
         "orders": "order_count", "num_orders": "order_count", "visits": "visit_count", "num_visits": "visit_count",
         "tag": "tags", "id": "customer_id", "customer": "customer_id", "signup_date": "created_at",
         "signed_up_at": "created_at", "last_active_at": "last_seen_at", "days_since_signed_up": "days_since_signup",
