@@ -70,17 +70,8 @@ struct BenchProjectCommand: AsyncParsableCommand {
         options.customers = max(100, events / 10)
         options.orders = events * 4 / 10
         options.visits = events - options.customers - options.orders
-        var batch: [OutgoingRecord] = []
-        var total = 0
         let started = ContinuousClock.now
-        for item in EventGenerator(options: options) {
-            batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
-            if batch.count == 5_000 {
-                total += try await log.append(batch).count
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty { total += try await log.append(batch).count }
+        let total = try await Wiring.appendGenerated(options, to: log, topic: \.defaultTopic)
         Output.line(
             "generated \(total) records in \(BenchMeasure.format(BenchMeasure.seconds(since: started))) s (untimed)")
         return total

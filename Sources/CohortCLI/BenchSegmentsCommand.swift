@@ -29,7 +29,6 @@ struct BenchSegmentsCommand: AsyncParsableCommand {
     @Option(help: "The SQL comparison script.") var sqlScript = "scripts/bench_segments_sql.py"
     @Flag(help: "Skip the DuckDB/PostgreSQL comparison.") var noCompare = false
 
-
     /// SPEC §5's rule and five more, each exercising other columns and operators.
     static let rules: [(name: String, json: String)] = [
         (
@@ -127,18 +126,10 @@ struct BenchSegmentsCommand: AsyncParsableCommand {
         options.customers = customers
         options.orders = customers * ordersPerCustomer
         options.visits = customers * visitsPerCustomer
-        var batch: [OutgoingRecord] = []
-        var appended = 0
         let started = ContinuousClock.now
-        for item in EventGenerator(options: options) {
-            batch.append(OutgoingRecord(topic: item.stream.defaultTopic, key: Array(item.key.utf8), value: item.value))
-            if batch.count == 5_000 {
-                appended += try await log.append(batch).count
-                batch.removeAll(keepingCapacity: true)
-                if appended % 1_000_000 == 0 { Output.error("generate: \(appended) records") }
-            }
+        let appended = try await Wiring.appendGenerated(options, to: log, topic: \.defaultTopic) { total in
+            if total % 1_000_000 == 0 { Output.error("generate: \(total) records") }
         }
-        if !batch.isEmpty { appended += try await log.append(batch).count }
         Output.line("generated \(appended) records in \(BenchMeasure.format(BenchMeasure.seconds(since: started))) s")
         let store = try ReadModelStore(path: modelsPath, options: ReadModelStore.rebuildOptions)
         let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)

@@ -176,21 +176,10 @@ struct GenerateCommand: AsyncParsableCommand {
         }
         let logger = LoggingSetup.logger("cohort.generate", level: configuration.logLevel)
         let log = try await Wiring.openLog(configuration, logger: logger)
-        var batch: [OutgoingRecord] = []
-        var appended = 0
         let started = ContinuousClock.now
-        for item in generator {
-            batch.append(
-                OutgoingRecord(
-                    topic: configuration.topic(item.stream.defaultTopic), key: Array(item.key.utf8), value: item.value,
-                    headers: [Header("content-type", CloudEvent.structuredContentType)]))
-            if batch.count == 5_000 {
-                // Sequential batches keep the generated order within every partition.
-                appended += try await log.append(batch).count
-                batch.removeAll(keepingCapacity: true)
-            }
-        }
-        if !batch.isEmpty { appended += try await log.append(batch).count }
+        let appended = try await Wiring.appendGenerated(
+            generatorOptions, to: log, topic: { configuration.topic($0.defaultTopic) },
+            headers: [Header("content-type", CloudEvent.structuredContentType)])
         await log.close()
         let seconds = Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000
         Output.error("generate: appended \(appended) records in \(String(format: "%.1f", seconds)) s")

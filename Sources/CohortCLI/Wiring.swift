@@ -42,6 +42,31 @@ enum Wiring {
     }
 }
 
+extension Wiring {
+    /// Appends generated traffic to `log` in sequential batches of 5,000 (which keeps the generated order within
+    /// every partition); `progress` hears the running total after each batch. Returns the records appended.
+    static func appendGenerated(
+        _ options: EventGenerator.Options, to log: any EventLog, topic: (EventStream) -> String,
+        headers: [Header] = [], progress: ((Int) -> Void)? = nil
+    ) async throws -> Int {
+        var batch: [OutgoingRecord] = []
+        var appended = 0
+        func flush() async throws {
+            appended += try await log.append(batch).count
+            batch.removeAll(keepingCapacity: true)
+            progress?(appended)
+        }
+        for item in EventGenerator(options: options) {
+            batch.append(
+                OutgoingRecord(
+                    topic: topic(item.stream), key: Array(item.key.utf8), value: item.value, headers: headers))
+            if batch.count == 5_000 { try await flush() }
+        }
+        if !batch.isEmpty { try await flush() }
+        return appended
+    }
+}
+
 /// Writes lines to stdout from any thread, flushing each so that a reader sees them at once.
 enum Output {
     private static let lock = NSLock()

@@ -20,17 +20,9 @@ func index(_ customers: [CustomerState]) -> CustomerIndex {
     return index
 }
 
-/// Deterministic pseudo-random numbers for generated tests (SplitMix64).
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The generator's seeded random numbers, with the test's own helper.
+typealias TestRandom = SplitMix64
+
+extension SplitMix64 {
     mutating func chance(_ probability: Double) -> Bool { Double.random(in: 0..<1, using: &self) < probability }
-    mutating func pick<T>(_ items: [T]) -> T { items.randomElement(using: &self)! }
 }

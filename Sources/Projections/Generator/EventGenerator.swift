@@ -260,12 +260,14 @@ public struct EventGenerator: Sequence, IteratorProtocol {
 }
 
 /// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64): identical output on every platform.
-struct SplitMix64 {
+/// Public so that tests draw their random data from the same generator.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    /// A generator whose whole output is determined by `seed`.
+    public init(seed: UInt64) { state = seed }
 
-    mutating func nextUInt64() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -274,11 +276,12 @@ struct SplitMix64 {
     }
 
     /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(nextUInt64() >> 11) / Double(1 << 53) }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 
-    mutating func below(_ bound: Int) -> Int { Int(nextUInt64() % UInt64(Swift.max(1, bound))) }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(Swift.max(1, bound))) }
 
-    mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
+    /// One of `values`, uniformly.
+    public mutating func pick<T>(_ values: [T]) -> T { values[below(values.count)] }
 
     /// Standard normal (Box–Muller).
     mutating func normal() -> Double {

@@ -276,8 +276,10 @@ public final class Projector: @unchecked Sendable {
                 let backoffMs = min(5_000, 100 << min(attempt - 1, 6))
                 logger.warning(
                     "dead-letter append failed; retrying",
-                    metadata: ["projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)",
-                               "error": "\(error)"])
+                    metadata: [
+                        "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)",
+                        "error": "\(error)",
+                    ])
                 try await Task.sleep(for: .milliseconds(backoffMs))
             }
         }

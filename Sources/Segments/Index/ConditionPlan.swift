@@ -206,9 +206,12 @@ struct StringTest {
 struct AttributeTest {
     let op: Operator
     let operands: [AttributeCell]
+    /// The substring operators are the string columns' own test.
+    private let substring: StringTest
 
     init(op: Operator, operands: [Operand]) {
         self.op = op
+        substring = StringTest(op: op, operands: operands)
         self.operands = operands.map { operand in
             switch operand {
             case .string(let text): .string(text.lowercased())
@@ -237,12 +240,8 @@ struct AttributeTest {
             default: return value >= bounds[0] && value <= bounds[1]
             }
         case .contains, .notContains, .startsWith:
-            guard case .string(let text) = cell, case .string(let needle) = operands[0] else { return false }
-            switch op {
-            case .contains: return text.utf8.firstRange(of: needle.utf8) != nil || needle.isEmpty
-            case .notContains: return !(text.utf8.firstRange(of: needle.utf8) != nil || needle.isEmpty)
-            default: return text.utf8.starts(with: needle.utf8)
-            }
+            guard case .string(let text) = cell, !substring.needles.isEmpty else { return false }
+            return substring.matches(text)
         case .exists, .missing: return false
         }
     }
