@@ -1,22 +1,36 @@
 import EventLog
 import Events
 
+/// What folds need of a validated event, worked out once when the record is decoded (in parallel, off the
+/// write thread): the writer never looks at JSON.
+public struct FoldableEvent: Sendable {
+    public let id: String
+    public let type: EventType
+    /// The entity id named by `type.keyField`.
+    public let key: String
+    public let payload: EventPayload
+
+    public init(_ event: CloudEvent) {
+        id = event.id
+        type = event.type
+        key = event.key
+        payload = event.payload
+    }
+}
+
 /// A log record turned into either an event to fold or the reason it is poison.
 public struct DecodedRecord: Sendable {
     /// What the record turned out to be.
     public enum Content: Sendable {
-        case event(CloudEvent)
+        case event(FoldableEvent)
         case poison(reason: String)
     }
 
-    public let record: LogRecord
-    public let content: Content
-
+    /// Where the record is in the log.
+    public let position: RecordPosition
     /// The time folds use: the event's own `time`, else when the log stored it.
-    public var time: Timestamp {
-        if case .event(let event) = content, let time = event.time { return time }
-        return Timestamp(milliseconds: record.timestampMs)
-    }
+    public let time: Timestamp
+    public let content: Content
 }
 
 /// Decodes records in either Kafka binding and applies deployment rules (one currency). Pure.
@@ -36,18 +50,21 @@ public struct RecordDecoder: Sendable {
         } else {
             result = CloudEvent.decode(structured: record.value)
         }
+        let logTime = Timestamp(milliseconds: record.timestampMs)
         switch result {
         case .failure(let error):
-            return DecodedRecord(record: record, content: .poison(reason: error.description))
+            return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: error.description))
         case .success(let event):
             if let problem = currencyProblem(event) {
-                return DecodedRecord(record: record, content: .poison(reason: problem))
+                return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: problem))
             }
-            return DecodedRecord(record: record, content: .event(event))
+            return DecodedRecord(
+                position: record.position, time: event.time ?? logTime, content: .event(FoldableEvent(event)))
         }
     }
 
-    private func currencyProblem(_ event: CloudEvent) -> String? {
+    /// Why `event` does not belong in this deployment (an order or refund in another currency), if it does not.
+    public func currencyProblem(_ event: CloudEvent) -> String? {
         switch event.type {
         case .orderPlaced, .orderRefunded:
             if let given = event.data["currency"]?.stringValue, given != currency {

@@ -8,7 +8,7 @@ extension ReadModelStore {
     @discardableResult
     public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
         try environment.write { txn in
-            var applier = BatchApplier(store: self)
+            var applier = BatchApplier(store: self, expectedRecords: batch.count)
             for record in batch { try applier.fold(record, in: txn) }
             let changes = try applier.flush(in: txn)
             for (partition, offset) in nextOffsets {
@@ -40,13 +40,19 @@ struct BatchApplier {
     private var campaigns: [String: CampaignState?] = [:]
     private var stats: [String: CampaignStats] = [:]
     private var messages: [String: MessageState] = [:]
-    private var seenEventIDs: Set<[UInt8]> = []
     private var counterDeltas: [ReadModelStore.Counter: Int64] = [:]
+    /// Reused for keys built per record, to spare an allocation each time.
+    private var keyBuffer: [UInt8] = []
 
-    init(store: ReadModelStore) { self.store = store }
+    init(store: ReadModelStore, expectedRecords: Int) {
+        self.store = store
+        customers.reserveCapacity(expectedRecords)
+        orders.reserveCapacity(expectedRecords / 2)
+        keyBuffer.reserveCapacity(512)
+    }
 
     mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
-        let position = decoded.record.position
+        let position = decoded.position
         guard case .event(let event) = decoded.content else {
             if case .poison(let reason) = decoded.content {
                 var writer = BinaryWriter()
@@ -59,15 +65,13 @@ struct BatchApplier {
             }
             return
         }
-        // Projections ignore an event id seen before, whatever its position in the log.
-        let idKey = StoreKeys.eventID(event.id)
-        let storedBefore = try txn.withValue(store.eventIDs, key: idKey) { $0 != nil }
-        if seenEventIDs.contains(idKey) || storedBefore {
+        // Projections ignore an event id seen before, whatever its position in the log: one insert that
+        // refuses an existing key both checks and records the id.
+        StoreKeys.eventID(event.id, into: &keyBuffer)
+        guard try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite) else {
             counterDeltas[.duplicates, default: 0] += 1
             return
         }
-        seenEventIDs.insert(idKey)
-        try txn.put(store.eventIDs, key: idKey, value: [UInt8]())
         counterDeltas[.events, default: 0] += 1
 
         let time = decoded.time
@@ -97,7 +101,7 @@ struct BatchApplier {
     }
 
     private mutating func foldCustomerEvent(
-        _ event: CloudEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        _ event: FoldableEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let customerID = event.key
@@ -132,7 +136,7 @@ struct BatchApplier {
     }
 
     private mutating func addTimeline(
-        _ customerID: String, event: CloudEvent, time: Timestamp, position: RecordPosition,
+        _ customerID: String, event: FoldableEvent, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
@@ -218,11 +222,11 @@ struct BatchApplier {
     }
 
     private mutating func foldMessageEvent(
-        _ event: CloudEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        _ event: FoldableEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let messageID = event.key
-        let campaignID = event.data["campaign_id"]?.stringValue ?? ""
+        let campaignID = Self.campaignID(ofMessage: payload)
         let before = try message(messageID, in: txn)
         let currentStats: CampaignStats
         if let cached = stats[campaignID] {
@@ -252,12 +256,25 @@ struct BatchApplier {
         messages[messageID] = updated
     }
 
+    private static func campaignID(ofMessage payload: EventPayload) -> String {
+        switch payload {
+        case .messageQueued(let message), .messageSent(let message), .messageFailed(let message),
+            .messageReceipt(let message):
+            message.campaignID
+        default: ""
+        }
+    }
+
     // MARK: Flush
 
     /// Writes the working set back into the transaction.
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
-        for (id, state) in customers { try txn.put(store.customers, key: StoreKeys.id(id), value: state.encoded()) }
-        for (key, state) in orders { try txn.put(store.orders, key: key, value: state.encoded()) }
+        // In key order: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
+        let customerKeys = customers.keys.map { (StoreKeys.id($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
+        for (key, id) in customerKeys { try txn.put(store.customers, key: key, value: customers[id]!.encoded()) }
+        for key in orders.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+            try txn.put(store.orders, key: key, value: orders[key]!.encoded())
+        }
         for (id, state) in campaigns {
             if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
         }

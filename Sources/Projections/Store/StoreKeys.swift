@@ -116,10 +116,17 @@ public struct TimelineEntry: Sendable, Equatable {
 extension StoreKeys {
     /// The dedup key of an event id: the id itself, so that time-ordered ids (ULIDs, UUIDv7, sequences) insert
     /// next to each other instead of at random B-tree pages; a hash only for ids too long for an LMDB key.
-    static func eventID(_ id: String) -> [UInt8] {
-        let bytes = Array(id.utf8)
-        if bytes.count <= 400 { return [0] + bytes }
-        return [1] + Array(SHA256.hash(data: bytes))
+    /// Written into `key`, reusing its storage.
+    static func eventID(_ id: String, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        let utf8 = id.utf8
+        if utf8.count <= 400 {
+            key.append(0)
+            key.append(contentsOf: utf8)
+        } else {
+            key.append(1)
+            key.append(contentsOf: SHA256.hash(data: Array(utf8)))
+        }
     }
 }
 
