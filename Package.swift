@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         // System libraries: a module map and a shim each, nothing else.
@@ -59,6 +61,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // HTTP API over Hummingbird: routes, API keys, problem+json, metrics. Domain errors become HTTP here only.
+        .target(
+            name: "API",
+            dependencies: [
+                "Events", "EventLog", "Projections", "Segments", "CohortConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
+
         // Layered configuration: file < COHORT_* environment < flags.
         .target(name: "CohortConfig", swiftSettings: swiftSettings),
 
@@ -66,8 +81,10 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments",
+                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -96,6 +113,14 @@ let package = Package(
         .testTarget(
             name: "SegmentsTests",
             dependencies: ["Segments", "Projections", "Events", "EventLog", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "APITests",
+            dependencies: [
+                "API", "CohortConfig", "EventLog", "Projections", "Segments", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),

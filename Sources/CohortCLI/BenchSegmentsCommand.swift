@@ -208,14 +208,14 @@ struct BenchSegmentsCommand: AsyncParsableCommand {
         var buffer = Array(
             ("customer_id,name,email,phone,city,country,tags_text,total_spend,avg_order_value,order_count,"
                 + "visit_count,created_at,first_order_at,last_order_at,last_visit_at,last_seen_at\n").utf8)
-        func text(_ value: String?) -> String { value.map { CSVWriter.quoted($0.lowercased()) } ?? "" }
+        func text(_ value: String?) -> String { value.map { MemberCSV.quoted($0.lowercased()) } ?? "" }
         func micros(_ value: Timestamp?) -> String { value.map { String($0.microseconds) } ?? "" }
         try store.forEachCustomer { customer in
             guard !customer.isErased else { return }
             let tags = customer.tags.map { $0.lowercased() }.joined(separator: "|")
             let fields = [
-                CSVWriter.quoted(customer.customerID), text(customer.name), text(customer.email), text(customer.phone),
-                text(customer.city), text(customer.country), tags.isEmpty ? "" : CSVWriter.quoted(tags),
+                MemberCSV.quoted(customer.customerID), text(customer.name), text(customer.email), text(customer.phone),
+                text(customer.city), text(customer.country), tags.isEmpty ? "" : MemberCSV.quoted(tags),
                 String(customer.totalSpend.units), customer.averageOrderValue.map { String($0.units) } ?? "",
                 String(customer.orderCount), String(customer.visitCount), micros(customer.createdAt),
                 micros(customer.firstOrderAt), micros(customer.lastOrderAt), micros(customer.lastVisitAt),

@@ -3,6 +3,7 @@ import CohortConfig
 import EventLog
 import Events
 import Foundation
+import Projections
 
 /// `cohort log`: look into and write to the configured log (embedded or Kafka), like kcat for Cohort.
 struct LogCommand: AsyncParsableCommand {
@@ -124,11 +125,7 @@ struct LogAppendCommand: AsyncParsableCommand {
         }
         switch CloudEvent.decode(structured: Array(line.utf8)) {
         case .success(let event):
-            return .success(
-                OutgoingRecord(
-                    topic: configuration.topic(event.type.stream.defaultTopic), key: Array(event.key.utf8),
-                    value: event.structuredBytes(),
-                    headers: [Header("content-type", CloudEvent.structuredContentType)]))
+            return .success(event.outgoingRecord(topic: configuration.topic(event.type.stream.defaultTopic)))
         case .failure(let error):
             return .failure(LineRejection(error.description))
         }

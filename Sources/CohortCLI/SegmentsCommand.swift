@@ -116,16 +116,7 @@ struct SegmentsPreviewCommand: ParsableCommand {
         let configuration = try options.load()
         let decoded = try rule.decodedRule(configuration)
         let (_, index) = try SegmentSupport.openIndex(configuration)
-        let asOf = rule.asOfTime
-        let started = ContinuousClock.now
-        let (count, ids) = index.preview(decoded, asOf: asOf, sampleSize: sample)
-        let took = SegmentSupport.milliseconds(since: started)
-        SegmentSupport.print(
-            .object(
-                JSONObject([
-                    ("count", .number(JSONNumber(Int64(count)))), ("sample", .array(ids.map { .string($0) })),
-                    ("as_of", .string(asOf.description)), ("took_ms", .number(JSONNumber(lexeme: took)!)),
-                ])))
+        SegmentSupport.print(SegmentViews.preview(decoded, index: index, asOf: rule.asOfTime, sampleSize: sample))
     }
 }
 
@@ -186,12 +177,8 @@ struct SegmentsMembersCommand: ParsableCommand {
             writer.finish()
             return
         }
-        let page = index.members(decoded, asOf: rule.asOfTime, after: after, limit: limit)
         SegmentSupport.print(
-            .object(
-                JSONObject([
-                    ("members", .array(page.ids.map { .string($0) })), ("next", page.next.map { .string($0) } ?? .null),
-                ])))
+            SegmentViews.membersPage(decoded, index: index, asOf: rule.asOfTime, after: after, limit: limit))
     }
 }
 
@@ -273,11 +260,7 @@ extension SegmentSupport {
         }
         let logger = LoggingSetup.logger("cohort.segments", level: configuration.logLevel)
         let log = try await Wiring.openLog(configuration, logger: logger)
-        _ = try await log.append([
-            OutgoingRecord(
-                topic: configuration.topic(type.stream.defaultTopic), key: Array(event.key.utf8),
-                value: event.structuredBytes(), headers: [Header("content-type", CloudEvent.structuredContentType)])
-        ])
+        _ = try await log.append([event.outgoingRecord(topic: configuration.topic(type.stream.defaultTopic))])
         await log.close()
         Output.line(event.id)
     }
@@ -295,43 +278,12 @@ struct SegmentsListCommand: ParsableCommand {
         let (store, index) = try SegmentSupport.openIndex(configuration)
         let moment = asOf.flatMap(Timestamp.init(rfc3339:)) ?? SegmentSupport.now()
         let decoder = RuleDecoder(conditionsMax: configuration.ruleConditionsMax)
-        var items: [JSONValue] = []
-        for segment in try store.savedSegments() {
-            var members: [(String, JSONValue)] = [
-                ("segment_id", .string(segment.segmentID)), ("name", .string(segment.name)),
-                ("saved_at", .string(segment.savedAt.description)),
-            ]
-            do {
-                let rule = try decoder.decode(text: segment.rulesJSON)
-                members.append(("size", .number(JSONNumber(Int64(index.count(rule, asOf: moment))))))
-                members.append(("english", .string(rule.english(currency: configuration.currency))))
-            } catch {
-                // A rule saved by another producer that this version rejects is listed, not hidden.
-                members.append(("size", .null))
-                members.append(("problems", .array(error.problems.map { .string($0.description) })))
-            }
-            items.append(.object(JSONObject(members)))
+        let items = try store.savedSegments().map {
+            SegmentViews.saved(
+                $0, index: index, decoder: decoder, asOf: moment, currency: configuration.currency)
         }
         SegmentSupport.print(
             .object(JSONObject([("as_of", .string(moment.description)), ("segments", .array(items))])))
-    }
-}
-
-/// The CSV export of members: one row per customer, RFC 4180 quoting, spreadsheet formulas neutralised.
-enum MemberCSV {
-    static let header = [
-        "customer_id", "name", "email", "phone", "city", "country", "tags", "total_spend", "order_count",
-        "avg_order_value", "visit_count", "created_at", "last_order_at", "last_visit_at", "last_seen_at",
-    ]
-
-    static func fields(_ customer: CustomerState) -> [String] {
-        [
-            customer.customerID, customer.name ?? "", customer.email ?? "", customer.phone ?? "", customer.city ?? "",
-            customer.country ?? "", customer.tags.joined(separator: ";"), customer.totalSpend.description,
-            String(customer.orderCount), customer.averageOrderValue?.description ?? "", String(customer.visitCount),
-            customer.createdAt?.description ?? "", customer.lastOrderAt?.description ?? "",
-            customer.lastVisitAt?.description ?? "", customer.lastSeenAt?.description ?? "",
-        ]
     }
 }
 
@@ -340,8 +292,7 @@ final class CSVWriter {
     private var buffer: [UInt8] = []
 
     func row(_ fields: [String]) {
-        buffer.append(contentsOf: fields.map(Self.escape).joined(separator: ",").utf8)
-        buffer.append(contentsOf: [0x0D, 0x0A])
+        MemberCSV.appendRow(fields, to: &buffer)
         if buffer.count > 1 << 20 { flush() }
     }
 
@@ -350,18 +301,5 @@ final class CSVWriter {
     private func flush() {
         FileHandle.standardOutput.write(Data(buffer))
         buffer.removeAll(keepingCapacity: true)
-    }
-
-    static func escape(_ field: String) -> String {
-        var value = field
-        // A leading =, +, - or @ makes spreadsheets evaluate the cell; a quote mark keeps it text.
-        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
-        return quoted(value)
-    }
-
-    /// RFC 4180 quoting, only where needed.
-    static func quoted(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

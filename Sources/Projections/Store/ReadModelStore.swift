@@ -110,13 +110,21 @@ public final class ReadModelStore: @unchecked Sendable {
         return result
     }
 
-    /// A customer's timeline, newest first.
-    public func timeline(ofCustomer id: String, limit: Int = 100) throws -> [TimelineEntry] {
+    /// A customer's timeline, newest first; with `before`, only entries older than that one (the cursor of the
+    /// previous page).
+    public func timeline(
+        ofCustomer id: String, limit: Int = 100, before: (time: Timestamp, position: RecordPosition)? = nil
+    ) throws
+        -> [TimelineEntry]
+    {
         let prefix = StoreKeys.prefix(id)
         var result: [TimelineEntry] = []
+        let upper =
+            before.map { StoreKeys.timeline(customerID: id, time: $0.time, position: $0.position) }
+            ?? prefix + [UInt8](repeating: 0xFF, count: 64)
         try environment.read { txn in
             try txn.withCursor(timeline) { cursor in
-                var entry = try cursor.seek(before: prefix + [UInt8](repeating: 0xFF, count: 64))
+                var entry = try cursor.seek(before: upper)
                 while let current = entry, current.key.starts(with: prefix), result.count < limit {
                     result.append(try TimelineEntry(key: current.key, value: current.value))
                     entry = try cursor.previous()
@@ -155,6 +163,30 @@ public final class ReadModelStore: @unchecked Sendable {
                 return true
             }
         }
+    }
+
+    /// One page of live customers in id order, after the id `after`, that pass `filter`. At most `scanMax`
+    /// entries are looked at, so a rare filter cannot make one request walk everything: `next` is where to go on
+    /// (nil at the end), even when the page came back short.
+    public func customers(
+        after: String?, limit: Int, scanMax: Int = 100_000, where filter: (CustomerState) -> Bool
+    ) throws -> (customers: [CustomerState], next: String?) {
+        var page: [CustomerState] = []
+        var next: String?
+        var scanned = 0
+        try environment.read { txn in
+            try txn.forEach(customers, from: after.map { StoreKeys.id($0) + [0] }) { _, value in
+                let customer = try CustomerState(decoding: value)
+                scanned += 1
+                if !customer.isErased && filter(customer) { page.append(customer) }
+                if page.count == limit || scanned == scanMax {
+                    next = customer.customerID
+                    return false
+                }
+                return true
+            }
+        }
+        return (page, next)
     }
 
     /// Customers stored, erased ones included.

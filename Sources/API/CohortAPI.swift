@@ -1,0 +1,214 @@
+import CohortConfig
+import EventLog
+import Events
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Projections
+import Segments
+
+/// Everything the HTTP API reads from and writes to, built once by `serve` (and by tests the same way).
+public struct APIDependencies: Sendable {
+    public var log: any EventLog
+    public var store: ReadModelStore
+    public var index: CustomerIndex
+    public var projector: Projector
+    /// nil when the node runs with `--auth none`.
+    public var keys: APIKeyStore?
+    public var configuration: CohortConfiguration
+    public var metrics: Metrics
+    public var logger: Logger
+
+    public init(
+        log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector, keys: APIKeyStore?,
+        configuration: CohortConfiguration, metrics: Metrics, logger: Logger
+    ) {
+        self.log = log
+        self.store = store
+        self.index = index
+        self.projector = projector
+        self.keys = keys
+        self.configuration = configuration
+        self.metrics = metrics
+        self.logger = logger
+    }
+}
+
+/// One endpoint: what the router serves, what `/docs` lists and what the OpenAPI test checks.
+public struct Route: Sendable {
+    public let method: HTTPRequest.Method
+    /// The path as in `openapi.yaml`, `{name}` for parameters.
+    public let path: String
+    /// The scope a key needs; nil for endpoints open to everyone (health, readiness).
+    public let scope: Scope?
+    public let summary: String
+    let handler: @Sendable (Request, BasicRequestContext) async throws -> Response
+}
+
+/// The HTTP API of SPEC §6 under `/api/v1`, plus the ops endpoints at the root.
+public struct CohortAPI: Sendable {
+    let dependencies: APIDependencies
+    public static let prefix = "/api/v1"
+
+    public init(_ dependencies: APIDependencies) {
+        self.dependencies = dependencies
+        dependencies.metrics.describe(
+            "cohort_http_requests_total", kind: "counter", "HTTP responses by route, method and status")
+        dependencies.metrics.describe(
+            "cohort_http_request_duration_seconds", kind: "histogram", "HTTP request latency by route")
+        dependencies.metrics.describe("cohort_ingest_events_total", kind: "counter", "events durably accepted")
+        dependencies.metrics.describe(
+            "cohort_ingest_rejected_total", kind: "counter", "ingest requests rejected, by reason")
+        dependencies.metrics.describe(
+            "cohort_ingest_append_seconds", kind: "histogram", "time for the log to acknowledge an ingest batch")
+        dependencies.metrics.describe(
+            "cohort_segment_query_seconds", kind: "histogram", "segment count/preview/members evaluation time")
+    }
+
+    /// Every route, in documentation order.
+    public var routes: [Route] {
+        ingestRoutes + customerRoutes + segmentRoutes + opsRoutes
+    }
+
+    /// A router serving `routes`, each behind its key check, with metrics and problem+json errors.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        for route in routes {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                await self.serve(route, request, context)
+            }
+        }
+        return router
+    }
+
+    private func serve(_ route: Route, _ request: Request, _ context: BasicRequestContext) async -> Response {
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            try authorize(route, request)
+            response = try await route.handler(request, context)
+        } catch let problem as Problem {
+            response = Self.render(problem)
+        } catch let error as NIOTooManyBytesError {
+            _ = error
+            response = Self.render(
+                .tooLarge(
+                    "the body is larger than limits.body_bytes_max (\(dependencies.configuration.bodyBytesMax) bytes)"))
+        } catch {
+            dependencies.logger.error(
+                "request failed", metadata: ["http.route": "\(route.path)", "error": "\(error)"])
+            response = Self.render(Problem(.internalServerError, "Internal error", detail: "see the server log"))
+        }
+        let labels = "route=\"\(route.path)\",method=\"\(route.method.rawValue)\""
+        dependencies.metrics.increment(
+            "cohort_http_requests_total", labels: labels + ",status=\"\(response.status.code)\"")
+        dependencies.metrics.observe(
+            "cohort_http_request_duration_seconds", labels: "route=\"\(route.path)\"",
+            seconds: Self.seconds(since: started))
+        return response
+    }
+
+    private func authorize(_ route: Route, _ request: Request) throws {
+        guard let scope = route.scope, let keys = dependencies.keys else { return }
+        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"cohort\""]
+        let presented = request.headers[.authorization].flatMap { value -> String? in
+            value.lowercased().hasPrefix("bearer ")
+                ? String(value.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+        }
+        guard let presented else {
+            throw Problem(
+                .unauthorized, "Unauthorized", detail: "send an API key as `Authorization: Bearer <key>`",
+                headers: challenge)
+        }
+        guard let key = keys.authenticate(presented) else {
+            throw Problem(.unauthorized, "Unauthorized", detail: "the API key is not valid", headers: challenge)
+        }
+        guard key.scopes.contains(scope) || key.scopes.contains(.admin) else {
+            throw Problem(
+                .forbidden, "Forbidden",
+                detail: "this key (\(key.id)) lacks the \"\(scope.rawValue)\" scope; it has "
+                    + key.scopes.sorted().map(\.rawValue).joined(separator: ", "))
+        }
+    }
+
+    // MARK: Helpers shared by the route files
+
+    static func render(_ problem: Problem) -> Response {
+        var fields = problem.headers
+        fields[.contentType] = "application/problem+json"
+        return Response(
+            status: problem.status, headers: fields,
+            body: .init(byteBuffer: ByteBuffer(bytes: problem.json.serialized())))
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+
+    static func text(_ text: String, contentType: String) -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The body, at most `limits.body_bytes_max` bytes (413 beyond).
+    func body(_ request: Request) async throws -> [UInt8] {
+        let buffer = try await request.body.collect(upTo: dependencies.configuration.bodyBytesMax)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// The body parsed as JSON (400 with the position of the syntax error).
+    func jsonBody(_ request: Request) async throws -> JSONValue {
+        let bytes = try await body(request)
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw Problem.badRequest("malformed JSON: \(error.description)")
+        }
+    }
+
+    /// A JSON object body (422 for any other JSON type).
+    func objectBody(_ request: Request) async throws -> JSONObject {
+        guard case .object(let object) = try await jsonBody(request) else {
+            throw Problem.unprocessable("expected a JSON object", errors: [("", "expected a JSON object")])
+        }
+        return object
+    }
+
+    /// `limit` from the query: 1…`limits.page_size_max`, default `fallback`.
+    func pageSize(_ request: Request, default fallback: Int = 100) throws -> Int {
+        let maximum = dependencies.configuration.pageSizeMax
+        guard let text = request.uri.queryParameters["limit"] else { return min(fallback, maximum) }
+        guard let value = Int(text), value >= 1 else {
+            throw Problem.unprocessable(
+                "limit must be a positive integer", errors: [("/limit", "not a positive integer")])
+        }
+        guard value <= maximum else {
+            throw Problem.unprocessable(
+                "limit \(value) exceeds limits.page_size_max (\(maximum))", errors: [("/limit", "at most \(maximum)")])
+        }
+        return value
+    }
+
+    /// `as_of` from a query or body value; now when absent.
+    static func asOf(_ text: String?) throws -> Timestamp {
+        guard let text else { return now() }
+        guard let time = Timestamp(rfc3339: text) else {
+            throw Problem.unprocessable(
+                "as_of must be an RFC 3339 time", errors: [("/as_of", "not an RFC 3339 time: \(text)")])
+        }
+        return time
+    }
+
+    /// A pointer into an event's `data` made relative to the plain object the client sent.
+    static func dataRelative(_ pointer: String) -> String {
+        pointer.hasPrefix("/data") ? String(pointer.dropFirst(5)) : pointer
+    }
+
+    static func now() -> Timestamp { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
+
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        Double((ContinuousClock.now - start) / .nanoseconds(1)) / 1e9
+    }
+}

@@ -1,0 +1,100 @@
+import Events
+import Foundation
+import Hummingbird
+import Projections
+
+/// Health, readiness, metrics and the API description.
+extension CohortAPI {
+    var opsRoutes: [Route] {
+        [
+            Route(
+                method: .get, path: "/healthz", scope: nil, summary: "Liveness; says loudly when auth is off",
+                handler: { _, _ in health() }),
+            Route(
+                method: .get, path: "/readyz", scope: nil,
+                summary: "Ready once the projections have caught up with the log (503 with the lag before)",
+                handler: { _, _ in readiness() }),
+            Route(
+                method: .get, path: "/metrics", scope: .read, summary: "Prometheus metrics",
+                handler: { _, _ in try metricsText() }),
+            Route(
+                method: .get, path: "/openapi.yaml", scope: nil, summary: "This API described in OpenAPI 3.1",
+                handler: { _, _ in try openAPI() }),
+            Route(
+                method: .get, path: "/docs", scope: nil, summary: "Every endpoint, for a person",
+                handler: { _, _ in docs() }),
+        ]
+    }
+
+    private func health() -> Response {
+        var members: [(String, JSONValue)] = [("status", .string("ok"))]
+        if dependencies.keys == nil {
+            members.append(("auth", .string("none")))
+            members.append(
+                (
+                    "warning",
+                    .string("authentication is OFF (--auth none): anyone who can reach this port has full access")
+                ))
+        } else {
+            members.append(("auth", .string("api-keys")))
+        }
+        return Self.json(.object(JSONObject(members)))
+    }
+
+    private func readiness() -> Response {
+        let lag = dependencies.projector.lag()
+        let behind = lag.values.reduce(0, +)
+        let body = JSONValue.object(
+            JSONObject([
+                ("ready", .bool(!lag.isEmpty && behind == 0)), ("lag", .number(JSONNumber(behind))),
+            ]))
+        return Self.json(body, status: !lag.isEmpty && behind == 0 ? .ok : .serviceUnavailable)
+    }
+
+    private func metricsText() throws -> Response {
+        var gauges: [(name: String, labels: String, value: Double)] = []
+        for (partition, lag) in dependencies.projector.lag().sorted(by: { $0.key.description < $1.key.description }) {
+            gauges.append(
+                (
+                    "cohort_projector_lag_records",
+                    "topic=\"\(partition.topic)\",partition=\"\(partition.partition)\"", Double(lag)
+                ))
+        }
+        gauges.append(("cohort_dead_letters", "", Double(try dependencies.store.counter(.deadLetters))))
+        gauges.append(("cohort_events_folded", "", Double(try dependencies.store.counter(.events))))
+        gauges.append(("cohort_index_customers", "", Double(dependencies.index.customerCount)))
+        return Self.text(
+            dependencies.metrics.render(gauges: gauges), contentType: "text/plain; version=0.0.4; charset=utf-8")
+    }
+
+    private func openAPI() throws -> Response {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let text = try? String(contentsOf: url, encoding: .utf8)
+        else { throw Problem(.internalServerError, "Missing resource", detail: "openapi.yaml is not installed") }
+        return Self.text(text, contentType: "application/yaml")
+    }
+
+    private func docs() -> Response {
+        var html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cohort API</title>
+            <style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
+            td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #ddd}code{font-size:.95em}</style>
+            </head><body><h1>Cohort API</h1>
+            <p>Send an API key as <code>Authorization: Bearer &lt;key&gt;</code> (create one with
+            <code>cohort keys create --scope read,ingest</code>). Errors are RFC 9457 problem+json.
+            The machine-readable description is <a href="/openapi.yaml">/openapi.yaml</a>.</p>
+            <table><tr><th>method</th><th>path</th><th>scope</th><th>what it does</th></tr>
+            """
+        for route in routes {
+            html += "<tr><td>\(route.method.rawValue)</td><td><code>\(Self.escapeHTML(route.path))</code></td>"
+            html += "<td>\(route.scope?.rawValue ?? "none")</td><td>\(Self.escapeHTML(route.summary))</td></tr>\n"
+        }
+        html += "</table></body></html>\n"
+        return Self.text(html, contentType: "text/html; charset=utf-8")
+    }
+
+    static func escapeHTML(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
+    }
+}
