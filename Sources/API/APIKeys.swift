@@ -35,6 +35,7 @@ public final class APIKeyStore: @unchecked Sendable {
     private let lock = NSLock()
     private var keys: [String: APIKeyRecord] = [:]
     private var loadedModification: Date?
+    private var lastChecked: ContinuousClock.Instant?
     /// At most this many keys: the file is read whole.
     public static let keysMax = 10_000
     static let prefix = "ck_"
@@ -58,7 +59,7 @@ public final class APIKeyStore: @unchecked Sendable {
         try reloadIfChanged()
         var bytes = [UInt8](repeating: 0, count: 24)
         for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let secret = Self.prefix + bytes.map { String(format: "%02x", $0) }.joined()
+        let secret = Self.prefix + Self.hex(bytes)
         let record = APIKeyRecord(
             id: String(secret.dropFirst(Self.prefix.count).prefix(8)), name: name, sha256: Self.hash(secret),
             scopes: scopes, createdAt: now)
@@ -88,11 +89,29 @@ public final class APIKeyStore: @unchecked Sendable {
         return lock.withLock { keys[Self.hash(secret)] }
     }
 
-    static func hash(_ secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    static func hash(_ secret: String) -> String { hex(Array(SHA256.hash(data: Array(secret.utf8)))) }
+
+    /// Lower-case hex; on the path of every request, so no `String(format:)`.
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
+    /// Looks at the file at most once a second: a key created or revoked takes effect within a second.
     private func reloadIfChanged() throws {
+        let now = ContinuousClock.now
+        let due = lock.withLock {
+            guard lastChecked.map({ now - $0 < .seconds(1) }) != true else { return false }
+            lastChecked = now
+            return true
+        }
+        guard due else { return }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         let modified = attributes?[.modificationDate] as? Date
         let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0

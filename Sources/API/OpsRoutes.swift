@@ -42,18 +42,22 @@ extension CohortAPI {
     }
 
     private func readiness() -> Response {
-        let lag = dependencies.projector.lag()
+        // An ingest-only node has nothing to catch up with: it is ready once it serves.
+        guard let projector = dependencies.projector else {
+            return Self.json(.object(JSONObject([("ready", .bool(true)), ("lag", .number(JSONNumber(0)))])))
+        }
+        let lag = projector.lag()
         let behind = lag.values.reduce(0, +)
-        let body = JSONValue.object(
-            JSONObject([
-                ("ready", .bool(!lag.isEmpty && behind == 0)), ("lag", .number(JSONNumber(behind))),
-            ]))
-        return Self.json(body, status: !lag.isEmpty && behind == 0 ? .ok : .serviceUnavailable)
+        let ready = !lag.isEmpty && behind == 0
+        let body = JSONValue.object(JSONObject([("ready", .bool(ready)), ("lag", .number(JSONNumber(behind)))]))
+        return Self.json(body, status: ready ? .ok : .serviceUnavailable)
     }
 
     private func metricsText() throws -> Response {
         var gauges: [(name: String, labels: String, value: Double)] = []
-        for (partition, lag) in dependencies.projector.lag().sorted(by: { $0.key.description < $1.key.description }) {
+        for (partition, lag) in (dependencies.projector?.lag() ?? [:]).sorted(by: {
+            $0.key.description < $1.key.description
+        }) {
             gauges.append(
                 (
                     "cohort_projector_lag_records",

@@ -9,7 +9,9 @@ import Logging
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
-        subcommands: [BenchLogCommand.self, BenchProjectCommand.self, BenchSegmentsCommand.self])
+        subcommands: [
+            BenchLogCommand.self, BenchProjectCommand.self, BenchSegmentsCommand.self, BenchIngestCommand.self,
+        ])
 }
 
 /// `cohort bench log`: durable append and read throughput of the embedded log and of Kafka.

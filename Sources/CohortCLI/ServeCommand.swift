@@ -26,6 +26,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "api-keys (default) or none: no authentication, for local demos only.") var auth = "api-keys"
 
+    @Flag(help: "Run no projector: an ingest-only node (reads show the read models as they are on disk).")
+    var noProjector = false
+
     func validate() throws {
         guard ["api-keys", "none"].contains(auth) else { throw ValidationError("--auth must be api-keys or none") }
     }
@@ -61,7 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let api = CohortAPI(
             APIDependencies(
-                log: log, store: store, index: index, projector: projector, keys: keys, configuration: configuration,
+                log: log, store: store, index: index, projector: noProjector ? nil : projector, keys: keys,
+                configuration: configuration,
                 metrics: Metrics(), logger: logger))
         let application = Application(
             router: api.router(),
@@ -73,10 +77,8 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: ProjectorService(projector: projector)),
-                    .init(service: application),
-                ],
+                services: (noProjector ? [] : [.init(service: ProjectorService(projector: projector))])
+                    + [.init(service: application)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()

@@ -227,4 +227,45 @@ struct ServeTests {
         }
         #expect(gone)
     }
+
+    @Test("a broker outage answers 503 with Retry-After in bounded time, and the node stays up")
+    func brokerOutage() async throws {
+        let broker = try DevBroker()
+        let directory = TemporaryDirectory("cohort-serve")
+        let key = try ServeNode.createKey(directory, scopes: "ingest,read")
+        let node = try ServeNode(
+            directory: directory,
+            extraArguments: ["--brokers", broker.bootstrapServers, "--set", "kafka.message_timeout_ms=1500"])
+        defer { node.stop() }
+        let before = try await node.request("POST", "/api/v1/visits", key: key, json: ["customer_id": "c-1"])
+        #expect(before.status == 202, "\(before.text)")
+        _ = broker.stop()
+
+        let started = Date()
+        let during = try await node.request("POST", "/api/v1/visits", key: key, json: ["customer_id": "c-2"])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(during.status == 503, "\(during.text)")
+        #expect(during.header("Retry-After") == "1")
+        #expect(during.header("Content-Type") == "application/problem+json")
+        #expect(seconds < 10, "the 503 took \(seconds) s")
+        #expect(try await node.request("GET", "/healthz").status == 200)
+        let stopping = Date()
+        #expect(node.stop() == 0)
+        #expect(Date().timeIntervalSince(stopping) < 15, "shutting down without a broker must not hang")
+    }
+
+    @Test("--auth none serves without keys and says so on /healthz; page sizes are bounded")
+    func authNoneAndPageLimits() async throws {
+        let node = try ServeNode(extraArguments: ["--auth", "none", "--set", "limits.page_size_max=50"])
+        defer { node.stop() }
+        let health = try await node.request("GET", "/healthz")
+        #expect(health.json["auth"] as? String == "none")
+        #expect((health.json["warning"] as? String)?.contains("OFF") == true)
+        #expect(try await node.request("GET", "/api/v1/customers").status == 200)
+        let tooBig = try await node.request("GET", "/api/v1/customers?limit=51")
+        #expect(tooBig.status == 422)
+        #expect((tooBig.json["detail"] as? String)?.contains("limits.page_size_max (50)") == true)
+        #expect(try await node.request("GET", "/api/v1/customers?limit=0").status == 422)
+        #expect(try await node.request("GET", "/api/v1/customers/nobody").status == 404)
+    }
 }

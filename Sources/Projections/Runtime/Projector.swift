@@ -198,7 +198,8 @@ public final class Projector: @unchecked Sendable {
         }
         try await settle()
         state.elapsedSeconds = Self.seconds(since: started)
-        try await refreshHighWatermarks(Array(current.keys))
+        // On a requested stop the log may be the reason (a broker outage): do not wait on it for a final lag reading.
+        if !shouldStop { try await refreshHighWatermarks(Array(current.keys)) }
         return state
     }
 
