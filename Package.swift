@@ -61,11 +61,34 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The only code importing libcurl: a blocking HTTP client with connection reuse.
+        .target(name: "Curl", dependencies: ["CCurl"], swiftSettings: swiftSettings),
+
+        // Campaigns: templates, launch planning, the delivery worker.
+        .target(
+            name: "Campaigns",
+            dependencies: [
+                "Events", "EventLog", "Projections", "Segments", "Curl",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // cohort vendor-sim: a simulated messaging vendor over Hummingbird.
+        .target(
+            name: "VendorSim",
+            dependencies: [
+                "Projections", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // HTTP API over Hummingbird: routes, API keys, problem+json, metrics. Domain errors become HTTP here only.
         .target(
             name: "API",
             dependencies: [
-                "Events", "EventLog", "Projections", "Segments", "CohortConfig",
+                "Events", "EventLog", "Projections", "Segments", "Campaigns", "CohortConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +104,8 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API",
+                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
+                "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -127,7 +151,7 @@ let package = Package(
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CohortCLITests",
-            dependencies: ["EventLog", "Projections", "TestSupport"],
+            dependencies: ["EventLog", "Projections", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
     ]

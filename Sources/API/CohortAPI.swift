@@ -69,7 +69,7 @@ public struct CohortAPI: Sendable {
 
     /// Every route, in documentation order.
     public var routes: [Route] {
-        ingestRoutes + customerRoutes + segmentRoutes + opsRoutes
+        ingestRoutes + customerRoutes + segmentRoutes + campaignRoutes + opsRoutes
     }
 
     /// A router serving `routes`, each behind its key check, with metrics and problem+json errors.

@@ -12,4 +12,7 @@ static inline CURLcode cohort_curl_setopt_pointer(CURL *handle, CURLoption optio
 static inline CURLcode cohort_curl_setopt_string(CURL *handle, CURLoption option, const char *value) {
     return curl_easy_setopt(handle, option, value);
 }
+static inline CURLcode cohort_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
 #endif

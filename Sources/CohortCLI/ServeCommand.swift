@@ -1,7 +1,9 @@
 import API
+import Campaigns
 import ArgumentParser
 import CohortConfig
 import EventLog
+import Events
 import Foundation
 import Hummingbird
 import Logging
@@ -75,10 +77,23 @@ struct ServeCommand: AsyncParsableCommand {
                 Output.line("listening on http://\(host):\(bound)")
             },
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: application)]
+        if !noProjector { services.insert(.init(service: ProjectorService(projector: projector)), at: 0) }
+        if !configuration.vendorURL.isEmpty {
+            var delivery = DeliveryWorker.Configuration(
+                vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
+                deliveriesTopic: configuration.topic(EventStream.deliveries.defaultTopic),
+                currency: configuration.currency)
+            delivery.concurrency = configuration.deliveryConcurrency
+            delivery.batchSize = configuration.deliveryBatchSize
+            delivery.requestTimeoutMs = configuration.deliveryRequestTimeoutMs
+            let worker = DeliveryWorker(log: log, store: store, configuration: delivery, logger: logger)
+            services.append(.init(service: DeliveryService(worker: worker)))
+            logger.info("delivery worker on", metadata: ["vendor.url": "\(configuration.vendorURL)"])
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: (noProjector ? [] : [.init(service: ProjectorService(projector: projector))])
-                    + [.init(service: application)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
@@ -94,6 +109,19 @@ struct ServeCommand: AsyncParsableCommand {
             (0...65_535).contains(port)
         else { throw ValidationError("http.listen must be HOST:PORT, got \"\(text)\"") }
         return (String(text[..<colon]), port)
+    }
+}
+
+/// The delivery worker as a service: stops taking new messages on shutdown, after recording what it sent.
+struct DeliveryService: Service {
+    let worker: DeliveryWorker
+
+    func run() async throws {
+        _ = try await withGracefulShutdownHandler {
+            try await worker.run()
+        } onGracefulShutdown: {
+            worker.stop()
+        }
     }
 }
 

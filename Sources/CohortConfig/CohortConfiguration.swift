@@ -30,6 +30,16 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var pageSizeMax = 1_000
     /// Most conditions in one segment rule.
     public var ruleConditionsMax = 256
+    /// Base URL of the messaging vendor (`cohort vendor-sim` prints one); empty runs no delivery worker.
+    public var vendorURL = ""
+    /// Shared secret of the vendor's receipt webhook signatures (HMAC-SHA256).
+    public var receiptsSecret = "dev-secret"
+    /// Vendor requests the delivery worker keeps in flight.
+    public var deliveryConcurrency = 8
+    /// Messages per vendor request.
+    public var deliveryBatchSize = 200
+    /// How long one vendor request may take before it counts as a (retryable) timeout.
+    public var deliveryRequestTimeoutMs = 10_000
     /// swift-log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
 

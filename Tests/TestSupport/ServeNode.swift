@@ -12,14 +12,25 @@ public final class ServeNode: @unchecked Sendable {
     public let baseURL: String
 
     /// Starts `cohort serve --http 127.0.0.1:0` on `directory` (created when nil) and waits until it listens.
-    public init(directory: TemporaryDirectory? = nil, extraArguments: [String] = []) throws {
+    public convenience init(directory: TemporaryDirectory? = nil, extraArguments: [String] = []) throws {
         let directory = directory ?? TemporaryDirectory("cohort-serve")
+        try self.init(
+            arguments: ["serve", "--data", directory.path, "--http", "127.0.0.1:0"] + extraArguments,
+            directory: directory)
+    }
+
+    /// `cohort vendor-sim` on a free port, with `arguments` added.
+    public static func vendorSim(_ arguments: [String] = []) throws -> ServeNode {
+        try ServeNode(arguments: ["vendor-sim", "--http", "127.0.0.1:0"] + arguments, directory: TemporaryDirectory())
+    }
+
+    /// Any `cohort` command that prints `listening on URL` first.
+    public init(arguments: [String], directory: TemporaryDirectory) throws {
         self.directory = directory
-        process = try ChildProcess.cohort(
-            ["serve", "--data", directory.path, "--http", "127.0.0.1:0"] + extraArguments)
+        process = try ChildProcess.cohort(arguments)
         guard let line = process.firstLine(timeout: 60), line.hasPrefix("listening on ") else {
             process.terminate()
-            throw FixtureError("cohort serve did not start: \(process.errorOutput)")
+            throw FixtureError("cohort \(arguments[0]) did not start: \(process.errorOutput)")
         }
         baseURL = String(line.dropFirst("listening on ".count))
     }

@@ -24,6 +24,8 @@ public final class ReadModelStore: @unchecked Sendable {
     let deadLetters: Database
     let counters: Database
     let offsets: Database
+    /// The delivery worker's own progress through the deliveries topic (bookkeeping, not content).
+    let workerOffsets: Database
 
     /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content).
     var contentDatabases: [Database] {
@@ -67,6 +69,7 @@ public final class ReadModelStore: @unchecked Sendable {
         deadLetters = try environment.database("dead_letters")
         counters = try environment.database("counters")
         offsets = try environment.database("offsets")
+        workerOffsets = try environment.database("worker_offsets")
     }
 
     // MARK: Reads
@@ -87,7 +90,8 @@ public final class ReadModelStore: @unchecked Sendable {
 
     /// A customer, or nil when never seen. Erased customers come back as tombstones (`isErased`).
     public func customer(_ id: String) throws -> CustomerState? {
-        try environment.read { txn in
+        guard StoreKeys.isStorable(id) else { return nil }
+        return try environment.read { txn in
             try txn.withValue(customers, key: StoreKeys.id(id)) { bytes in try bytes.map(CustomerState.init(decoding:))
             }
         }
@@ -136,21 +140,83 @@ public final class ReadModelStore: @unchecked Sendable {
 
     /// A campaign's definition and lifecycle.
     public func campaign(_ id: String) throws -> CampaignState? {
-        try environment.read { txn in
+        guard StoreKeys.isStorable(id) else { return nil }
+        return try environment.read { txn in
             try txn.withValue(campaigns, key: StoreKeys.id(id)) { try $0.map(CampaignState.init(decoding:)) }
+        }
+    }
+
+    /// The next offset the delivery worker reads in each partition it has worked through.
+    public func deliveryWorkerOffsets() throws -> [TopicPartition: Int64] {
+        var result: [TopicPartition: Int64] = [:]
+        try environment.read { txn in
+            try txn.forEach(workerOffsets) { key, value in
+                if let partition = StoreKeys.decodePartition(key), let offset = StoreKeys.readInt64(value) {
+                    result[partition] = offset
+                }
+                return true
+            }
+        }
+        return result
+    }
+
+    /// Records the delivery worker's progress (after the results of everything before it are in the log).
+    public func storeDeliveryWorkerOffsets(_ offsets: [TopicPartition: Int64]) throws {
+        try environment.write { txn in
+            for (partition, offset) in offsets {
+                try txn.put(workerOffsets, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
+            }
+        }
+    }
+
+    /// Every message of a campaign, in message-id order, optionally only those with `delivery`.
+    public func messages(ofCampaign id: String, delivery: MessageState.Delivery? = nil, after: String?, limit: Int)
+        throws -> (messages: [MessageState], next: String?)
+    {
+        var page: [MessageState] = []
+        var next: String?
+        let prefix = StoreKeys.id(id + ":")
+        try environment.read { txn in
+            try txn.forEach(messages, from: after.map { StoreKeys.id($0) + [0] } ?? prefix) { key, value in
+                guard key.starts(with: prefix) else { return false }
+                let message = try MessageState(decoding: value)
+                if delivery == nil || message.delivery == delivery { page.append(message) }
+                if page.count == limit {
+                    next = message.messageID
+                    return false
+                }
+                return true
+            }
+        }
+        return (page, next)
+    }
+
+    /// Every campaign, most recently created first.
+    public func allCampaigns() throws -> [CampaignState] {
+        var result: [CampaignState] = []
+        try environment.read { txn in
+            try txn.forEach(campaigns) { _, value in
+                result.append(try CampaignState(decoding: value))
+                return true
+            }
+        }
+        return result.sorted {
+            ($0.createdAt?.microseconds ?? 0, $0.campaignID) > ($1.createdAt?.microseconds ?? 0, $1.campaignID)
         }
     }
 
     /// A campaign's exact delivery counters.
     public func stats(ofCampaign id: String) throws -> CampaignStats {
-        try environment.read { txn in
+        guard StoreKeys.isStorable(id) else { return CampaignStats() }
+        return try environment.read { txn in
             try txn.withValue(campaignStats, key: StoreKeys.id(id)) { try $0.map(CampaignStats.init(decoding:)) }
         } ?? CampaignStats()
     }
 
     /// One message of the communication log.
     public func message(_ id: String) throws -> MessageState? {
-        try environment.read { txn in
+        guard StoreKeys.isStorable(id) else { return nil }
+        return try environment.read { txn in
             try txn.withValue(messages, key: StoreKeys.id(id)) { try $0.map(MessageState.init(decoding:)) }
         }
     }
@@ -208,7 +274,8 @@ public final class ReadModelStore: @unchecked Sendable {
 
     /// A saved segment (nil once deleted).
     public func segment(_ id: String) throws -> SegmentState? {
-        try environment.read { txn in
+        guard StoreKeys.isStorable(id) else { return nil }
+        return try environment.read { txn in
             try txn.withValue(segments, key: StoreKeys.id(id)) { try $0.map(SegmentState.init(decoding:)) }
         }
     }

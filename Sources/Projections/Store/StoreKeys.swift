@@ -7,6 +7,10 @@ import Events
 enum StoreKeys {
     static func id(_ value: String) -> [UInt8] { Array(value.utf8) }
 
+    /// Whether `id` can be a key at all: LMDB takes 1…511 bytes. Lookups of anything else find nothing (instead
+    /// of failing), whatever a client sends.
+    static func isStorable(_ id: String) -> Bool { (1...400).contains(id.utf8.count) }
+
     /// `len(id) (UInt16 BE) ‖ id`: the prefix of everything filed under one entity.
     static func prefix(_ value: String) -> [UInt8] {
         let bytes = Array(value.utf8)

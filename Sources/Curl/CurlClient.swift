@@ -1,0 +1,91 @@
+import CCurl
+import Foundation
+
+/// Why an HTTP exchange did not produce a response.
+public struct CurlError: Error, Sendable, CustomStringConvertible {
+    public let code: Int
+    public let description: String
+    /// Timeouts and connection failures: worth retrying.
+    public var isRetriable: Bool { true }
+}
+
+/// One libcurl easy handle: blocking POSTs that reuse the connection between calls. Not thread-safe: use one per
+/// thread (the delivery worker runs a fixed number of them).
+public final class CurlClient: @unchecked Sendable {
+    // @unchecked Sendable: the handle is used by one caller at a time (the worker gives each task its own client).
+    private let handle: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+
+    /// A response: status, the headers that matter to callers, and the body.
+    public struct Response: Sendable {
+        public let status: Int
+        public let retryAfterSeconds: Int?
+        public let body: [UInt8]
+    }
+
+    private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public init() {
+        _ = Self.globalInit
+        handle = curl_easy_init()
+    }
+
+    deinit {
+        if let headerList { curl_slist_free_all(headerList) }
+        curl_easy_cleanup(handle)
+    }
+
+    /// POSTs `body` to `url` with `headers` and waits at most `timeoutMs` for the whole exchange.
+    public func post(_ url: String, headers: [String], body: [UInt8], timeoutMs: Int) throws(CurlError) -> Response {
+        final class Sink {
+            var body: [UInt8] = []
+            var retryAfter: Int?
+        }
+        let sink = Sink()
+        if let headerList { curl_slist_free_all(headerList) }
+        headerList = nil
+        for header in headers { headerList = curl_slist_append(headerList, header) }
+        let code: CURLcode = url.withCString { urlPointer in
+            body.withUnsafeBufferPointer { bodyPointer in
+                let unmanaged = Unmanaged.passUnretained(sink).toOpaque()
+                cohort_curl_setopt_string(handle, CURLOPT_URL, urlPointer)
+                cohort_curl_setopt_long(handle, CURLOPT_POST, 1)
+                cohort_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyPointer.baseAddress))
+                cohort_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
+                cohort_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+                cohort_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
+                cohort_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                cohort_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged)
+                cohort_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, unmanaged)
+                let write: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+                    data, size, count, context in
+                    let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                    let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
+                    sink.body.append(contentsOf: bytes)
+                    return size * count
+                }
+                let header: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+                    data, size, count, context in
+                    let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+                    if line.lowercased().hasPrefix("retry-after:") {
+                        sink.retryAfter = Int(line.dropFirst(12).filter { $0.isNumber })
+                    }
+                    return size * count
+                }
+                cohort_curl_setopt_pointer(
+                    handle, CURLOPT_WRITEFUNCTION, unsafeBitCast(write, to: UnsafeMutableRawPointer.self))
+                cohort_curl_setopt_pointer(
+                    handle, CURLOPT_HEADERFUNCTION, unsafeBitCast(header, to: UnsafeMutableRawPointer.self))
+                return curl_easy_perform(handle)
+            }
+        }
+        guard code == CURLE_OK else {
+            throw CurlError(code: Int(code.rawValue), description: String(cString: curl_easy_strerror(code)))
+        }
+        var status = 0
+        cohort_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return Response(status: status, retryAfterSeconds: sink.retryAfter, body: sink.body)
+    }
+}

@@ -1,0 +1,236 @@
+import Crypto
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Projections
+
+/// A simulated messaging vendor (`cohort vendor-sim`): single and batch sends, idempotency keys honoured, a seeded
+/// success rate, receipts posted later in signed batches, and optional latency and error injection.
+public final class VendorSimulator: @unchecked Sendable {
+    // @unchecked Sendable: all mutable state is guarded by `lock`.
+
+    public struct Configuration: Sendable {
+        /// Share of messages accepted (the rest are rejected as undeliverable).
+        public var successRate = 0.9
+        public var seed: UInt64 = 7
+        /// Where receipts go (Cohort's `POST /api/v1/receipts`); nil sends none.
+        public var receiptsURL: String?
+        /// HMAC-SHA256 key for the `X-Cohort-Signature` header of receipt batches.
+        public var receiptsSecret = "dev-secret"
+        /// Receipts per webhook call and how often they are flushed.
+        public var receiptsBatchMax = 500
+        public var receiptsIntervalMs = 200
+        /// Added to every send.
+        public var latencyMs = 0
+        /// Share of send requests answered 429 (with Retry-After: 1) or 500, or left unanswered (`timeoutRate`).
+        public var throttleRate = 0.0
+        public var errorRate = 0.0
+        public var timeoutRate = 0.0
+
+        public init() {}
+    }
+
+    /// Counters served at `GET /stats`.
+    public struct Stats: Sendable {
+        public var accepted = 0
+        public var rejected = 0
+        /// Sends whose idempotency key was seen before (answered with the first result, not sent again).
+        public var duplicates = 0
+        public var receiptsSent = 0
+        public var throttled = 0
+        public var errors = 0
+        public var timeouts = 0
+    }
+
+    struct Outcome {
+        let accepted: Bool
+        let vendorID: String
+        let reason: String?
+    }
+
+    private let configuration: Configuration
+    /// Where receipts go: `--receipts-url`, or what a client registered at `POST /v1/webhooks`.
+    private var receiptsURL: URL?
+    private let lock = NSLock()
+    private var outcomes: [String: Outcome] = [:]
+    private var stats = Stats()
+    private var pendingReceipts: [(id: String, status: String)] = []
+    private var random: SplitMix64
+    private let logger: Logger
+
+    public init(configuration: Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        random = SplitMix64(seed: configuration.seed)
+        receiptsURL = configuration.receiptsURL.flatMap(URL.init(string:))
+    }
+
+    public var currentStats: Stats { lock.withLock { stats } }
+
+    /// The router: `POST /v1/messages` (one, `Idempotency-Key` header), `POST /v1/messages/batch`, `GET /stats`.
+    public func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/v1/messages") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            guard let key = request.headers[.init("Idempotency-Key")!],
+                let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
+            else {
+                return Self.json(["error": "need an Idempotency-Key header and a JSON object"], status: .badRequest)
+            }
+            if let fault = await self.injectFault() { return fault }
+            let result = self.send(id: key, to: object["to"] as? String)
+            return Self.json(result)
+        }
+        router.post("/v1/messages/batch") { request, _ in
+            let body = try await request.body.collect(upTo: 64 << 20)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                let messages = object["messages"] as? [[String: Any]], messages.count <= 10_000
+            else { return Self.json(["error": "expected {\"messages\": [...]} (at most 10,000)"], status: .badRequest) }
+            if let fault = await self.injectFault() { return fault }
+            var results: [[String: Any]] = []
+            results.reserveCapacity(messages.count)
+            for message in messages {
+                guard let id = message["id"] as? String else {
+                    results.append(["id": NSNull(), "status": "rejected", "reason": "missing id"])
+                    continue
+                }
+                results.append(self.send(id: id, to: message["to"] as? String))
+            }
+            return Self.json(["results": results])
+        }
+        router.post("/v1/webhooks") { request, _ in
+            let body = try await request.body.collect(upTo: 1 << 16)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+                let text = object["receipts_url"] as? String, let url = URL(string: text), url.scheme != nil
+            else { return Self.json(["error": "expected {\"receipts_url\": \"http://…\"}"], status: .badRequest) }
+            self.lock.withLock { self.receiptsURL = url }
+            return Self.json(["receipts_url": text])
+        }
+        router.get("/stats") { _, _ in
+            let stats = self.currentStats
+            return Self.json([
+                "accepted": stats.accepted, "rejected": stats.rejected, "duplicates": stats.duplicates,
+                "receipts_sent": stats.receiptsSent, "throttled": stats.throttled, "errors": stats.errors,
+                "timeouts": stats.timeouts,
+            ])
+        }
+        return router
+    }
+
+    /// Sends (or recalls) one message: the first call for an id decides its fate; later calls repeat it.
+    private func send(id: String, to recipient: String?) -> [String: Any] {
+        lock.withLock {
+            if let known = outcomes[id] {
+                stats.duplicates += 1
+                return Self.result(id, known, duplicate: true)
+            }
+            let accepted = recipient?.isEmpty == false && nextUnit() < configuration.successRate
+            let outcome = Outcome(
+                accepted: accepted, vendorID: "v-\(outcomes.count + 1)",
+                reason: accepted ? nil : (recipient?.isEmpty == false ? "undeliverable" : "no recipient"))
+            outcomes[id] = outcome
+            if accepted {
+                stats.accepted += 1
+                let roll = nextUnit()
+                pendingReceipts.append((id, roll < 0.05 ? "bounced" : roll < 0.35 ? "opened" : "delivered"))
+            } else {
+                stats.rejected += 1
+            }
+            return Self.result(id, outcome, duplicate: false)
+        }
+    }
+
+    private static func result(_ id: String, _ outcome: Outcome, duplicate: Bool) -> [String: Any] {
+        var result: [String: Any] = [
+            "id": id, "status": outcome.accepted ? "accepted" : "rejected", "vendor_message_id": outcome.vendorID,
+            "duplicate": duplicate,
+        ]
+        if let reason = outcome.reason { result["reason"] = reason }
+        return result
+    }
+
+    /// Latency, then maybe a 429, a 500 or a request left hanging for 30 s.
+    private func injectFault() async -> Response? {
+        if configuration.latencyMs > 0 { try? await Task.sleep(for: .milliseconds(configuration.latencyMs)) }
+        let roll = lock.withLock { nextUnit() }
+        var threshold = configuration.throttleRate
+        if roll < threshold {
+            lock.withLock { stats.throttled += 1 }
+            return Response(status: .tooManyRequests, headers: [.retryAfter: "1"])
+        }
+        threshold += configuration.errorRate
+        if roll < threshold {
+            lock.withLock { stats.errors += 1 }
+            return Response(status: .internalServerError)
+        }
+        threshold += configuration.timeoutRate
+        if roll < threshold {
+            lock.withLock { stats.timeouts += 1 }
+            try? await Task.sleep(for: .seconds(30))
+            return Response(status: .gatewayTimeout)
+        }
+        return nil
+    }
+
+    /// Posts pending receipts in signed batches until cancelled.
+    public func runReceipts() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(configuration.receiptsIntervalMs))
+            // Receipts wait until someone says where they go.
+            while let url = lock.withLock({ receiptsURL }) {
+                let batch: [(id: String, status: String)] = lock.withLock {
+                    let taken = Array(pendingReceipts.prefix(configuration.receiptsBatchMax))
+                    pendingReceipts.removeFirst(taken.count)
+                    return taken
+                }
+                if batch.isEmpty { break }
+                let now = ISO8601DateFormatter().string(from: Date())
+                let body = try! JSONSerialization.data(withJSONObject: [
+                    "receipts": batch.map { ["message_id": $0.id, "status": $0.status, "at": now] }
+                ])
+                if await deliver(body, to: url) {
+                    lock.withLock { stats.receiptsSent += batch.count }
+                } else {
+                    // Put them back and try again at the next tick.
+                    lock.withLock { pendingReceipts.insert(contentsOf: batch, at: 0) }
+                    break
+                }
+            }
+        }
+    }
+
+    private func deliver(_ body: Data, to url: URL) async -> Bool {
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.setValue(
+            "sha256=" + Self.signature(body, secret: configuration.receiptsSecret),
+            forHTTPHeaderField: "X-Cohort-Signature")
+        guard let (_, response) = try? await URLSession.shared.data(for: request),
+            let status = (response as? HTTPURLResponse)?.statusCode
+        else { return false }
+        if status >= 300 { logger.warning("receipts webhook answered \(status)") }
+        return status < 300
+    }
+
+    /// Hex HMAC-SHA256 of `body` with `secret`: what the receipts endpoint checks.
+    public static func signature(_ body: Data, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func nextUnit() -> Double { Double.random(in: 0..<1, using: &random) }
+
+    static func json(_ value: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: value)) ?? Data()
+        return Response(
+            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data))
+        )
+    }
+}
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
