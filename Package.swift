@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "VendorSim",
             dependencies: [
-                "Projections", .product(name: "Hummingbird", package: "hummingbird"),
+                "Events", "Projections", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -146,6 +146,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CampaignsTests", dependencies: ["Campaigns", "Projections", "Events"], swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),

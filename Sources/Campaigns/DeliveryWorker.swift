@@ -107,8 +107,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                     campaigns[message.campaignID] = campaign
                 }
                 switch campaign?.status {
-                case .paused, .draft:
-                    // Launch appends the queued messages before `launched`: wait for it, and for a resume.
+                case .paused:
                     paused = true
                 case .cancelled:
                     immediate.append(
@@ -116,6 +115,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                             outgoing: Outgoing(event: message), sent: false, attempts: 0, reason: "campaign cancelled",
                             retryable: false, vendorMessageID: nil))
                 default:
+                    // A draft here is a launch in progress (queued messages go before `launched`): send.
                     if let state = try store.message(message.messageID), state.delivery == .sent { continue }
                     outgoing.append(Outgoing(event: message))
                 }

@@ -11,6 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
         subcommands: [
             BenchLogCommand.self, BenchProjectCommand.self, BenchSegmentsCommand.self, BenchIngestCommand.self,
+            BenchCampaignCommand.self,
         ])
 }
 

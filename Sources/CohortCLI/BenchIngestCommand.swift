@@ -232,44 +232,23 @@ struct BenchIngestCommand: ParsableCommand {
 
 /// A `cohort serve` child on a fresh data directory and a free port, with an ingest+read key.
 final class BenchNode: @unchecked Sendable {
-    // @unchecked Sendable: every stored property is immutable after init; `Process` is only touched by `stop`.
+    // @unchecked Sendable: every stored property is immutable after init.
     let host = "127.0.0.1"
     let port: Int
     let key: String
-    private let process: Process
+    private let server: ChildServer
     private let directory: String
 
     init(noProjector: Bool = false) throws {
         directory = NSTemporaryDirectory() + "cohort-bench-ingest-\(UUID().uuidString)"
         let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        let keys = Process()
-        keys.executableURL = URL(fileURLWithPath: binary)
-        keys.arguments = ["keys", "create", "--data", directory, "--scope", "ingest,read"]
-        let keyPipe = Pipe()
-        keys.standardOutput = keyPipe
-        keys.standardError = FileHandle.nullDevice
-        try keys.run()
-        keys.waitUntilExit()
-        key = String(decoding: keyPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments =
+        key = try BenchCampaignCommand.output(
+            binary, ["keys", "create", "--data", directory, "--scope", "ingest,read"])
+        server = try ChildServer(
+            binary,
             ["serve", "--data", directory, "--http", "127.0.0.1:0", "--set", "log.level=warning"]
-            + (noProjector ? ["--no-projector"] : [])
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        var line: [UInt8] = []
-        while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 0x0A { line.append(byte) }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on "), let colon = text.lastIndex(of: ":"),
-            let port = Int(text[text.index(after: colon)...])
-        else {
-            process.terminate()
-            throw ValidationError("cohort serve did not start (\"\(text)\")")
-        }
-        self.port = port
+                + (noProjector ? ["--no-projector"] : []))
+        port = server.port
     }
 
     func post(_ path: String, _ body: [UInt8]) -> [UInt8] {
@@ -278,8 +257,7 @@ final class BenchNode: @unchecked Sendable {
     }
 
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        server.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

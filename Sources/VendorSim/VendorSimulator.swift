@@ -1,4 +1,5 @@
 import Crypto
+import Events
 import Foundation
 import Hummingbird
 import Logging
@@ -74,52 +75,57 @@ public final class VendorSimulator: @unchecked Sendable {
         router.post("/v1/messages") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
             guard let key = request.headers[.init("Idempotency-Key")!],
-                let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
-            else {
-                return Self.json(["error": "need an Idempotency-Key header and a JSON object"], status: .badRequest)
-            }
+                case .object(let object)? = try? JSONParser.parse(Array(body.readableBytesView))
+            else { return Self.error("need an Idempotency-Key header and a JSON object") }
             if let fault = await self.injectFault() { return fault }
-            let result = self.send(id: key, to: object["to"] as? String)
-            return Self.json(result)
+            return Self.json(self.send(id: key, to: object["to"]?.stringValue))
         }
         router.post("/v1/messages/batch") { request, _ in
             let body = try await request.body.collect(upTo: 64 << 20)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                let messages = object["messages"] as? [[String: Any]], messages.count <= 10_000
-            else { return Self.json(["error": "expected {\"messages\": [...]} (at most 10,000)"], status: .badRequest) }
+            guard case .object(let object)? = try? JSONParser.parse(Array(body.readableBytesView)),
+                case .array(let messages)? = object["messages"], messages.count <= 10_000
+            else { return Self.error("expected {\"messages\": [...]} (at most 10,000)") }
             if let fault = await self.injectFault() { return fault }
-            var results: [[String: Any]] = []
+            var results: [JSONValue] = []
             results.reserveCapacity(messages.count)
             for message in messages {
-                guard let id = message["id"] as? String else {
-                    results.append(["id": NSNull(), "status": "rejected", "reason": "missing id"])
+                guard let id = message.objectValue?["id"]?.stringValue else {
+                    results.append(
+                        .object(
+                            JSONObject([
+                                ("id", .null), ("status", .string("rejected")), ("reason", .string("missing id")),
+                            ])))
                     continue
                 }
-                results.append(self.send(id: id, to: message["to"] as? String))
+                results.append(self.send(id: id, to: message.objectValue?["to"]?.stringValue))
             }
-            return Self.json(["results": results])
+            return Self.json(.object(JSONObject([("results", .array(results))])))
         }
         router.post("/v1/webhooks") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 16)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                let text = object["receipts_url"] as? String, let url = URL(string: text), url.scheme != nil
-            else { return Self.json(["error": "expected {\"receipts_url\": \"http://…\"}"], status: .badRequest) }
+            guard case .object(let object)? = try? JSONParser.parse(Array(body.readableBytesView)),
+                let text = object["receipts_url"]?.stringValue, let url = URL(string: text), url.scheme != nil
+            else { return Self.error("expected {\"receipts_url\": \"http://…\"}") }
             self.lock.withLock { self.receiptsURL = url }
-            return Self.json(["receipts_url": text])
+            return Self.json(.object(JSONObject([("receipts_url", .string(text))])))
         }
         router.get("/stats") { _, _ in
             let stats = self.currentStats
-            return Self.json([
-                "accepted": stats.accepted, "rejected": stats.rejected, "duplicates": stats.duplicates,
-                "receipts_sent": stats.receiptsSent, "throttled": stats.throttled, "errors": stats.errors,
-                "timeouts": stats.timeouts,
-            ])
+            func number(_ value: Int) -> JSONValue { .number(JSONNumber(Int64(value))) }
+            return Self.json(
+                .object(
+                    JSONObject([
+                        ("accepted", number(stats.accepted)), ("rejected", number(stats.rejected)),
+                        ("duplicates", number(stats.duplicates)), ("receipts_sent", number(stats.receiptsSent)),
+                        ("throttled", number(stats.throttled)), ("errors", number(stats.errors)),
+                        ("timeouts", number(stats.timeouts)),
+                    ])))
         }
         return router
     }
 
     /// Sends (or recalls) one message: the first call for an id decides its fate; later calls repeat it.
-    private func send(id: String, to recipient: String?) -> [String: Any] {
+    private func send(id: String, to recipient: String?) -> JSONValue {
         lock.withLock {
             if let known = outcomes[id] {
                 stats.duplicates += 1
@@ -141,13 +147,13 @@ public final class VendorSimulator: @unchecked Sendable {
         }
     }
 
-    private static func result(_ id: String, _ outcome: Outcome, duplicate: Bool) -> [String: Any] {
-        var result: [String: Any] = [
-            "id": id, "status": outcome.accepted ? "accepted" : "rejected", "vendor_message_id": outcome.vendorID,
-            "duplicate": duplicate,
+    private static func result(_ id: String, _ outcome: Outcome, duplicate: Bool) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("id", .string(id)), ("status", .string(outcome.accepted ? "accepted" : "rejected")),
+            ("vendor_message_id", .string(outcome.vendorID)), ("duplicate", .bool(duplicate)),
         ]
-        if let reason = outcome.reason { result["reason"] = reason }
-        return result
+        if let reason = outcome.reason { members.append(("reason", .string(reason))) }
+        return .object(JSONObject(members))
     }
 
     /// Latency, then maybe a 429, a 500 or a request left hanging for 30 s.
@@ -185,10 +191,12 @@ public final class VendorSimulator: @unchecked Sendable {
                     return taken
                 }
                 if batch.isEmpty { break }
-                let now = ISO8601DateFormatter().string(from: Date())
-                let body = try! JSONSerialization.data(withJSONObject: [
-                    "receipts": batch.map { ["message_id": $0.id, "status": $0.status, "at": now] }
-                ])
+                let now = JSONValue.string(
+                    Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)).description)
+                let receipts: [JSONValue] = batch.map {
+                    .object(JSONObject([("message_id", .string($0.id)), ("status", .string($0.status)), ("at", now)]))
+                }
+                let body = Data(JSONValue.object(JSONObject([("receipts", .array(receipts))])).serialized())
                 if await deliver(body, to: url) {
                     lock.withLock { stats.receiptsSent += batch.count }
                 } else {
@@ -218,16 +226,19 @@ public final class VendorSimulator: @unchecked Sendable {
     /// Hex HMAC-SHA256 of `body` with `secret`: what the receipts endpoint checks.
     public static func signature(_ body: Data, secret: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return mac.map { String(format: "%02x", $0) }.joined()  // once per receipt batch: not a hot path
     }
 
     private func nextUnit() -> Double { Double.random(in: 0..<1, using: &random) }
 
-    static func json(_ value: Any, status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: value)) ?? Data()
-        return Response(
-            status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data))
-        )
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized())))
+    }
+
+    static func error(_ message: String) -> Response {
+        json(.object(JSONObject([("error", .string(message))])), status: .badRequest)
     }
 }
 

@@ -329,4 +329,66 @@ struct CampaignTests {
         #expect(stats["sent"]! + stats["failed"]! == audience)
         #expect(stats["sent"]! > first["sent"]!)
     }
+
+    @Test("SIGKILLed mid-campaign 4 times: no message is sent twice and the stats come out exact")
+    func crashMidCampaign() async throws {
+        let directory = TemporaryDirectory("cohort-campaign-crash")
+        let generate = try ChildProcess.cohort(
+            [
+                "generate", "--data", directory.path, "--customers", "3000", "--orders", "6000", "--visits", "0",
+                "--into-log",
+            ])
+        #expect(generate.waitForExit(timeout: 120) == 0)
+        let key = try ServeNode.createKey(directory, scopes: "admin")
+        let vendor = try ServeNode.vendorSim(["--latency-ms", "40"])
+        defer { vendor.stop() }
+        let nodeArguments = [
+            "--set", "vendor.url=\(vendor.baseURL)", "--set", "delivery.batch_size=25", "--set",
+            "delivery.concurrency=2",
+        ]
+        func start() async throws -> ServeNode {
+            let node = try ServeNode(directory: directory, extraArguments: nodeArguments)
+            let hook = try await vendor.request(
+                "POST", "/v1/webhooks", json: ["receipts_url": node.baseURL + "/api/v1/receipts"])
+            #expect(hook.status == 200)
+            return node
+        }
+        var node = try await start()
+        _ = try await node.request(
+            "POST", "/api/v1/campaigns", key: key,
+            json: [
+                "campaign_id": "k", "name": "K", "template": "Hi {{name}}",
+                "rules": ["field": "order_count", "op": "gte", "value": 0],
+            ])
+        #expect(
+            try await node.eventually {
+                try await node.request("GET", "/api/v1/campaigns/k", key: key).json["status"] as? String == "draft"
+            })
+        let launched = try await node.request("POST", "/api/v1/campaigns/k/launch", key: key)
+        let audience = try #require(launched.json["audience"] as? Int)
+
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<4 {
+            // A random moment while messages are going out (about 5 s of sending in all).
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...700, using: &random)))
+            node.process.send(SIGKILL)
+            _ = node.process.waitForExit(timeout: 30)
+            node = try await start()
+        }
+        defer { node.stop() }
+        let done = try await node.eventually(timeoutSeconds: 120) {
+            let stats =
+                (try await node.request("GET", "/api/v1/campaigns/k", key: key).json["stats"] as? [String: Int]) ?? [:]
+            let sim = (try await vendor.request("GET", "/stats").json as? [String: Int]) ?? [:]
+            return stats["queued"] == audience && stats["pending"] == 0 && sim["receipts_sent"] == sim["accepted"]
+                && (stats["delivered"] ?? 0) + (stats["bounced"] ?? 0) + (stats["opened"] ?? 0) == sim["accepted"]
+        }
+        let stats =
+            (try await node.request("GET", "/api/v1/campaigns/k", key: key).json["stats"] as? [String: Int]) ?? [:]
+        let sim = (try await vendor.request("GET", "/stats").json as? [String: Int]) ?? [:]
+        #expect(done, "never settled: \(stats) vendor \(sim)")
+        #expect(sim["accepted"]! + sim["rejected"]! == audience, "every message was decided exactly once by the vendor")
+        #expect(stats["sent"] == sim["accepted"] && stats["failed"] == sim["rejected"])
+        #expect(stats["sent"]! + stats["failed"]! + stats["pending"]! == audience)
+    }
 }

@@ -1,0 +1,167 @@
+import ArgumentParser
+import Foundation
+
+/// `cohort bench campaign`: a campaign to many recipients against `cohort vendor-sim`, both in their own processes.
+struct BenchCampaignCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "campaign",
+        abstract: "Measure campaign delivery: messages handed to vendor-sim per second, with the stats checked exact.",
+        discussion: """
+            Generates --customers customers into a fresh data directory and folds them (untimed), starts \
+            `cohort vendor-sim` and `cohort serve` with its delivery worker (this binary, separate processes), \
+            creates a campaign for everyone and launches it. Reports the launch time (audience snapshot and one \
+            durable queued message per recipient) and the delivery rate: recipients divided by the time from the \
+            launch's 202 until the vendor has decided every message. Then waits for the read models and checks \
+            audience = sent + failed, sent = vendor accepted, failed = vendor rejected.
+            """)
+
+    @Option(help: "Recipients.") var customers = 1_000_000
+    @Option(help: "Messages per vendor request.") var batch = 500
+    @Option(help: "Vendor requests in flight.") var concurrency = 4
+    @Option(help: "Working directory (default: a fresh temporary one, removed at the end).") var work: String?
+
+    func run() throws {
+        let directory = work ?? NSTemporaryDirectory() + "cohort-bench-campaign-\(UUID().uuidString)"
+        defer { if work == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        let binary = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let started = ContinuousClock.now
+        try Self.run(
+            binary,
+            [
+                "generate", "--data", directory, "--customers", "\(customers)", "--orders", "0", "--visits", "0",
+                "--into-log",
+            ])
+        try Self.run(binary, ["project", "--data", directory, "--until-caught-up"])
+        Output.line(
+            "bench campaign: \(customers) customers generated and folded in "
+                + "\(BenchMeasure.format(BenchMeasure.seconds(since: started))) s (untimed)")
+
+        let vendor = try ChildServer(binary, ["vendor-sim", "--http", "127.0.0.1:0"])
+        defer { vendor.stop() }
+        let key = try Self.output(binary, ["keys", "create", "--data", directory, "--scope", "admin"])
+        let node = try ChildServer(
+            binary,
+            [
+                "serve", "--data", directory, "--http", "127.0.0.1:0", "--set", "log.level=warning", "--set",
+                "vendor.url=\(vendor.url)", "--set", "delivery.batch_size=\(batch)", "--set",
+                "delivery.concurrency=\(concurrency)",
+            ])
+        defer { node.stop() }
+        let vendorConnection = try HTTPLoadConnection(host: "127.0.0.1", port: vendor.port)
+        let connection = try HTTPLoadConnection(host: "127.0.0.1", port: node.port)
+        func call(_ method: String, _ path: String, _ body: String = "", on server: ChildServer) throws -> [String: Any]
+        {
+            let request = HTTPLoadConnection.request(
+                method: method, path: path, host: "127.0.0.1:\(server.port)", body: Array(body.utf8),
+                authorization: "Bearer \(key)")
+            let reply = try (server === vendor ? vendorConnection : connection).exchange(request)
+            return (try? JSONSerialization.jsonObject(with: Data(reply.body))) as? [String: Any] ?? [:]
+        }
+        _ = try call(
+            "POST", "/v1/webhooks", #"{"receipts_url":"http://127.0.0.1:\#(node.port)/api/v1/receipts"}"#, on: vendor)
+        _ = try call(
+            "POST", "/api/v1/campaigns",
+            #"{"campaign_id":"bench","name":"Bench","template":"Hi {{first_name|there}}","rules":{"field":"order_count","op":"gte","value":0}}"#,
+            on: node)
+        while (try call("GET", "/api/v1/campaigns/bench", on: node))["status"] as? String != "draft" {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let launchStarted = ContinuousClock.now
+        let launched = try call("POST", "/api/v1/campaigns/bench/launch", on: node)
+        let launchSeconds = BenchMeasure.seconds(since: launchStarted)
+        guard let audience = launched["audience"] as? Int else { throw ValidationError("launch failed: \(launched)") }
+        Output.line("launch: \(audience) queued messages durable in \(BenchMeasure.format(launchSeconds)) s")
+
+        let sendStarted = ContinuousClock.now
+        var lastPrinted = 0.0
+        while true {
+            let stats = try call("GET", "/stats", on: vendor)
+            let decided = (stats["accepted"] as? Int ?? 0) + (stats["rejected"] as? Int ?? 0)
+            let elapsed = BenchMeasure.seconds(since: sendStarted)
+            if decided >= audience { break }
+            if elapsed - lastPrinted >= 5 {
+                lastPrinted = elapsed
+                Output.error("  \(decided) of \(audience) handed to the vendor after \(Int(elapsed)) s")
+            }
+            guard elapsed < 1_800 else { throw ValidationError("not every message reached the vendor in 30 minutes") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let sendSeconds = BenchMeasure.seconds(since: sendStarted)
+        Output.line(
+            "delivery: \(audience) messages handed to vendor-sim in \(BenchMeasure.format(sendSeconds)) s = "
+                + "\(Int(Double(audience) / sendSeconds)) messages/s (batches of \(batch), \(concurrency) in flight)")
+
+        // The read models catch up with the outcomes; then the stats must add up exactly.
+        var stats: [String: Int] = [:]
+        let vendorStats = try call("GET", "/stats", on: vendor)
+        while true {
+            stats = (try call("GET", "/api/v1/campaigns/bench", on: node))["stats"] as? [String: Int] ?? [:]
+            if stats["pending"] == 0 && stats["queued"] == audience { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let exact =
+            stats["sent"] == vendorStats["accepted"] as? Int && stats["failed"] == vendorStats["rejected"] as? Int
+            && stats["sent"]! + stats["failed"]! == audience
+        Output.line(
+            "stats: audience \(audience), sent \(stats["sent"] ?? -1), failed \(stats["failed"] ?? -1), vendor accepted "
+                + "\(vendorStats["accepted"] ?? -1), rejected \(vendorStats["rejected"] ?? -1), duplicates "
+                + "\(vendorStats["duplicates"] ?? -1): \(exact ? "exact" : "MISMATCH")")
+        guard exact else { throw ExitCode(1) }
+    }
+
+    static func run(_ binary: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ValidationError("cohort \(arguments[0]) failed") }
+    }
+
+    static func output(_ binary: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A `cohort` server child (serve, vendor-sim) that prints `listening on http://HOST:PORT` first.
+final class ChildServer: @unchecked Sendable {
+    // @unchecked Sendable: immutable after init.
+    let port: Int
+    let url: String
+    private let process: Process
+
+    init(_ binary: String, _ arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        var line: [UInt8] = []
+        while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 0x0A { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("listening on "), let colon = text.lastIndex(of: ":"),
+            let port = Int(text[text.index(after: colon)...])
+        else {
+            process.terminate()
+            throw ValidationError("cohort \(arguments[0]) did not start (\"\(text)\")")
+        }
+        self.port = port
+        url = String(text.dropFirst("listening on ".count))
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
