@@ -90,6 +90,7 @@ public struct JSONParser {
         guard depth <= Self.depthMax else { throw error("nesting deeper than \(Self.depthMax)") }
         position += 1
         var members: [JSONMember] = []
+        members.reserveCapacity(8)
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             position += 1
@@ -180,15 +181,23 @@ public struct JSONParser {
         position += 1
         let start = position
         // Fast path: no escapes, so the bytes between the quotes are the string.
+        var high: UInt8 = 0
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
             guard byte >= 0x20 else { throw error("control character in string") }
+            high |= byte
             position += 1
         }
         guard let stop = current else { throw error("unterminated string") }
         if stop == UInt8(ascii: "\"") {
             let raw = UnsafeBufferPointer(rebasing: bytes[start..<position])
-            guard let string = String(validating: raw, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
             position += 1
+            // ASCII (the common case) is valid UTF-8 as it stands: skip the generic validation, which profiled at
+            // a quarter of all decoding time.
+            if high < 0x80 { return String(decoding: raw, as: UTF8.self) }
+            guard let string = String(validating: raw, as: UTF8.self) else {
+                position -= 1
+                throw error("invalid UTF-8 in string")
+            }
             return string
         }
         var scalars = Array(UnsafeBufferPointer(rebasing: bytes[start..<position]))

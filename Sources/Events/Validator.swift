@@ -17,7 +17,7 @@ public struct ValidationProblem: Sendable, Equatable, CustomStringConvertible {
 extension String {
     /// This string as one JSON pointer reference token (`~` → `~0`, `/` → `~1`).
     var jsonPointerEscaped: String {
-        guard contains(where: { $0 == "~" || $0 == "/" }) else { return self }
+        guard utf8.contains(where: { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }) else { return self }
         var escaped = ""
         for character in self {
             switch character {
@@ -58,17 +58,18 @@ struct Validator {
             report(location.pointer, "expected an object, got \(value.kindName)")
             return
         }
+        // The members' pointers are built only when a problem is reported; the object's own once per object.
+        let base = location.pointer
         for field in spec.fields {
-            // Pointers are built only when a problem is reported: valid input (the common case) builds none.
             guard let member = object[field.name] else {
-                if field.isRequired { report(Location(location.pointer, field.name).pointer, "is required") }
+                if field.isRequired { report(Location(base, field.name).pointer, "is required") }
                 continue
             }
             if case .null = member, field.isNullable { continue }
-            check(member, kind: field.kind, at: Location(location.pointer, field.name))
+            check(member, kind: field.kind, at: Location(base, field.name))
         }
         for member in object where !spec.fields.contains(where: { $0.name == member.key }) {
-            report(Location(location.pointer, member.key).pointer, "is not a known field")
+            report(Location(base, member.key).pointer, "is not a known field")
         }
     }
 

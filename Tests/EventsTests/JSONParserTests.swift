@@ -41,8 +41,15 @@ struct JSONParserTests {
     }
 
     @Test("rejects invalid UTF-8")
-    func rejectsInvalidUTF8() {
+    func rejectsInvalidUTF8() throws {
         #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xC3, 0x28, 0x22]) }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0x61, 0xFF, 0x22]) }
+        // Overlong encodings and lone surrogates written as UTF-8 are invalid too.
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xC0, 0xAF, 0x22]) }
+        #expect(throws: JSONSyntaxError.self) { try JSONParser.parse([0x22, 0xED, 0xA0, 0x80, 0x22]) }
+        // ASCII and valid multi-byte text come back exactly (the two take different paths).
+        #expect(try JSONParser.parse(#""plain ascii""#) == .string("plain ascii"))
+        #expect(try JSONParser.parse(Array("\"Pune ₹ é 😀\"".utf8)) == .string("Pune ₹ é 😀"))
     }
 
     @Test("nesting beyond the limit is an error, not a stack overflow")
