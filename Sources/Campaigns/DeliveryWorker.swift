@@ -88,7 +88,9 @@ public final class DeliveryWorker: @unchecked Sendable {
         let decoder = RecordDecoder(currency: configuration.currency)
         var held: [LogRecord] = []
         while !shouldStop {
-            let records = held.isEmpty ? try await reader.poll(maxRecords: 2_000, timeoutMs: 100) : held
+            // One round of requests per poll: a pause or cancel takes effect within batchSize × concurrency messages.
+            let round = configuration.batchSize * configuration.concurrency
+            let records = held.isEmpty ? try await reader.poll(maxRecords: round, timeoutMs: 100) : held
             held = []
             if records.isEmpty { continue }
             var outgoing: [Outgoing] = []

@@ -391,4 +391,65 @@ struct CampaignTests {
         #expect(stats["sent"] == sim["accepted"] && stats["failed"] == sim["rejected"])
         #expect(stats["sent"]! + stats["failed"]! + stats["pending"]! == audience)
     }
+
+    @Test("pause stops sending within one round, resume finishes; cancel fails what is left")
+    func pauseResumeCancel() async throws {
+        let setup = try await Setup(
+            customers: 300, vendorArguments: ["--latency-ms", "60"],
+            nodeArguments: ["--set", "delivery.batch_size=5", "--set", "delivery.concurrency=1"])
+        defer { setup.stop() }
+        func decided() async throws -> Int {
+            let vendor = try await setup.vendorStats()
+            return vendor["accepted"]! + vendor["rejected"]!
+        }
+        let audience = try await Self.launch(setup, "p")
+        #expect(try await setup.node.eventually { try await decided() >= 20 })
+        #expect(try await setup.node.request("POST", "/api/v1/campaigns/p/pause", key: setup.key).status == 202)
+        #expect(try await setup.node.eventually { try await setup.campaign("p")["status"] as? String == "paused" })
+        let atPause = try await decided()
+        // Watch for as long as 20 more requests would take: at most the round in flight (5 messages) goes out.
+        let watchUntil = Date().addingTimeInterval(1.2)
+        while Date() < watchUntil { try await Task.sleep(for: .milliseconds(100)) }
+        let whilePaused = try await decided()
+        #expect(whilePaused <= atPause + 5, "sent \(whilePaused - atPause) messages while paused")
+        #expect(whilePaused < audience)
+        #expect(try await setup.node.request("POST", "/api/v1/campaigns/p/pause", key: setup.key).status == 409)
+        #expect(try await setup.node.request("POST", "/api/v1/campaigns/p/resume", key: setup.key).status == 202)
+        #expect(try await setup.decided("p", audience: audience))
+        #expect(try await decided() == audience)
+
+        let second = try await Self.launch(setup, "c")
+        #expect(try await setup.node.eventually { try await decided() >= audience + 10 })
+        #expect(try await setup.node.request("POST", "/api/v1/campaigns/c/cancel", key: setup.key).status == 202)
+        #expect(try await setup.decided("c", audience: second))
+        let stats = try await setup.stats("c")
+        let cancelled = try await setup.all("/api/v1/campaigns/c/messages?status=failed", "messages").filter {
+            (($0["history"] as? [[String: Any]])?.last?["reason"] as? String) == "campaign cancelled"
+        }
+        #expect(cancelled.count > 0 && stats["sent"]! + stats["failed"]! == second)
+        #expect(try await decided() < audience + second, "cancelled messages never reached the vendor")
+        #expect(try await setup.campaign("c")["status"] as? String == "cancelled")
+    }
+
+    @Test("a campaign's rate limit holds: 300 messages at 100/s take at least 2 s")
+    func rateLimit() async throws {
+        let setup = try await Setup(customers: 300, nodeArguments: ["--set", "delivery.batch_size=20"])
+        defer { setup.stop() }
+        _ = try await setup.node.request(
+            "POST", "/api/v1/campaigns", key: setup.key,
+            json: [
+                "campaign_id": "slow", "name": "Slow", "template": "Hi", "rate_limit_per_second": 100,
+                "rules": ["field": "order_count", "op": "gte", "value": 0],
+            ])
+        #expect(try await setup.node.eventually { try await setup.campaign("slow")["status"] as? String == "draft" })
+        let started = Date()
+        let launched = try await setup.node.request("POST", "/api/v1/campaigns/slow/launch", key: setup.key)
+        let audience = try #require(launched.json["audience"] as? Int)
+        #expect(try await setup.node.eventually(timeoutSeconds: 30) {
+            let vendor = try await setup.vendorStats()
+            return vendor["accepted"]! + vendor["rejected"]! == audience
+        })
+        // The bucket starts with one second's worth (100); the other 200 need 2 s more.
+        #expect(Date().timeIntervalSince(started) >= 1.9)
+    }
 }
