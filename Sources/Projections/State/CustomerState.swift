@@ -97,6 +97,14 @@ extension CustomerState {
         return writer.bytes
     }
 
+    /// The erasure flag of an encoded state, read without decoding the rest.
+    static func isErased(encoded bytes: UnsafeRawBufferPointer) throws -> Bool {
+        var reader = BinaryReader(bytes)
+        guard try reader.readUInt64() == 1 else { throw BinaryReader.Corrupt() }
+        try reader.skipString()
+        return try reader.readBool()
+    }
+
     init(decoding bytes: UnsafeRawBufferPointer) throws {
         var reader = BinaryReader(bytes)
         guard try reader.readUInt64() == 1 else { throw BinaryReader.Corrupt() }

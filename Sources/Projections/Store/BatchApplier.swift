@@ -95,6 +95,15 @@ struct BatchApplier {
         return try txn.withValue(store.customers, key: StoreKeys.id(id)) { try $0.map(CustomerState.init(decoding:)) }
     }
 
+    /// Whether the customer was erased, without decoding the whole state (message events ask for every message).
+    private func isErased(_ id: String, in txn: borrowing Transaction) throws -> Bool {
+        if let cached = customers[id] { return cached.isErased }
+        return try txn.withValue(store.customers, key: StoreKeys.id(id)) { bytes in
+            guard let bytes else { return false }
+            return try CustomerState.isErased(encoded: bytes)
+        }
+    }
+
     private mutating func order(_ key: [UInt8], in txn: borrowing Transaction) throws -> OrderState? {
         if let cached = orders[key] { return cached }
         return try txn.withValue(store.orders, key: key) { try $0.map(OrderState.init(decoding:)) }
@@ -240,7 +249,7 @@ struct BatchApplier {
         var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
         stats[campaignID] = newStats
         if let customerID = updated.customerID {
-            if let owner = try customer(customerID, in: txn), owner.isErased {
+            if try isErased(customerID, in: txn) {
                 updated.to = nil
                 updated.body = nil
             } else {

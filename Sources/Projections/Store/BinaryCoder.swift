@@ -89,6 +89,12 @@ struct BinaryReader {
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]), as: UTF8.self)
     }
 
+    mutating func skipString() throws {
+        let count = Int(try readUInt64())
+        guard count >= 0, position + count <= bytes.count else { throw Corrupt() }
+        position += count
+    }
+
     mutating func readOptionalString() throws -> String? { try readBool() ? try readString() : nil }
 
     mutating func readTimestamp() throws -> Timestamp? {
