@@ -149,9 +149,8 @@ struct BatchApplier {
         in txn: borrowing Transaction
     ) throws {
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
-        try txn.put(
-            store.timeline, key: StoreKeys.timeline(customerID: customerID, time: time, position: position),
-            value: entry.encodedValue())
+        StoreKeys.timeline(customerID: customerID, time: time, position: position, into: &keyBuffer)
+        try txn.put(store.timeline, key: keyBuffer, value: entry.encodedValue())
     }
 
     /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.
@@ -288,7 +287,9 @@ struct BatchApplier {
             if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
         }
         for (id, state) in stats { try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded()) }
-        for (id, state) in messages { try txn.put(store.messages, key: StoreKeys.id(id), value: state.encoded()) }
+        for id in messages.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            try txn.put(store.messages, key: StoreKeys.id(id), value: messages[id]!.encoded())
+        }
         for (counter, delta) in counterDeltas where delta != 0 {
             let key = Array(counter.rawValue.utf8)
             let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0

@@ -25,12 +25,26 @@ enum StoreKeys {
 
     /// `prefix(customer) ‖ time ‖ position`: a customer's timeline in time order, ties broken by log position.
     static func timeline(customerID: String, time: Timestamp, position: RecordPosition) -> [UInt8] {
-        var key = prefix(customerID)
+        var key: [UInt8] = []
+        timeline(customerID: customerID, time: time, position: position, into: &key)
+        return key
+    }
+
+    /// `timeline(…)` written into `key`, reusing its storage (the fold builds one per event).
+    static func timeline(customerID: String, time: Timestamp, position: RecordPosition, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        appendPrefix(customerID, to: &key)
         append(UInt64(bitPattern: time.microseconds) ^ (1 << 63), to: &key)  // sign flip: byte order = time order
-        key += prefix(position.topic)
+        appendPrefix(position.topic, to: &key)
         append(UInt32(bitPattern: position.partition), to: &key)
         append(UInt64(position.offset), to: &key)
-        return key
+    }
+
+    static func appendPrefix(_ value: String, to key: inout [UInt8]) {
+        let utf8 = value.utf8
+        key.append(UInt8(truncatingIfNeeded: utf8.count >> 8))
+        key.append(UInt8(truncatingIfNeeded: utf8.count))
+        key.append(contentsOf: utf8)
     }
 
     static func position(_ position: RecordPosition) -> [UInt8] {
@@ -88,8 +102,17 @@ public struct TimelineEntry: Sendable, Equatable {
         self.position = position
     }
 
+    /// Each type's byte in a timeline value: its position in `EventType.allCases`, looked up once.
+    static let typeCodes: [EventType: UInt8] = Dictionary(
+        uniqueKeysWithValues: EventType.allCases.enumerated().map { ($1, UInt8($0)) })
+    static let typesByCode = EventType.allCases
+
     func encodedValue() -> [UInt8] {
-        [UInt8(EventType.allCases.firstIndex(of: type)!)] + Array(eventID.utf8)
+        var value: [UInt8] = []
+        value.reserveCapacity(1 + eventID.utf8.count)
+        value.append(Self.typeCodes[type]!)
+        value.append(contentsOf: eventID.utf8)
+        return value
     }
 
     /// Rebuilds an entry from its key (`prefix(customer) ‖ time ‖ prefix(topic) ‖ partition ‖ offset`) and
@@ -103,7 +126,7 @@ public struct TimelineEntry: Sendable, Equatable {
         }
         let time = Int64(bitPattern: try read(UInt64.self) ^ (1 << 63))
         let topicLength = Int(try read(UInt16.self))
-        guard cursor + topicLength <= key.count, let typeIndex = value.first, Int(typeIndex) < EventType.allCases.count
+        guard cursor + topicLength <= key.count, let typeIndex = value.first, Int(typeIndex) < Self.typesByCode.count
         else { throw BinaryReader.Corrupt() }
         let topic = String(
             decoding: UnsafeRawBufferPointer(rebasing: key[cursor..<cursor + topicLength]), as: UTF8.self)
@@ -111,7 +134,7 @@ public struct TimelineEntry: Sendable, Equatable {
         let partition = Int32(bitPattern: try read(UInt32.self))
         let offset = Int64(try read(UInt64.self))
         self.init(
-            time: Timestamp(microseconds: time), type: EventType.allCases[Int(typeIndex)],
+            time: Timestamp(microseconds: time), type: Self.typesByCode[Int(typeIndex)],
             eventID: String(decoding: value.dropFirst(), as: UTF8.self),
             position: RecordPosition(topic: topic, partition: partition, offset: offset))
     }
