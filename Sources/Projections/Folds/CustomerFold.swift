@@ -21,20 +21,31 @@ public enum CustomerFold {
         _ payload: EventPayload, at time: Timestamp, to customer: CustomerState?, customerID: String, order: OrderState?
     ) -> Outcome {
         var state = customer ?? CustomerState(customerID: customerID)
+        let (updated, needsRecompute) = apply(payload, at: time, to: &state, order: order)
+        return Outcome(customer: state, order: updated, needsRecompute: needsRecompute)
+    }
+
+    /// The same fold in place: the batch applier keeps each customer in one slot and changes it there, which spares
+    /// copying every field of the state per event. Returns the order after the event and whether first/last order
+    /// times must be recomputed.
+    public static func apply(
+        _ payload: EventPayload, at time: Timestamp, to state: inout CustomerState, order: OrderState?
+    ) -> (order: OrderState?, needsRecompute: Bool) {
         // Erasure is final: later events do not bring the customer (or their data) back.
-        if state.isErased { return Outcome(customer: state, order: order) }
+        if state.isErased { return (order, false) }
         state.firstSeenAt = min(state.firstSeenAt ?? time, time)
         switch payload {
         case .customerUpserted(let upsert):
             applyProfile(upsert, to: &state)
-            return Outcome(customer: state)
+            return (nil, false)
         case .customerErased:
-            return Outcome(customer: .erased(customerID))
+            state = .erased(state.customerID)
+            return (nil, false)
         case .visitRecorded(let visit):
             state.visitCount += 1
             let visitedAt = visit.visitedAt ?? time
             state.lastVisitAt = max(state.lastVisitAt ?? visitedAt, visitedAt)
-            return Outcome(customer: state)
+            return (nil, false)
         case .orderPlaced(let placed):
             var updated = order ?? OrderState(orderID: placed.orderID)
             // The first `placed` wins; a redelivery, even with a new event id, changes nothing.
@@ -43,17 +54,17 @@ public enum CustomerFold {
                 updated.amount = placed.amount
                 updated.placedAt = placed.placedAt ?? time
             }
-            return orderChanged(customer: state, before: order, after: updated)
+            return (updated, orderChanged(&state, before: order, after: updated))
         case .orderCancelled(let cancelled):
             var updated = order ?? OrderState(orderID: cancelled.orderID)
             updated.isCancelled = true
-            return orderChanged(customer: state, before: order, after: updated)
+            return (updated, orderChanged(&state, before: order, after: updated))
         case .orderRefunded(let refunded):
             var updated = order ?? OrderState(orderID: refunded.orderID)
             updated.refundedTotal = updated.refundedTotal + refunded.amount
-            return orderChanged(customer: state, before: order, after: updated)
+            return (updated, orderChanged(&state, before: order, after: updated))
         default:
-            return Outcome(customer: state, order: order)
+            return (order, false)
         }
     }
 
@@ -86,9 +97,9 @@ public enum CustomerFold {
         }
     }
 
-    /// Moves the customer's aggregates from what `before` contributed to what `after` contributes.
-    static func orderChanged(customer: CustomerState, before: OrderState?, after: OrderState) -> Outcome {
-        var state = customer
+    /// Moves the customer's aggregates from what `before` contributed to what `after` contributes; returns whether
+    /// first/last order times must be recomputed.
+    static func orderChanged(_ state: inout CustomerState, before: OrderState?, after: OrderState) -> Bool {
         var needsRecompute = false
         if let before, before.counts {
             state.orderCount -= 1
@@ -106,7 +117,7 @@ public enum CustomerFold {
                 state.lastOrderAt = max(state.lastOrderAt ?? placedAt, placedAt)
             }
         }
-        return Outcome(customer: state, order: after, needsRecompute: needsRecompute)
+        return needsRecompute
     }
 
     /// Recomputes every order aggregate from all of the customer's orders.

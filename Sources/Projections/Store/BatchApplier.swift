@@ -35,7 +35,9 @@ public protocol ProjectionObserver: Sendable {
 /// once at the end. Lives only inside one write transaction.
 struct BatchApplier {
     let store: ReadModelStore
-    private var customers: [String: CustomerState] = [:]
+    /// Customers of this batch, each in one slot of `customerStates` and folded there in place.
+    private var customerSlots: [String: Int] = [:]
+    private var customerStates: [CustomerState] = []
     private var orders: [[UInt8]: OrderState] = [:]
     private var campaigns: [String: CampaignState?] = [:]
     private var stats: [String: CampaignStats] = [:]
@@ -46,7 +48,8 @@ struct BatchApplier {
 
     init(store: ReadModelStore, expectedRecords: Int) {
         self.store = store
-        customers.reserveCapacity(expectedRecords)
+        customerSlots.reserveCapacity(expectedRecords)
+        customerStates.reserveCapacity(expectedRecords)
         orders.reserveCapacity(expectedRecords / 2)
         keyBuffer.reserveCapacity(512)
     }
@@ -90,14 +93,21 @@ struct BatchApplier {
 
     // MARK: Customers and orders
 
-    private mutating func customer(_ id: String, in txn: borrowing Transaction) throws -> CustomerState? {
-        if let cached = customers[id] { return cached }
-        return try txn.withValue(store.customers, key: StoreKeys.id(id)) { try $0.map(CustomerState.init(decoding:)) }
+    /// The slot of customer `id` (read from the transaction the first time), and whether it was stored before.
+    private mutating func customerSlot(_ id: String, in txn: borrowing Transaction) throws -> (slot: Int, existed: Bool)
+    {
+        if let slot = customerSlots[id] { return (slot, true) }
+        let stored = try txn.withValue(store.customers, key: StoreKeys.id(id)) {
+            try $0.map(CustomerState.init(decoding:))
+        }
+        customerStates.append(stored ?? CustomerState(customerID: id))
+        customerSlots[id] = customerStates.count - 1
+        return (customerStates.count - 1, stored != nil)
     }
 
     /// Whether the customer was erased, without decoding the whole state (message events ask for every message).
     private func isErased(_ id: String, in txn: borrowing Transaction) throws -> Bool {
-        if let cached = customers[id] { return cached.isErased }
+        if let slot = customerSlots[id] { return customerStates[slot].isErased }
         return try txn.withValue(store.customers, key: StoreKeys.id(id)) { bytes in
             guard let bytes else { return false }
             return try CustomerState.isErased(encoded: bytes)
@@ -114,7 +124,9 @@ struct BatchApplier {
         in txn: borrowing Transaction
     ) throws {
         let customerID = event.key
-        let before = try customer(customerID, in: txn)
+        // A customer new to the store but already in this batch "existed" for the counter: it was counted then.
+        let (slot, existed) = try customerSlot(customerID, in: txn)
+        let wasErased = customerStates[slot].isErased
         var orderKey: [UInt8]?
         switch payload {
         case .orderPlaced(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
@@ -123,24 +135,23 @@ struct BatchApplier {
         default: break
         }
         let order = try orderKey.map { try self.order($0, in: txn) } ?? nil
-        var outcome = CustomerFold.apply(payload, at: time, to: before, customerID: customerID, order: order)
-        if before == nil { counterDeltas[.customers, default: 0] += 1 }
-        if outcome.customer.isErased {
-            if before?.isErased != true { try erase(customerID, in: txn) }
-            customers[customerID] = outcome.customer
+        let (updatedOrder, needsRecompute) = CustomerFold.apply(
+            payload, at: time, to: &customerStates[slot], order: order)
+        if !existed { counterDeltas[.customers, default: 0] += 1 }
+        if customerStates[slot].isErased {
+            if !wasErased { try erase(customerID, in: txn) }
             return
         }
-        if let orderKey, let updated = outcome.order { orders[orderKey] = updated }
-        if outcome.needsRecompute {
+        if let orderKey, let updatedOrder { orders[orderKey] = updatedOrder }
+        if needsRecompute {
             var all: [String: OrderState] = [:]
             for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
                 all[stored.orderID] = stored
             }
             let prefix = StoreKeys.prefix(customerID)
             for (key, cached) in orders where key.starts(with: prefix) { all[cached.orderID] = cached }
-            CustomerFold.recomputeOrderAggregates(&outcome.customer, orders: Array(all.values))
+            CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: Array(all.values))
         }
-        customers[customerID] = outcome.customer
         try addTimeline(customerID, event: event, time: time, position: position, in: txn)
     }
 
@@ -278,8 +289,12 @@ struct BatchApplier {
     /// Writes the working set back into the transaction.
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
         // In key order: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
-        let customerKeys = customers.keys.map { (StoreKeys.id($0), $0) }.sorted { $0.0.lexicographicallyPrecedes($1.0) }
-        for (key, id) in customerKeys { try txn.put(store.customers, key: key, value: customers[id]!.encoded()) }
+        let customerKeys = customerSlots.map { (StoreKeys.id($0.key), $0.value) }.sorted {
+            $0.0.lexicographicallyPrecedes($1.0)
+        }
+        for (key, slot) in customerKeys {
+            try txn.put(store.customers, key: key, value: customerStates[slot].encoded())
+        }
         for key in orders.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
             try txn.put(store.orders, key: key, value: orders[key]!.encoded())
         }
@@ -295,6 +310,6 @@ struct BatchApplier {
             let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0
             try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
         }
-        return BatchChanges(customers: Array(customers.values))
+        return BatchChanges(customers: customerStates)
     }
 }
