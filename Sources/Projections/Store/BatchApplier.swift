@@ -290,20 +290,20 @@ struct BatchApplier {
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
         // In key order: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
         let customerKeys = customerSlots.map { (StoreKeys.id($0.key), $0.value) }.sorted {
-            $0.0.lexicographicallyPrecedes($1.0)
+            StoreKeys.precedes($0.0, $1.0)
         }
         for (key, slot) in customerKeys {
             try txn.put(store.customers, key: key, value: customerStates[slot].encoded())
         }
-        for key in orders.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+        for key in orders.keys.sorted(by: StoreKeys.precedes) {
             try txn.put(store.orders, key: key, value: orders[key]!.encoded())
         }
         for (id, state) in campaigns {
             if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
         }
         for (id, state) in stats { try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded()) }
-        for id in messages.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            try txn.put(store.messages, key: StoreKeys.id(id), value: messages[id]!.encoded())
+        for (key, id) in messages.keys.map({ (StoreKeys.id($0), $0) }).sorted(by: { StoreKeys.precedes($0.0, $1.0) }) {
+            try txn.put(store.messages, key: key, value: messages[id]!.encoded())
         }
         for (counter, delta) in counterDeltas where delta != 0 {
             let key = Array(counter.rawValue.utf8)

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import EventLog
 import Events
 
@@ -6,6 +7,16 @@ import Events
 /// customer's entries can never run into another customer whose id merely starts the same way.
 enum StoreKeys {
     static func id(_ value: String) -> [UInt8] { Array(value.utf8) }
+
+    /// LMDB's default key order (bytes, then length) with `memcmp`: the generic `lexicographicallyPrecedes`
+    /// profiled at a tenth of the write thread when sorting a batch's keys.
+    static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        let order = a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common) }
+        }
+        return order != 0 ? order < 0 : a.count < b.count
+    }
 
     /// Whether `id` can be a key at all: LMDB takes 1…511 bytes. Lookups of anything else find nothing (instead
     /// of failing), whatever a client sends.
