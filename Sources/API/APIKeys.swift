@@ -162,10 +162,14 @@ public final class APIKeyStore: @unchecked Sendable {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = path + ".tmp"
-        guard
-            FileManager.default.createFile(
-                atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
-        else { throw APIKeyFileError(description: "cannot write \(temporary)") }
+        // Written and fsynced before the rename, so a crash leaves the old file or the new one, never half of one.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw APIKeyFileError(description: "cannot write \(temporary)") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == bytes.count, synced else { throw APIKeyFileError(description: "cannot write \(temporary)") }
         guard rename(temporary, path) == 0 else { throw APIKeyFileError(description: "cannot replace \(path)") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         loadedModification = attributes?[.modificationDate] as? Date
