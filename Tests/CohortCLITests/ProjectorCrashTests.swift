@@ -30,17 +30,25 @@ struct ProjectorCrashTests {
         var random = SystemRandomNumberGenerator()
         var killedMidway = 0
         var previous: Int64 = 0
+        func foldedSoFar() throws -> Int64 {
+            try ReadModelStore(path: data + "/readmodels").storedOffsets().values.reduce(0, +)
+        }
         for round in 0..<5 {
             let projector = try ChildProcess.cohort(["project"] + logArguments + ["--data", data])
-            // A random moment: the projector is killed wherever it happens to be (batch, commit, idle).
-            let delay = Double.random(in: 0.3...2.5, using: &random)
+            // Once this run has committed a batch (however long a loaded machine takes), a random moment after it:
+            // the projector is killed wherever it happens to be (batch, commit, idle).
+            let started = Date()
+            while previous < total, projector.waitForExit(timeout: 0.05) == nil, try foldedSoFar() <= previous,
+                Date().timeIntervalSince(started) < 120
+            {}
+            let delay = Double.random(in: 0...0.6, using: &random)
             _ = projector.waitForExit(timeout: delay)
             projector.send(SIGKILL)
             _ = projector.waitForExit(timeout: 30)
-            let folded = try ReadModelStore(path: data + "/readmodels").storedOffsets().values.reduce(0, +)
+            let folded = try foldedSoFar()
             print(
-                "crash round \(round): killed after \(String(format: "%.2f", delay)) s with \(folded) of \(total) records folded"
-            )
+                "crash round \(round): killed \(String(format: "%.2f", delay)) s after a commit with \(folded) of \(total) "
+                    + "records folded")
             #expect(folded >= previous, "progress is never lost")
             if folded > previous && folded < total { killedMidway += 1 }
             previous = folded
