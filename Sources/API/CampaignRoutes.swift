@@ -158,7 +158,8 @@ extension CohortAPI {
             let decoder = RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax)
             let rule = try CampaignPlanner.rule(of: campaign, store: dependencies.store, decoder: decoder)
             events = try CampaignPlanner.launch(
-                campaign, rule: rule, index: dependencies.index, store: dependencies.store, asOf: asOf, now: Self.now())
+                campaign, rule: rule, index: dependencies.index, store: dependencies.store, asOf: asOf, now: Self.now(),
+                audienceMax: dependencies.configuration.audienceMax)
         } catch { throw Self.problem(error) }
         try await append(events)
         return Self.json(

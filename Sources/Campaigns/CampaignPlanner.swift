@@ -96,11 +96,15 @@ public enum CampaignPlanner {
     /// cut short by a crash can simply be repeated (message ids are `campaign:customer`, so repeats fold once).
     public static func launch(
         _ campaign: CampaignState, rule: Rule, index: CustomerIndex, store: ReadModelStore, asOf: Timestamp,
-        now: Timestamp
+        now: Timestamp, audienceMax: Int = 5_000_000
     ) throws(Problem) -> [CloudEvent] {
         guard campaign.status == .draft else {
             throw Problem(
                 "", "the campaign is \(campaign.status.rawValue); only a draft can be launched", isConflict: true)
+        }
+        let size = index.count(rule, asOf: asOf)
+        guard size <= audienceMax else {
+            throw Problem("", "the audience of \(size) exceeds limits.audience_max (\(audienceMax))")
         }
         let template: MessageTemplate
         do { template = try MessageTemplate(campaign.template) } catch { throw Problem("/template", error.description) }

@@ -30,6 +30,8 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var pageSizeMax = 1_000
     /// Most conditions in one segment rule.
     public var ruleConditionsMax = 256
+    /// Most recipients one campaign launch may queue.
+    public var audienceMax = 5_000_000
     /// Base URL of the messaging vendor (`cohort vendor-sim` prints one); empty runs no delivery worker.
     public var vendorURL = ""
     /// Shared secret of the vendor's receipt webhook signatures (HMAC-SHA256).

@@ -72,6 +72,7 @@ public enum Settings {
         integer("limits.batch_events_max", "most events in one ingest batch", 1...100_000, \.batchEventsMax),
         integer("limits.page_size_max", "largest page of a listing", 1...100_000, \.pageSizeMax),
         integer("limits.rule_conditions_max", "most conditions in one segment rule", 1...10_000, \.ruleConditionsMax),
+        integer("limits.audience_max", "most recipients of one campaign launch", 1...100_000_000, \.audienceMax),
         string("vendor.url", "base URL of the messaging vendor; empty = no delivery worker", \.vendorURL),
         string("vendor.receipts_secret", "HMAC-SHA256 secret of signed receipt webhooks", \.receiptsSecret),
         integer("delivery.concurrency", "vendor requests in flight", 1...256, \.deliveryConcurrency),

@@ -183,6 +183,24 @@ struct CampaignTests {
         #expect(try await setup.node.request("POST", "/api/v1/campaigns/once/launch", key: setup.key).status == 409)
     }
 
+    @Test("a launch beyond limits.audience_max is refused and queues nothing")
+    func audienceLimit() async throws {
+        let setup = try await Setup(customers: 50, nodeArguments: ["--set", "limits.audience_max=10"])
+        defer { setup.stop() }
+        _ = try await setup.node.request(
+            "POST", "/api/v1/campaigns", key: setup.key,
+            json: [
+                "campaign_id": "big", "name": "Big", "template": "Hi",
+                "rules": ["field": "order_count", "op": "gte", "value": 0],
+            ])
+        #expect(try await setup.node.eventually { try await setup.campaign("big")["status"] as? String == "draft" })
+        let refused = try await setup.node.request("POST", "/api/v1/campaigns/big/launch", key: setup.key)
+        #expect(refused.status == 422)
+        #expect((refused.json["detail"] as? String)?.contains("limits.audience_max (10)") == true)
+        #expect(try await setup.campaign("big")["status"] as? String == "draft")
+        #expect(try await setup.stats("big")["queued"] == 0)
+    }
+
     /// POSTs `body` to the receipts webhook signed with `secret`.
     static func postReceipts(_ setup: Setup, _ body: Data, secret: String = "dev-secret") async throws -> Int {
         let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8)))
@@ -445,10 +463,11 @@ struct CampaignTests {
         let started = Date()
         let launched = try await setup.node.request("POST", "/api/v1/campaigns/slow/launch", key: setup.key)
         let audience = try #require(launched.json["audience"] as? Int)
-        #expect(try await setup.node.eventually(timeoutSeconds: 30) {
-            let vendor = try await setup.vendorStats()
-            return vendor["accepted"]! + vendor["rejected"]! == audience
-        })
+        #expect(
+            try await setup.node.eventually(timeoutSeconds: 30) {
+                let vendor = try await setup.vendorStats()
+                return vendor["accepted"]! + vendor["rejected"]! == audience
+            })
         // The bucket starts with one second's worth (100); the other 200 need 2 s more.
         #expect(Date().timeIntervalSince(started) >= 1.9)
     }
