@@ -71,21 +71,10 @@ extension CohortAPI {
                 errors: [(problem.pointer, problem.message)])
     }
 
+    /// Large launches go in slices of 5,000, each durable before the next; repeating a launch cut short is safe.
     private func append(_ events: [CloudEvent]) async throws {
-        let configuration = dependencies.configuration
-        // Large launches go in slices, each durable before the next.
         for start in stride(from: 0, to: events.count, by: 5_000) {
-            let slice = events[start..<min(events.count, start + 5_000)]
-            do {
-                _ = try await dependencies.log.append(
-                    slice.map { $0.outgoingRecord(topic: configuration.topic($0.type.stream.defaultTopic)) })
-            } catch {
-                if error.isRetriable {
-                    throw Problem.unavailable(
-                        "the event log is unavailable; retry (repeating is safe)", retryAfterSeconds: 1)
-                }
-                throw Problem(.internalServerError, "Log error", detail: "the event log failed")
-            }
+            try await appendDurably(events[start..<min(events.count, start + 5_000)])
         }
     }
 

@@ -156,6 +156,24 @@ public struct CohortAPI: Sendable {
         Response(status: .ok, headers: [.contentType: contentType], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// Appends `events` to their topics in one durable append: all of them or none. While the log is unavailable
+    /// (a broker outage) that is a 503 with `Retry-After`; any other log failure a 500.
+    func appendDurably(_ events: some Collection<CloudEvent>) async throws {
+        let configuration = dependencies.configuration
+        do {
+            _ = try await dependencies.log.append(
+                events.map { $0.outgoingRecord(topic: configuration.topic($0.type.stream.defaultTopic)) })
+        } catch {
+            dependencies.logger.warning("append failed", metadata: ["error": "\(error)"])
+            if error.isRetriable {
+                throw Problem.unavailable(
+                    "the event log did not acknowledge in time; nothing was accepted, retry later", retryAfterSeconds: 1
+                )
+            }
+            throw Problem(.internalServerError, "Log error", detail: "the event log failed; nothing was accepted")
+        }
+    }
+
     /// The body, at most `limits.body_bytes_max` bytes (413 beyond).
     func body(_ request: Request) async throws -> [UInt8] {
         let buffer = try await request.body.collect(upTo: dependencies.configuration.bodyBytesMax)

@@ -140,20 +140,12 @@ extension CohortAPI {
             throw Problem.unprocessable(detail, errors: problems)
         }
         guard !events.isEmpty else { throw Problem.unprocessable("no events in the request") }
-        let configuration = dependencies.configuration
-        let records = events.map { $0.outgoingRecord(topic: configuration.topic($0.type.stream.defaultTopic)) }
         let started = ContinuousClock.now
         do {
-            _ = try await dependencies.log.append(records)
+            try await appendDurably(events)
         } catch {
             reject("log_unavailable")
-            dependencies.logger.warning("ingest append failed", metadata: ["error": "\(error)"])
-            if error.isRetriable {
-                throw Problem.unavailable(
-                    "the event log did not acknowledge the events; nothing was accepted, retry later",
-                    retryAfterSeconds: 1)
-            }
-            throw Problem(.internalServerError, "Log error", detail: "the event log failed; nothing was accepted")
+            throw error
         }
         dependencies.metrics.observe("cohort_ingest_append_seconds", seconds: Self.seconds(since: started))
         dependencies.metrics.increment("cohort_ingest_events_total", by: Double(events.count))

@@ -220,16 +220,7 @@ extension CohortAPI {
             throw Problem.unprocessable(
                 "invalid \(type.rawValue)", errors: error.problems.map { (Self.dataRelative($0.pointer), $0.message) })
         }
-        do {
-            _ = try await dependencies.log.append([
-                event.outgoingRecord(topic: dependencies.configuration.topic(type.stream.defaultTopic))
-            ])
-        } catch {
-            if error.isRetriable {
-                throw Problem.unavailable("the event log is unavailable; nothing was saved", retryAfterSeconds: 1)
-            }
-            throw Problem(.internalServerError, "Log error", detail: "the event log failed; nothing was saved")
-        }
+        try await appendDurably([event])
         return event.id
     }
 }

@@ -11,9 +11,7 @@ extension ReadModelStore {
             var applier = BatchApplier(store: self, expectedRecords: batch.count)
             for record in batch { try applier.fold(record, in: txn) }
             let changes = try applier.flush(in: txn)
-            for (partition, offset) in nextOffsets {
-                try txn.put(offsets, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
-            }
+            try Self.writeOffsets(nextOffsets, to: offsets, in: txn)
             return changes
         }
     }

@@ -75,10 +75,13 @@ public final class ReadModelStore: @unchecked Sendable {
     // MARK: Reads
 
     /// The next offset to read of every partition folded so far.
-    public func storedOffsets() throws -> [TopicPartition: Int64] {
+    public func storedOffsets() throws -> [TopicPartition: Int64] { try readOffsets(offsets) }
+
+    /// Offsets as kept in `database` (the projector's or the delivery worker's).
+    private func readOffsets(_ database: Database) throws -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         try environment.read { txn in
-            try txn.forEach(offsets) { key, value in
+            try txn.forEach(database) { key, value in
                 if let partition = StoreKeys.decodePartition(key), let offset = StoreKeys.readInt64(value) {
                     result[partition] = offset
                 }
@@ -86,6 +89,15 @@ public final class ReadModelStore: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// Stores `next` offsets in `database` within `txn`.
+    static func writeOffsets(_ next: [TopicPartition: Int64], to database: Database, in txn: borrowing Transaction)
+        throws
+    {
+        for (partition, offset) in next {
+            try txn.put(database, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
+        }
     }
 
     /// A customer, or nil when never seen. Erased customers come back as tombstones (`isErased`).
@@ -147,26 +159,11 @@ public final class ReadModelStore: @unchecked Sendable {
     }
 
     /// The next offset the delivery worker reads in each partition it has worked through.
-    public func deliveryWorkerOffsets() throws -> [TopicPartition: Int64] {
-        var result: [TopicPartition: Int64] = [:]
-        try environment.read { txn in
-            try txn.forEach(workerOffsets) { key, value in
-                if let partition = StoreKeys.decodePartition(key), let offset = StoreKeys.readInt64(value) {
-                    result[partition] = offset
-                }
-                return true
-            }
-        }
-        return result
-    }
+    public func deliveryWorkerOffsets() throws -> [TopicPartition: Int64] { try readOffsets(workerOffsets) }
 
     /// Records the delivery worker's progress (after the results of everything before it are in the log).
     public func storeDeliveryWorkerOffsets(_ offsets: [TopicPartition: Int64]) throws {
-        try environment.write { txn in
-            for (partition, offset) in offsets {
-                try txn.put(workerOffsets, key: StoreKeys.partition(partition), value: StoreKeys.int64(offset))
-            }
-        }
+        try environment.write { txn in try Self.writeOffsets(offsets, to: workerOffsets, in: txn) }
     }
 
     /// Every message of a campaign, in message-id order, optionally only those with `delivery`.
