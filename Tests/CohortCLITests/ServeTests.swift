@@ -268,4 +268,29 @@ struct ServeTests {
         #expect(try await node.request("GET", "/api/v1/customers?limit=0").status == 422)
         #expect(try await node.request("GET", "/api/v1/customers/nobody").status == 404)
     }
+
+    @Test("keys list shows ids and scopes, never secrets; a revoked key stops working on the running node")
+    func listAndRevoke() async throws {
+        let directory = TemporaryDirectory("cohort-serve")
+        let key = try ServeNode.createKey(directory, scopes: "read")
+        let node = try ServeNode(directory: directory)
+        defer { node.stop() }
+        #expect(try await node.request("GET", "/api/v1/customers", key: key).status == 200)
+
+        let list = try ChildProcess.cohort(["keys", "list", "--data", directory.path])
+        #expect(list.waitForExit(timeout: 60) == 0)
+        let line = try #require(list.outputLines.first)
+        let id = String(line.split(separator: "\t")[0])
+        #expect(key.contains(id) && line.contains("\tread\t") && !line.contains(key))
+
+        let revoke = try ChildProcess.cohort(["keys", "revoke", "--data", directory.path, id])
+        #expect(revoke.waitForExit(timeout: 60) == 0)
+        // The node rereads the key file at most once a second.
+        let refused = try await node.eventually(timeoutSeconds: 5) {
+            try await node.request("GET", "/api/v1/customers", key: key).status == 401
+        }
+        #expect(refused)
+        let again = try ChildProcess.cohort(["keys", "revoke", "--data", directory.path, id])
+        #expect(again.waitForExit(timeout: 60) == 1, "revoking an unknown key fails")
+    }
 }
