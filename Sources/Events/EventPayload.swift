@@ -137,139 +137,169 @@ public enum EventPayload: Sendable, Equatable {
 
 extension CloudEvent {
     /// The typed payload. `data` was validated against `type.dataSpec`, so reading it cannot fail.
-    public var payload: EventPayload {
-        let reader = DataReader(object: data)
+    public var payload: EventPayload { EventPayload(type: type, fields: data) }
+}
+
+/// Where a payload's fields are read from: a validated `data` object, or the values `EventScanner` read straight
+/// from the bytes. Both hold values already checked against the type's spec, so a reader never fails: it answers
+/// nil for a field that is absent or null. One description of each payload (`EventPayload.init(type:fields:)`)
+/// serves both.
+protocol PayloadFields {
+    /// Whether the member is present with the value `null` (an upsert's "clear").
+    func isNull(_ name: String) -> Bool
+    func string(_ name: String) -> String?
+    func timestamp(_ name: String) -> Timestamp?
+    func integer(_ name: String) -> Int64?
+    func money(_ name: String) -> Money?
+    func bool(_ name: String) -> Bool?
+    func strings(_ name: String) -> [String]?
+    func attributes(_ name: String) -> [String: AttributeValue]?
+    func object(_ name: String) -> JSONObject?
+    /// The members of an array of objects, each readable the same way.
+    func objects(_ name: String) -> [Self]?
+}
+
+extension PayloadFields {
+    /// An upsert field: absent keeps, `null` clears, a value sets.
+    func patch<Value>(_ name: String, _ read: (String) -> Value?) -> Patch<Value> {
+        if isNull(name) { return .clear }
+        return read(name).map(Patch.set) ?? .keep
+    }
+
+    var transition: CampaignTransition {
+        CampaignTransition(campaignID: string("campaign_id") ?? "", reason: string("reason"))
+    }
+
+    var message: MessageEvent {
+        MessageEvent(
+            messageID: string("message_id") ?? "", campaignID: string("campaign_id") ?? "",
+            customerID: string("customer_id"), channel: string("channel"), attempt: integer("attempt"),
+            at: timestamp("at"), to: string("to"), body: string("body"),
+            vendorMessageID: string("vendor_message_id"), reason: string("reason"), retryable: bool("retryable"),
+            status: string("status"))
+    }
+}
+
+extension EventPayload {
+    /// The payload of a `type` event whose `data` members `fields` reads.
+    init(type: EventType, fields: some PayloadFields) {
         switch type {
         case .customerUpserted:
-            return .customerUpserted(
+            self = .customerUpserted(
                 CustomerUpserted(
-                    customerID: reader.string("customer_id"),
-                    name: reader.patch("name") { $0.stringValue }, email: reader.patch("email") { $0.stringValue },
-                    phone: reader.patch("phone") { $0.stringValue }, city: reader.patch("city") { $0.stringValue },
-                    country: reader.patch("country") { $0.stringValue },
-                    tags: reader.patch("tags") { value in
-                        guard case .array(let elements) = value else { return nil }
-                        return elements.compactMap(\.stringValue)
-                    },
-                    attributes: reader.patch("attributes") { value in
-                        guard case .object(let object) = value else { return nil }
-                        var result: [String: AttributeValue] = [:]
-                        for member in object {
-                            switch member.value {
-                            case .string(let string): result[member.key] = .string(string)
-                            case .number(let number): result[member.key] = .number(number)
-                            case .bool(let bool): result[member.key] = .bool(bool)
-                            default: break
-                            }
-                        }
-                        return result
-                    },
-                    createdAt: reader.patch("created_at") { $0.stringValue.flatMap(Timestamp.init(rfc3339:)) }))
+                    customerID: fields.string("customer_id") ?? "",
+                    name: fields.patch("name", fields.string), email: fields.patch("email", fields.string),
+                    phone: fields.patch("phone", fields.string), city: fields.patch("city", fields.string),
+                    country: fields.patch("country", fields.string), tags: fields.patch("tags", fields.strings),
+                    attributes: fields.patch("attributes", fields.attributes),
+                    createdAt: fields.patch("created_at", fields.timestamp)))
         case .customerErased:
-            return .customerErased(customerID: reader.string("customer_id"))
+            self = .customerErased(customerID: fields.string("customer_id") ?? "")
         case .orderPlaced:
-            let items: [OrderItem] =
-                if case .array(let elements) = data["items"] {
-                    elements.compactMap(\.objectValue).map { item in
-                        let itemReader = DataReader(object: item)
-                        return OrderItem(
-                            sku: itemReader.string("sku"), quantity: itemReader.integer("quantity") ?? 0,
-                            price: itemReader.money("price") ?? .zero)
-                    }
-                } else { [] }
-            return .orderPlaced(
+            let items = (fields.objects("items") ?? []).map { item in
+                OrderItem(
+                    sku: item.string("sku") ?? "", quantity: item.integer("quantity") ?? 0,
+                    price: item.money("price") ?? .zero)
+            }
+            self = .orderPlaced(
                 OrderPlaced(
-                    orderID: reader.string("order_id"), customerID: reader.string("customer_id"),
-                    amount: reader.money("amount") ?? .zero, currency: reader.optionalString("currency"),
-                    placedAt: reader.timestamp("placed_at"), items: items, channel: reader.optionalString("channel")))
+                    orderID: fields.string("order_id") ?? "", customerID: fields.string("customer_id") ?? "",
+                    amount: fields.money("amount") ?? .zero, currency: fields.string("currency"),
+                    placedAt: fields.timestamp("placed_at"), items: items, channel: fields.string("channel")))
         case .orderCancelled:
-            return .orderCancelled(
+            self = .orderCancelled(
                 OrderCancelled(
-                    orderID: reader.string("order_id"), customerID: reader.string("customer_id"),
-                    reason: reader.optionalString("reason")))
+                    orderID: fields.string("order_id") ?? "", customerID: fields.string("customer_id") ?? "",
+                    reason: fields.string("reason")))
         case .orderRefunded:
-            return .orderRefunded(
+            self = .orderRefunded(
                 OrderRefunded(
-                    orderID: reader.string("order_id"), customerID: reader.string("customer_id"),
-                    amount: reader.money("amount") ?? .zero, currency: reader.optionalString("currency"),
-                    reason: reader.optionalString("reason")))
+                    orderID: fields.string("order_id") ?? "", customerID: fields.string("customer_id") ?? "",
+                    amount: fields.money("amount") ?? .zero, currency: fields.string("currency"),
+                    reason: fields.string("reason")))
         case .visitRecorded:
-            return .visitRecorded(
+            self = .visitRecorded(
                 VisitRecorded(
-                    customerID: reader.string("customer_id"), visitedAt: reader.timestamp("visited_at"),
-                    channel: reader.optionalString("channel"), page: reader.optionalString("page")))
+                    customerID: fields.string("customer_id") ?? "", visitedAt: fields.timestamp("visited_at"),
+                    channel: fields.string("channel"), page: fields.string("page")))
         case .segmentSaved:
-            return .segmentSaved(
+            self = .segmentSaved(
                 SegmentSaved(
-                    segmentID: reader.string("segment_id"), name: reader.string("name"),
-                    description: reader.optionalString("description"), rules: data["rules"]?.objectValue ?? JSONObject()
-                ))
+                    segmentID: fields.string("segment_id") ?? "", name: fields.string("name") ?? "",
+                    description: fields.string("description"), rules: fields.object("rules") ?? JSONObject()))
         case .segmentDeleted:
-            return .segmentDeleted(segmentID: reader.string("segment_id"))
+            self = .segmentDeleted(segmentID: fields.string("segment_id") ?? "")
         case .campaignCreated:
-            return .campaignCreated(
+            self = .campaignCreated(
                 CampaignCreated(
-                    campaignID: reader.string("campaign_id"), name: reader.string("name"),
-                    segmentID: reader.optionalString("segment_id"), rules: data["rules"]?.objectValue,
-                    template: reader.string("template"), channel: reader.string("channel"),
-                    rateLimitPerSecond: reader.integer("rate_limit_per_second"),
-                    audienceAsOf: reader.timestamp("audience_as_of")))
+                    campaignID: fields.string("campaign_id") ?? "", name: fields.string("name") ?? "",
+                    segmentID: fields.string("segment_id"), rules: fields.object("rules"),
+                    template: fields.string("template") ?? "", channel: fields.string("channel") ?? "",
+                    rateLimitPerSecond: fields.integer("rate_limit_per_second"),
+                    audienceAsOf: fields.timestamp("audience_as_of")))
         case .campaignLaunched:
-            return .campaignLaunched(
+            self = .campaignLaunched(
                 CampaignLaunched(
-                    campaignID: reader.string("campaign_id"), audienceAsOf: reader.timestamp("audience_as_of"),
-                    audience: reader.integer("audience")))
-        case .campaignPaused: return .campaignPaused(reader.transition)
-        case .campaignResumed: return .campaignResumed(reader.transition)
-        case .campaignCancelled: return .campaignCancelled(reader.transition)
-        case .campaignCompleted: return .campaignCompleted(reader.transition)
-        case .messageQueued: return .messageQueued(reader.message)
-        case .messageSent: return .messageSent(reader.message)
-        case .messageFailed: return .messageFailed(reader.message)
-        case .messageReceipt: return .messageReceipt(reader.message)
+                    campaignID: fields.string("campaign_id") ?? "", audienceAsOf: fields.timestamp("audience_as_of"),
+                    audience: fields.integer("audience")))
+        case .campaignPaused: self = .campaignPaused(fields.transition)
+        case .campaignResumed: self = .campaignResumed(fields.transition)
+        case .campaignCancelled: self = .campaignCancelled(fields.transition)
+        case .campaignCompleted: self = .campaignCompleted(fields.transition)
+        case .messageQueued: self = .messageQueued(fields.message)
+        case .messageSent: self = .messageSent(fields.message)
+        case .messageFailed: self = .messageFailed(fields.message)
+        case .messageReceipt: self = .messageReceipt(fields.message)
         }
     }
 }
 
-/// Reads members of an already validated `data` object.
-private struct DataReader {
-    let object: JSONObject
-
-    func string(_ name: String) -> String { object[name]?.stringValue ?? "" }
-    func optionalString(_ name: String) -> String? { object[name]?.stringValue }
-    func timestamp(_ name: String) -> Timestamp? { object[name]?.stringValue.flatMap(Timestamp.init(rfc3339:)) }
+/// A validated `data` object as payload fields.
+extension JSONObject: PayloadFields {
+    func isNull(_ name: String) -> Bool { self[name] == .null }
+    func string(_ name: String) -> String? { self[name]?.stringValue }
+    func timestamp(_ name: String) -> Timestamp? { string(name).flatMap(Timestamp.init(rfc3339:)) }
 
     func integer(_ name: String) -> Int64? {
-        if case .number(let number) = object[name] { return number.int64Value }
+        if case .number(let number) = self[name] { return number.int64Value }
         return nil
     }
 
     func money(_ name: String) -> Money? {
-        guard case .number(let number) = object[name], case .success(let money) = Money.parse(number.lexeme) else {
+        guard case .number(let number) = self[name], case .success(let money) = Money.parse(number.lexeme) else {
             return nil
         }
         return money
     }
 
-    func patch<Value>(_ name: String, _ convert: (JSONValue) -> Value?) -> Patch<Value> {
-        guard let value = object[name] else { return .keep }
-        if case .null = value { return .clear }
-        return convert(value).map(Patch.set) ?? .keep
+    func bool(_ name: String) -> Bool? {
+        if case .bool(let value) = self[name] { return value }
+        return nil
     }
 
-    var transition: CampaignTransition {
-        CampaignTransition(campaignID: string("campaign_id"), reason: optionalString("reason"))
+    func strings(_ name: String) -> [String]? {
+        guard case .array(let elements) = self[name] else { return nil }
+        return elements.compactMap(\.stringValue)
     }
 
-    var message: MessageEvent {
-        var retryable: Bool?
-        if case .bool(let value) = object["retryable"] { retryable = value }
-        return MessageEvent(
-            messageID: string("message_id"), campaignID: string("campaign_id"),
-            customerID: optionalString("customer_id"),
-            channel: optionalString("channel"), attempt: integer("attempt"), at: timestamp("at"),
-            to: optionalString("to"), body: optionalString("body"),
-            vendorMessageID: optionalString("vendor_message_id"),
-            reason: optionalString("reason"), retryable: retryable, status: optionalString("status"))
+    func attributes(_ name: String) -> [String: AttributeValue]? {
+        guard case .object(let object) = self[name] else { return nil }
+        var result: [String: AttributeValue] = [:]
+        for member in object {
+            switch member.value {
+            case .string(let string): result[member.key] = .string(string)
+            case .number(let number): result[member.key] = .number(number)
+            case .bool(let bool): result[member.key] = .bool(bool)
+            default: break
+            }
+        }
+        return result
+    }
+
+    func object(_ name: String) -> JSONObject? { self[name]?.objectValue }
+
+    func objects(_ name: String) -> [JSONObject]? {
+        guard case .array(let elements) = self[name] else { return nil }
+        return elements.compactMap(\.objectValue)
     }
 }

@@ -1,28 +1,11 @@
 import EventLog
 import Events
 
-/// What folds need of a validated event, worked out once when the record is decoded (in parallel, off the
-/// write thread): the writer never looks at JSON.
-public struct FoldableEvent: Sendable {
-    public let id: String
-    public let type: EventType
-    /// The entity id named by `type.keyField`.
-    public let key: String
-    public let payload: EventPayload
-
-    public init(_ event: CloudEvent) {
-        id = event.id
-        type = event.type
-        key = event.key
-        payload = event.payload
-    }
-}
-
 /// A log record turned into either an event to fold or the reason it is poison.
 public struct DecodedRecord: Sendable {
     /// What the record turned out to be.
     public enum Content: Sendable {
-        case event(FoldableEvent)
+        case event(EventEssentials)
         case poison(reason: String)
     }
 
@@ -43,36 +26,43 @@ public struct RecordDecoder: Sendable {
 
     /// Decodes one record; never fails: what cannot be folded comes back as poison with its reason.
     public func decode(_ record: LogRecord) -> DecodedRecord {
-        let result: Result<CloudEvent, EventValidationError>
+        let result: Result<EventEssentials, EventValidationError>
         let headers = record.headers.map { (name: $0.name, value: $0.value) }
         if CloudEvent.isBinaryMode(headers: headers) {
-            result = CloudEvent.decode(binaryHeaders: headers, value: record.value)
+            result = CloudEvent.decode(binaryHeaders: headers, value: record.value).map(\.essentials)
         } else {
-            result = CloudEvent.decode(structured: record.value)
+            result = CloudEvent.decodeEssentials(structured: record.value)
         }
         let logTime = Timestamp(milliseconds: record.timestampMs)
         switch result {
         case .failure(let error):
             return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: error.description))
         case .success(let event):
-            if let problem = currencyProblem(event) {
+            if let problem = currencyProblem(event.payload) {
                 return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: problem))
             }
-            return DecodedRecord(
-                position: record.position, time: event.time ?? logTime, content: .event(FoldableEvent(event)))
+            return DecodedRecord(position: record.position, time: event.time ?? logTime, content: .event(event))
         }
     }
 
     /// Why `event` does not belong in this deployment (an order or refund in another currency), if it does not.
     public func currencyProblem(_ event: CloudEvent) -> String? {
         switch event.type {
-        case .orderPlaced, .orderRefunded:
-            if let given = event.data["currency"]?.stringValue, given != currency {
-                return "/data/currency: \(given) is not the deployment currency \(currency)"
-            }
-            return nil
-        default:
-            return nil
+        case .orderPlaced, .orderRefunded: currencyProblem(given: event.data["currency"]?.stringValue)
+        default: nil
         }
+    }
+
+    private func currencyProblem(_ payload: EventPayload) -> String? {
+        switch payload {
+        case .orderPlaced(let order): currencyProblem(given: order.currency)
+        case .orderRefunded(let refund): currencyProblem(given: refund.currency)
+        default: nil
+        }
+    }
+
+    private func currencyProblem(given: String?) -> String? {
+        guard let given, given != currency else { return nil }
+        return "/data/currency: \(given) is not the deployment currency \(currency)"
     }
 }

@@ -118,7 +118,7 @@ struct BatchApplier {
     }
 
     private mutating func foldCustomerEvent(
-        _ event: FoldableEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        _ event: EventEssentials, payload: EventPayload, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let customerID = event.key
@@ -154,7 +154,7 @@ struct BatchApplier {
     }
 
     private mutating func addTimeline(
-        _ customerID: String, event: FoldableEvent, time: Timestamp, position: RecordPosition,
+        _ customerID: String, event: EventEssentials, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
@@ -239,7 +239,7 @@ struct BatchApplier {
     }
 
     private mutating func foldMessageEvent(
-        _ event: FoldableEvent, payload: EventPayload, time: Timestamp, position: RecordPosition,
+        _ event: EventEssentials, payload: EventPayload, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
         let messageID = event.key

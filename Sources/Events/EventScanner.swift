@@ -1,0 +1,475 @@
+/// What folds need of a valid event: its identity, time, key and typed payload, without the JSON tree.
+public struct EventEssentials: Sendable, Equatable {
+    /// Unique per event; projections ignore repeats.
+    public let id: String
+    public let type: EventType
+    /// The event's own `time`, when it has one.
+    public let time: Timestamp?
+    /// The entity id named by `type.keyField`.
+    public let key: String
+    public let payload: EventPayload
+
+    /// Essentials given member by member.
+    public init(id: String, type: EventType, time: Timestamp?, key: String, payload: EventPayload) {
+        self.id = id
+        self.type = type
+        self.time = time
+        self.key = key
+        self.payload = payload
+    }
+}
+
+extension CloudEvent {
+    /// This event's essentials.
+    public var essentials: EventEssentials {
+        EventEssentials(id: id, type: type, time: time, key: key, payload: payload)
+    }
+
+    /// What `decode(structured:)` gives, reduced to its essentials. Plain events are read in one pass by
+    /// `EventScanner`; anything else, valid or not, goes through the full parser and validator, so the result and
+    /// every error message are always theirs.
+    public static func decodeEssentials(structured bytes: [UInt8]) -> Result<EventEssentials, EventValidationError> {
+        if let scanned = bytes.withUnsafeBufferPointer(EventScanner.scan) { return .success(scanned) }
+        return decode(structured: bytes).map(\.essentials)
+    }
+}
+
+/// Reads a structured-mode event in one pass over its bytes straight into a typed payload, checking each value
+/// against the type's `FieldSpec`s on the way: no JSON tree, no second walk to validate it, no third to read it.
+///
+/// It takes only the plain shape producers send: ASCII strings without escapes, the envelope's own attributes
+/// with `type` before `data`, no free-form `rules` objects. On anything else, valid or not, it gives up (nil) and
+/// the caller falls back to `JSONParser` and `Validator`, which also word the errors. So it accepts a subset of
+/// what they accept and must return the same for it; `EventScannerTests` hold it to that.
+struct EventScanner {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var position = 0
+
+    /// The essentials of `bytes` when they are a plain, valid event; nil when the full decoder must decide.
+    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> EventEssentials? {
+        var scanner = EventScanner(bytes: bytes)
+        return scanner.envelope()
+    }
+
+    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    // MARK: Envelope
+
+    /// The envelope attributes the scanner knows, by index; `data` is last.
+    private static let attributeNames: [[UInt8]] = [
+        "specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data",
+    ].map { Array($0.utf8) }
+    private static let required = 0b1000_1111
+    private static let typeNames = EventType.allCases.map { Array($0.rawValue.utf8) }
+    private static let types = EventType.allCases
+    private static let plans = types.map { ScanPlan($0.dataSpec) }
+
+    private mutating func envelope() -> EventEssentials? {
+        skipWhitespace()
+        guard take(UInt8(ascii: "{")) else { return nil }
+        var seen = 0
+        var id = ""
+        var typeIndex: Int?
+        var time: Timestamp?
+        var data: ScannedFields?
+        let complete = members(closing: UInt8(ascii: "}")) { scanner in
+            guard let name = scanner.memberName(),
+                let attribute = Self.index(of: name, in: Self.attributeNames, scanner.bytes),
+                seen & (1 << attribute) == 0
+            else { return false }
+            seen |= 1 << attribute
+            return scanner.attribute(attribute, typeIndex: &typeIndex, id: &id, time: &time, data: &data)
+        }
+        skipWhitespace()
+        guard complete, position == bytes.count, seen & Self.required == Self.required, let typeIndex, let data else {
+            return nil
+        }
+        let type = Self.types[typeIndex]
+        return EventEssentials(
+            id: id, type: type, time: time, key: data.string(type.keyField) ?? "",
+            payload: EventPayload(type: type, fields: data))
+    }
+
+    /// Reads envelope attribute number `attribute` into its variable; false when it is not plain and valid.
+    private mutating func attribute(
+        _ attribute: Int, typeIndex: inout Int?, id: inout String, time: inout Timestamp?, data: inout ScannedFields?
+    ) -> Bool {
+        switch attribute {
+        case 0:
+            guard let value = string() else { return false }
+            return equals(value, "1.0")
+        case 1:
+            guard let value = string(), (1...FieldLimits.identifierLengthMax).contains(value.count) else {
+                return false
+            }
+            id = text(value)
+        case 2:
+            guard let value = string() else { return false }
+            return (1...1024).contains(value.count)
+        case 3:
+            guard let value = string(), let index = Self.index(of: value, in: Self.typeNames, bytes) else {
+                return false
+            }
+            typeIndex = index
+        case 4:
+            guard let value = string(), let parsed = Timestamp.parse(slice(value)) else { return false }
+            time = parsed
+        case 5:
+            guard let value = string() else { return false }
+            return value.count <= 1024
+        case 6:
+            guard let value = string() else { return false }
+            return equals(value, CloudEvent.dataContentType)
+        default:
+            guard let typeIndex, let fields = object(Self.plans[typeIndex]) else { return false }
+            data = fields
+        }
+        return true
+    }
+
+    // MARK: Values checked against specs
+
+    /// An object of exactly the shape `plan` describes.
+    private mutating func object(_ plan: ScanPlan) -> ScannedFields? {
+        guard take(UInt8(ascii: "{")) else { return nil }
+        var values = [ScannedValue](repeating: .absent, count: plan.names.count)
+        let complete = members(closing: UInt8(ascii: "}")) { scanner in
+            guard let name = scanner.memberName(), let index = Self.index(of: name, in: plan.names, scanner.bytes),
+                case .absent = values[index], let value = scanner.value(plan.fields[index], items: plan.items[index])
+            else { return false }
+            values[index] = value
+            return true
+        }
+        guard complete else { return nil }
+        for index in plan.fields.indices where plan.fields[index].isRequired {
+            if case .absent = values[index] { return nil }
+        }
+        return ScannedFields(plan: plan, values: values)
+    }
+
+    /// One member's value, checked as `Validator` checks `field`.
+    private mutating func value(_ field: FieldSpec, items: ScanPlan?) -> ScannedValue? {
+        if current == UInt8(ascii: "n") {
+            guard field.isNullable, literal("null") else { return nil }
+            return .null
+        }
+        switch field.kind {
+        case .string(let minLength, let maxLength):
+            guard let range = string(), range.count >= minLength, range.count <= maxLength else { return nil }
+            return .string(text(range))
+        case .identifier(let colonAllowed):
+            guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(range.count),
+                colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
+            else { return nil }
+            return .string(text(range))
+        case .currency:
+            guard let range = string(), range.count == 3,
+                slice(range).allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+            else { return nil }
+            return .string(text(range))
+        case .enumeration(let allowed):
+            guard let range = string() else { return nil }
+            let value = text(range)
+            return allowed.contains(value) ? .string(value) : nil
+        case .constant(let expected):
+            guard let range = string(), equals(range, expected) else { return nil }
+            return .string(expected)
+        case .timestamp:
+            guard let range = string(), let timestamp = Timestamp.parse(slice(range)) else { return nil }
+            return .timestamp(timestamp)
+        case .money:
+            guard let number = number(), case .success(let money) = Money.parse(utf8: slice(number.range)),
+                money >= .zero, money <= .maximum
+            else { return nil }
+            return .money(money)
+        case .integer(let minimum, let maximum):
+            guard let number = number(), number.isInteger, let integer = integer(number.range),
+                integer >= minimum, integer <= maximum
+            else { return nil }
+            return .integer(integer)
+        case .boolean:
+            return boolean().map(ScannedValue.bool)
+        case .stringList(let maxItems, let itemMaxLength):
+            var strings: [String] = []
+            let complete = array { scanner in
+                guard strings.count < maxItems, let range = scanner.string(), range.count >= 1,
+                    range.count <= itemMaxLength
+                else { return false }
+                strings.append(scanner.text(range))
+                return true
+            }
+            return complete ? .strings(strings) : nil
+        case .attributes(let maxProperties):
+            return attributes(maxProperties: maxProperties).map(ScannedValue.attributes)
+        case .anyObject:
+            return nil
+        case .objectList(let maxItems, _):
+            guard let items else { return nil }
+            var objects: [ScannedFields] = []
+            let complete = array { scanner in
+                guard objects.count < maxItems, let object = scanner.object(items) else { return false }
+                objects.append(object)
+                return true
+            }
+            return complete ? .objects(objects) : nil
+        }
+    }
+
+    /// Free-form attributes, checked as `Validator` checks `.attributes`.
+    private mutating func attributes(maxProperties: Int) -> [String: AttributeValue]? {
+        guard take(UInt8(ascii: "{")) else { return nil }
+        var result: [String: AttributeValue] = [:]
+        let complete = members(closing: UInt8(ascii: "}")) { scanner in
+            guard result.count < maxProperties, let name = scanner.memberName() else { return false }
+            let key = scanner.text(name)
+            guard Validator.isAttributeKey(key), result[key] == nil else { return false }
+            switch scanner.current {
+            case UInt8(ascii: "\""):
+                guard let range = scanner.string(), range.count <= FieldLimits.attributeStringLengthMax else {
+                    return false
+                }
+                result[key] = .string(scanner.text(range))
+            case UInt8(ascii: "t"), UInt8(ascii: "f"):
+                guard let bool = scanner.boolean() else { return false }
+                result[key] = .bool(bool)
+            default:
+                guard let number = scanner.number() else { return false }
+                result[key] = .number(JSONNumber(validLexeme: scanner.text(number.range), isInteger: number.isInteger))
+            }
+            return true
+        }
+        return complete ? result : nil
+    }
+
+    /// Reads `[element, …]`, calling `element` at each; false when it or the syntax fails.
+    private mutating func array(_ element: (inout EventScanner) -> Bool) -> Bool {
+        guard take(UInt8(ascii: "[")) else { return false }
+        return members(closing: UInt8(ascii: "]"), element)
+    }
+
+    /// The members of an object or elements of an array, after its opening bracket and through `closing`: calls
+    /// `member` at each; false when it or the syntax fails (a trailing comma included).
+    private mutating func members(closing: UInt8, _ member: (inout EventScanner) -> Bool) -> Bool {
+        skipWhitespace()
+        if take(closing) { return true }
+        while true {
+            guard member(&self) else { return false }
+            skipWhitespace()
+            guard take(UInt8(ascii: ",")) else { return take(closing) }
+            skipWhitespace()
+        }
+    }
+
+    // MARK: Tokens
+
+    private var current: UInt8? { position < bytes.count ? bytes[position] : nil }
+
+    private func slice(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[range])
+    }
+
+    /// The bytes of `range` as a string; the scanner only ever takes ASCII, which needs no validation.
+    private func text(_ range: Range<Int>) -> String { String(decoding: slice(range), as: UTF8.self) }
+
+    private func equals(_ range: Range<Int>, _ expected: String) -> Bool {
+        range.count == expected.utf8.count && zip(slice(range), expected.utf8).allSatisfy { $0 == $1 }
+    }
+
+    /// Which of `names` the bytes of `range` spell.
+    private static func index(of range: Range<Int>, in names: [[UInt8]], _ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        let count = range.count
+        outer: for (index, name) in names.enumerated() where name.count == count {
+            for offset in 0..<count where name[offset] != bytes[range.lowerBound + offset] { continue outer }
+            return index
+        }
+        return nil
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x0A, 0x0D, 0x09: position += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        guard current == byte else { return false }
+        position += 1
+        return true
+    }
+
+    /// `"name" :` with the whitespace around it; the range of the name.
+    private mutating func memberName() -> Range<Int>? {
+        skipWhitespace()
+        guard let name = string() else { return nil }
+        skipWhitespace()
+        guard take(UInt8(ascii: ":")) else { return nil }
+        skipWhitespace()
+        return name
+    }
+
+    /// A string of printable ASCII without escapes: the range of its contents.
+    private mutating func string() -> Range<Int>? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = position
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                return start..<(position - 1)
+            }
+            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            position += 1
+        }
+        return nil
+    }
+
+    private mutating func literal(_ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard position + count <= bytes.count else { return false }
+        for offset in 0..<count where bytes[position + offset] != word.utf8Start[offset] { return false }
+        position += count
+        return true
+    }
+
+    private mutating func boolean() -> Bool? {
+        if literal("true") { return true }
+        if literal("false") { return false }
+        return nil
+    }
+
+    /// A number token as the JSON grammar defines it.
+    private mutating func number() -> (range: Range<Int>, isInteger: Bool)? {
+        let start = position
+        var isInteger = true
+        _ = take(UInt8(ascii: "-"))
+        guard let first = current, Self.isDigit(first) else { return nil }
+        position += 1
+        if first == UInt8(ascii: "0") {
+            if let next = current, Self.isDigit(next) { return nil }
+        } else {
+            skipDigits()
+        }
+        if take(UInt8(ascii: ".")) {
+            isInteger = false
+            guard let digit = current, Self.isDigit(digit) else { return nil }
+            skipDigits()
+        }
+        if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+            isInteger = false
+            position += 1
+            if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { position += 1 }
+            guard let digit = current, Self.isDigit(digit) else { return nil }
+            skipDigits()
+        }
+        return (start..<position, isInteger)
+    }
+
+    /// An integer token's value; nil beyond 18 digits (such values are out of every spec's range anyway, and the
+    /// full decoder words the error).
+    private func integer(_ range: Range<Int>) -> Int64? {
+        var digits = slice(range)[...]
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative { digits = digits.dropFirst() }
+        guard digits.count <= 18 else { return nil }
+        let magnitude = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
+        return negative ? -magnitude : magnitude
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+    private mutating func skipDigits() {
+        while let byte = current, Self.isDigit(byte) { position += 1 }
+    }
+}
+
+/// An object spec prepared for scanning: member names as bytes, and the plan of each list's items.
+private final class ScanPlan: Sendable {
+    let fields: [FieldSpec]
+    let names: [[UInt8]]
+    let items: [ScanPlan?]
+
+    init(_ spec: ObjectSpec) {
+        fields = spec.fields
+        names = spec.fields.map { Array($0.name.utf8) }
+        items = spec.fields.map { field in
+            if case .objectList(_, let itemSpec) = field.kind { return ScanPlan(itemSpec) }
+            return nil
+        }
+    }
+}
+
+/// A value the scanner read, already checked against its field's kind.
+private enum ScannedValue {
+    case absent
+    case null
+    case string(String)
+    case timestamp(Timestamp)
+    case integer(Int64)
+    case money(Money)
+    case bool(Bool)
+    case strings([String])
+    case attributes([String: AttributeValue])
+    case objects([ScannedFields])
+}
+
+/// The members of one scanned object, by their index in its plan.
+private struct ScannedFields: PayloadFields {
+    let plan: ScanPlan
+    let values: [ScannedValue]
+
+    private func value(_ name: String) -> ScannedValue {
+        for index in plan.fields.indices where plan.fields[index].name == name { return values[index] }
+        return .absent
+    }
+
+    func isNull(_ name: String) -> Bool {
+        if case .null = value(name) { return true }
+        return false
+    }
+
+    func string(_ name: String) -> String? {
+        if case .string(let value) = value(name) { return value }
+        return nil
+    }
+
+    func timestamp(_ name: String) -> Timestamp? {
+        if case .timestamp(let value) = value(name) { return value }
+        return nil
+    }
+
+    func integer(_ name: String) -> Int64? {
+        if case .integer(let value) = value(name) { return value }
+        return nil
+    }
+
+    func money(_ name: String) -> Money? {
+        if case .money(let value) = value(name) { return value }
+        return nil
+    }
+
+    func bool(_ name: String) -> Bool? {
+        if case .bool(let value) = value(name) { return value }
+        return nil
+    }
+
+    func strings(_ name: String) -> [String]? {
+        if case .strings(let value) = value(name) { return value }
+        return nil
+    }
+
+    func attributes(_ name: String) -> [String: AttributeValue]? {
+        if case .attributes(let value) = value(name) { return value }
+        return nil
+    }
+
+    /// Never: the scanner gives `rules` objects to the full decoder.
+    func object(_ name: String) -> JSONObject? { nil }
+
+    func objects(_ name: String) -> [ScannedFields]? {
+        if case .objects(let value) = value(name) { return value }
+        return nil
+    }
+}
