@@ -131,7 +131,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Events", "EventLog", "TestSupport"],
+            dependencies: ["Projections", "Events", "EventLog", "LMDB", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -11,8 +11,9 @@ import Projections
 /// It reads `crm.message.queued` from the deliveries topic, from its own stored offsets; sends in batches per
 /// campaign over a fixed number of connections, within each campaign's rate limit; retries retryable failures with
 /// exponential backoff and jitter (honouring `Retry-After`); appends `crm.message.sent` / `crm.message.failed`; and
-/// only then stores its offsets. The idempotency key is the message id plus its attempt generation (bumped by
-/// retry-failed), so a restart after a crash re-sends with the same key and the vendor does not send twice.
+/// only then stores its offsets (in an `OffsetStore` of its own). One round's outcomes are recorded while the next
+/// round is sent. The idempotency key is the message id plus its attempt generation (bumped by retry-failed), so a
+/// restart after a crash re-sends the unrecorded rounds with the same keys and the vendor does not send twice.
 public final class DeliveryWorker: @unchecked Sendable {
     // @unchecked Sendable: mutable state is guarded by `lock`; `run` is called once.
 
@@ -41,6 +42,7 @@ public final class DeliveryWorker: @unchecked Sendable {
 
     private let log: any EventLog
     private let store: ReadModelStore
+    private let progress: OffsetStore
     private let configuration: Configuration
     private let logger: Logger
     private let lock = NSLock()
@@ -49,9 +51,13 @@ public final class DeliveryWorker: @unchecked Sendable {
     private let clients: [CurlClient]
     private let sendQueue = DispatchQueue(label: "cohort.delivery.send", attributes: .concurrent)
 
-    public init(log: any EventLog, store: ReadModelStore, configuration: Configuration, logger: Logger) {
+    /// A worker reading `log`, checking campaigns and messages in `store`, keeping its offsets in `progress`.
+    public init(
+        log: any EventLog, store: ReadModelStore, progress: OffsetStore, configuration: Configuration, logger: Logger
+    ) {
         self.log = log
         self.store = store
+        self.progress = progress
         self.configuration = configuration
         self.logger = logger
         clients = (0..<configuration.concurrency).map { _ in CurlClient() }
@@ -80,13 +86,16 @@ public final class DeliveryWorker: @unchecked Sendable {
     /// Works until `stop` (or cancellation).
     public func run() async throws {
         var positions = try await log.allPartitions(of: [configuration.deliveriesTopic])
-        for (partition, offset) in try store.deliveryWorkerOffsets() where positions[partition] != nil {
+        var stored = try progress.stored()
+        if stored.isEmpty { stored = try store.legacyDeliveryWorkerOffsets() }
+        for (partition, offset) in stored where positions[partition] != nil {
             positions[partition] = offset
         }
         let reader = try await log.makeReader(startingAt: positions)
         defer { Task { await reader.close() } }
         let decoder = RecordDecoder(currency: configuration.currency)
         var held: [LogRecord] = []
+        var recording: Task<Void, any Error>?
         while !shouldStop {
             // One round of requests per poll: a pause or cancel takes effect within batchSize × concurrency messages.
             let round = configuration.batchSize * configuration.concurrency
@@ -97,10 +106,14 @@ public final class DeliveryWorker: @unchecked Sendable {
             var immediate: [Result] = []
             var campaigns: [String: CampaignState?] = [:]
             var paused = false
-            for record in records {
+            let queued = records.compactMap { record -> MessageEvent? in
                 guard case .event(let event) = decoder.decode(record).content,
                     case .messageQueued(let message) = event.payload
-                else { continue }
+                else { return nil }
+                return message
+            }
+            let known = try store.messages(withIDs: queued.map(\.messageID))
+            for message in queued {
                 let campaign: CampaignState?
                 if let cached = campaigns[message.campaignID] {
                     campaign = cached
@@ -118,7 +131,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                             retryable: false, vendorMessageID: nil))
                 default:
                     // A draft here is a launch in progress (queued messages go before `launched`): send.
-                    if let state = try store.message(message.messageID), state.delivery == .sent { continue }
+                    if known[message.messageID]?.delivery == .sent { continue }
                     outgoing.append(Outgoing(event: message))
                 }
             }
@@ -128,14 +141,19 @@ public final class DeliveryWorker: @unchecked Sendable {
                 continue
             }
             let results = immediate + (try await send(outgoing, campaigns: campaigns))
-            try await record(results)
-            var next = positions
             for record in records {
-                next[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             }
-            try store.storeDeliveryWorkerOffsets(next)
-            positions = next
+            // The previous round's outcomes were being recorded while this round was sent. Wait for them, so that
+            // offsets are stored in order, each only once everything before it is in the log.
+            try await recording?.value
+            let next = positions
+            recording = Task { [self] in
+                try await record(results)
+                try progress.store(next)
+            }
         }
+        try await recording?.value
     }
 
     /// Sends everything, batch by batch per campaign, over the fixed set of connections.

@@ -87,7 +87,9 @@ struct ServeCommand: AsyncParsableCommand {
             delivery.concurrency = configuration.deliveryConcurrency
             delivery.batchSize = configuration.deliveryBatchSize
             delivery.requestTimeoutMs = configuration.deliveryRequestTimeoutMs
-            let worker = DeliveryWorker(log: log, store: store, configuration: delivery, logger: logger)
+            let worker = DeliveryWorker(
+                log: log, store: store, progress: try OffsetStore(path: configuration.deliveryProgressPath),
+                configuration: delivery, logger: logger)
             services.append(.init(service: DeliveryService(worker: worker)))
             logger.info("delivery worker on", metadata: ["vendor.url": "\(configuration.vendorURL)"])
         }

@@ -56,6 +56,9 @@ public struct CohortConfiguration: Sendable, Equatable {
         readModelsDirectory.isEmpty ? dataDirectory + "/readmodels" : readModelsDirectory
     }
 
+    /// Where the delivery worker keeps its progress through the deliveries topic (the node's, not the read models').
+    public var deliveryProgressPath: String { dataDirectory + "/delivery" }
+
     /// The topic name for a default topic name such as `crm.orders`.
     public func topic(_ defaultName: String) -> String { topicPrefix + defaultName }
 }

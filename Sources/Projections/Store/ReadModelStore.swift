@@ -24,7 +24,7 @@ public final class ReadModelStore: @unchecked Sendable {
     let deadLetters: Database
     let counters: Database
     let offsets: Database
-    /// The delivery worker's own progress through the deliveries topic (bookkeeping, not content).
+    /// Where the delivery worker kept its progress before it had its own `OffsetStore` (read once on upgrade).
     let workerOffsets: Database
 
     /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content).
@@ -75,10 +75,12 @@ public final class ReadModelStore: @unchecked Sendable {
     // MARK: Reads
 
     /// The next offset to read of every partition folded so far.
-    public func storedOffsets() throws -> [TopicPartition: Int64] { try readOffsets(offsets) }
+    public func storedOffsets() throws -> [TopicPartition: Int64] {
+        try Self.readOffsets(offsets, in: environment)
+    }
 
-    /// Offsets as kept in `database` (the projector's or the delivery worker's).
-    private func readOffsets(_ database: Database) throws -> [TopicPartition: Int64] {
+    /// Offsets as kept in `database` of `environment`.
+    static func readOffsets(_ database: Database, in environment: Environment) throws -> [TopicPartition: Int64] {
         var result: [TopicPartition: Int64] = [:]
         try environment.read { txn in
             try txn.forEach(database) { key, value in
@@ -158,12 +160,24 @@ public final class ReadModelStore: @unchecked Sendable {
         }
     }
 
-    /// The next offset the delivery worker reads in each partition it has worked through.
-    public func deliveryWorkerOffsets() throws -> [TopicPartition: Int64] { try readOffsets(workerOffsets) }
+    /// The delivery worker's progress as versions before `OffsetStore` kept it here, for a node upgraded in place.
+    public func legacyDeliveryWorkerOffsets() throws -> [TopicPartition: Int64] {
+        try Self.readOffsets(workerOffsets, in: environment)
+    }
 
-    /// Records the delivery worker's progress (after the results of everything before it are in the log).
-    public func storeDeliveryWorkerOffsets(_ offsets: [TopicPartition: Int64]) throws {
-        try environment.write { txn in try Self.writeOffsets(offsets, to: workerOffsets, in: txn) }
+    /// The stored state of each of `ids` that has one, read in one transaction.
+    public func messages(withIDs ids: some Sequence<String>) throws -> [String: MessageState] {
+        var found: [String: MessageState] = [:]
+        try environment.read { txn in
+            for id in ids where StoreKeys.isStorable(id) {
+                if let state = try txn.withValue(
+                    messages, key: StoreKeys.id(id), { try $0.map(MessageState.init(decoding:)) })
+                {
+                    found[id] = state
+                }
+            }
+        }
+        return found
     }
 
     /// Every message of a campaign, in message-id order, optionally only those with `delivery`.
