@@ -36,7 +36,9 @@ struct BatchApplier {
     /// Customers of this batch, each in one slot of `customerStates` and folded there in place.
     private var customerSlots: [String: Int] = [:]
     private var customerStates: [CustomerState] = []
+    /// Orders changed by this batch, and their keys per customer (for recomputes).
     private var orders: [[UInt8]: OrderState] = [:]
+    private var orderKeysByCustomer: [String: [[UInt8]]] = [:]
     private var campaigns: [String: CampaignState?] = [:]
     private var stats: [String: CampaignStats] = [:]
     private var messages: [String: MessageState] = [:]
@@ -140,14 +142,19 @@ struct BatchApplier {
             if !wasErased { try erase(customerID, in: txn) }
             return
         }
-        if let orderKey, let updatedOrder { orders[orderKey] = updatedOrder }
+        if let orderKey, let updatedOrder {
+            if orders.updateValue(updatedOrder, forKey: orderKey) == nil {
+                orderKeysByCustomer[customerID, default: []].append(orderKey)
+            }
+        }
         if needsRecompute {
             var all: [String: OrderState] = [:]
             for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
                 all[stored.orderID] = stored
             }
-            let prefix = StoreKeys.prefix(customerID)
-            for (key, cached) in orders where key.starts(with: prefix) { all[cached.orderID] = cached }
+            for key in orderKeysByCustomer[customerID] ?? [] {
+                if let changed = orders[key] { all[changed.orderID] = changed }
+            }
             CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: Array(all.values))
         }
         try addTimeline(customerID, event: event, time: time, position: position, in: txn)
@@ -165,7 +172,7 @@ struct BatchApplier {
     /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.
     private mutating func erase(_ customerID: String, in txn: borrowing Transaction) throws {
         let prefix = StoreKeys.prefix(customerID)
-        for key in orders.keys where key.starts(with: prefix) { orders[key] = nil }
+        for key in orderKeysByCustomer.removeValue(forKey: customerID) ?? [] { orders[key] = nil }
         try deleteAll(withPrefix: prefix, in: store.orders, txn)
         try deleteAll(withPrefix: prefix, in: store.timeline, txn)
         var messageIDs: [String] = []

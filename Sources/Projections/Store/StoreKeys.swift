@@ -37,6 +37,7 @@ enum StoreKeys {
     /// `prefix(customer) ‖ time ‖ position`: a customer's timeline in time order, ties broken by log position.
     static func timeline(customerID: String, time: Timestamp, position: RecordPosition) -> [UInt8] {
         var key: [UInt8] = []
+        key.reserveCapacity(customerID.utf8.count + position.topic.utf8.count + 16)
         timeline(customerID: customerID, time: time, position: position, into: &key)
         return key
     }
