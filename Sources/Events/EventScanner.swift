@@ -37,8 +37,8 @@ extension CloudEvent {
 /// Reads a structured-mode event in one pass over its bytes straight into a typed payload, checking each value
 /// against the type's `FieldSpec`s on the way: no JSON tree, no second walk to validate it, no third to read it.
 ///
-/// It takes only the plain shape producers send: ASCII strings without escapes, the envelope's own attributes
-/// with `type` before `data`, no free-form `rules` objects. On anything else, valid or not, it gives up (nil) and
+/// It takes only the plain shape producers send: strings without escapes, the envelope's own attributes with
+/// `type` before `data`, no free-form `rules` objects. On anything else, valid or not, it gives up (nil) and
 /// the caller falls back to `JSONParser` and `Validator`, which also word the errors. So it accepts a subset of
 /// what they accept and must return the same for it; `EventScannerTests` hold it to that.
 struct EventScanner {
@@ -99,13 +99,13 @@ struct EventScanner {
             guard let value = string() else { return false }
             return equals(value, "1.0")
         case 1:
-            guard let value = string(), (1...FieldLimits.identifierLengthMax).contains(value.count) else {
+            guard let value = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(value)) else {
                 return false
             }
             id = text(value)
         case 2:
             guard let value = string() else { return false }
-            return (1...1024).contains(value.count)
+            return (1...1024).contains(scalarCount(value))
         case 3:
             guard let value = string(), let index = Self.index(of: value, in: Self.typeNames, bytes) else {
                 return false
@@ -116,7 +116,7 @@ struct EventScanner {
             time = parsed
         case 5:
             guard let value = string() else { return false }
-            return value.count <= 1024
+            return scalarCount(value) <= 1024
         case 6:
             guard let value = string() else { return false }
             return equals(value, CloudEvent.dataContentType)
@@ -155,10 +155,10 @@ struct EventScanner {
         }
         switch field.kind {
         case .string(let minLength, let maxLength):
-            guard let range = string(), range.count >= minLength, range.count <= maxLength else { return nil }
+            guard let range = string(), (minLength...maxLength).contains(scalarCount(range)) else { return nil }
             return .string(text(range))
         case .identifier(let colonAllowed):
-            guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(range.count),
+            guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(range)),
                 colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
             else { return nil }
             return .string(text(range))
@@ -192,8 +192,8 @@ struct EventScanner {
         case .stringList(let maxItems, let itemMaxLength):
             var strings: [String] = []
             let complete = array { scanner in
-                guard strings.count < maxItems, let range = scanner.string(), range.count >= 1,
-                    range.count <= itemMaxLength
+                guard strings.count < maxItems, let range = scanner.string(),
+                    (1...itemMaxLength).contains(scanner.scalarCount(range))
                 else { return false }
                 strings.append(scanner.text(range))
                 return true
@@ -225,7 +225,9 @@ struct EventScanner {
             guard Validator.isAttributeKey(key), result[key] == nil else { return false }
             switch scanner.current {
             case UInt8(ascii: "\""):
-                guard let range = scanner.string(), range.count <= FieldLimits.attributeStringLengthMax else {
+                guard let range = scanner.string(),
+                    scanner.scalarCount(range) <= FieldLimits.attributeStringLengthMax
+                else {
                     return false
                 }
                 result[key] = .string(scanner.text(range))
@@ -268,7 +270,7 @@ struct EventScanner {
         UnsafeBufferPointer(rebasing: bytes[range])
     }
 
-    /// The bytes of `range` as a string; the scanner only ever takes ASCII, which needs no validation.
+    /// The bytes of `range` as a string; `string()` has checked that they are valid UTF-8.
     private func text(_ range: Range<Int>) -> String { String(decoding: slice(range), as: UTF8.self) }
 
     private func equals(_ range: Range<Int>, _ expected: String) -> Bool {
@@ -310,20 +312,32 @@ struct EventScanner {
         return name
     }
 
-    /// A string of printable ASCII without escapes: the range of its contents.
+    /// A string without escapes or control characters: the range of its contents, whose bytes are valid UTF-8.
     private mutating func string() -> Range<Int>? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = position
+        var high: UInt8 = 0
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 position += 1
-                return start..<(position - 1)
+                let range = start..<(position - 1)
+                // The parser's own rule for non-ASCII strings.
+                guard high < 0x80 || String(validating: slice(range), as: UTF8.self) != nil else { return nil }
+                return range
             }
-            guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\\") else { return nil }
+            guard byte >= 0x20, byte != UInt8(ascii: "\\") else { return nil }
+            high |= byte
             position += 1
         }
         return nil
+    }
+
+    /// The Unicode scalars in a string `string()` returned (its UTF-8 is valid): the bytes that start one.
+    private func scalarCount(_ range: Range<Int>) -> Int {
+        var count = 0
+        for byte in slice(range) where byte & 0xC0 != 0x80 { count += 1 }
+        return count
     }
 
     private mutating func literal(_ word: StaticString) -> Bool {

@@ -31,6 +31,10 @@ struct EventScannerTests {
         envelope("crm.customer.upserted", #"{"customer_id":"c-2","tags":[],"attributes":{},"name":null}"#),
         envelope("crm.customer.upserted", #"{"customer_id":"c-3","tags":null,"attributes":null,"created_at":null}"#),
         envelope("crm.customer.erased", #"{"customer_id":"c-1"}"#),
+        // Not only ASCII: lengths count Unicode scalars, as the validator does (200 two-byte letters fit a name).
+        envelope("crm.customer.upserted", #"{"customer_id":"c-ü","name":"Zoë Añjali","city":"मुंबई","tags":["😀"]}"#),
+        envelope(
+            "crm.customer.upserted", "{\"customer_id\":\"c-4\",\"name\":\"\(String(repeating: "é", count: 200))\"}"),
         envelope(
             "crm.order.placed",
             #"{"order_id":"o-1","customer_id":"c-1","amount":2499.5,"currency":"INR","placed_at":"2024-05-01T04:30:00Z","items":[{"sku":"A","quantity":2,"price":1000},{"sku":"B","quantity":1,"price":499.50}],"channel":"app"}"#
@@ -74,11 +78,12 @@ struct EventScannerTests {
         }
     }
 
-    @Test("leaves escapes, non-ASCII, extensions and rules to the full decoder, which decides as before")
+    @Test("leaves escapes, extensions, rules and invalid input to the full decoder, which decides as before")
     func fallsBack() {
         let others = [
             Self.envelope("crm.visit.recorded", #"{"customer_id":"c-\u0031"}"#),
-            Self.envelope("crm.customer.upserted", #"{"customer_id":"c-1","name":"Zoë"}"#),
+            Self.envelope(
+                "crm.customer.upserted", "{\"customer_id\":\"c-4\",\"name\":\"\(String(repeating: "é", count: 201))\"}"),
             Self.envelope("crm.visit.recorded", #"{"customer_id":"c-1"}"#, extra: #","traceid":"abc""#),
             Self.envelope("crm.segment.saved", #"{"segment_id":"s-1","name":"n","rules":{"all":[]}}"#),
             Self.envelope("crm.order.placed", #"{"order_id":"o-1","customer_id":"c-1","amount":-1}"#),
@@ -121,6 +126,20 @@ struct EventScannerTests {
             let bytes = Array(text.utf8)
             #expect(Self.scan(bytes) == nil, "\(text)")
             #expect(CloudEvent.decodeEssentials(structured: bytes) == Self.full(bytes), "\(text)")
+        }
+    }
+
+    @Test("bytes that are not UTF-8 are left to the full decoder, which rejects them")
+    func invalidUTF8() {
+        let prefix = Array(Self.envelope("crm.visit.recorded", #"{"customer_id":"c-1","page":"/x"#).utf8)
+        for bad: [UInt8] in [[0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF5, 0x80, 0x80, 0x80], [0xE2, 0x82]] {
+            let bytes = prefix + bad + Array(#""}}"#.utf8)
+            #expect(Self.scan(bytes) == nil)
+            guard case .failure(let error) = CloudEvent.decodeEssentials(structured: bytes) else {
+                Issue.record("invalid UTF-8 \(bad) was accepted")
+                continue
+            }
+            #expect(error.description.contains("UTF-8"))
         }
     }
 
