@@ -177,6 +177,24 @@ struct EventScannerTests {
         #expect(taken > tried / 50, "the scanner took \(taken) of \(tried) mutants")
     }
 
+    @Test("every truncation of every plain event, and random bytes, are refused without a crash")
+    func truncationsAndNoise() {
+        for text in Self.plain {
+            let bytes = Array(text.utf8)
+            for end in 0..<bytes.count {
+                let truncated = Array(bytes[..<end])
+                // A prefix of a valid event can be valid only by ending in whitespace after the last brace.
+                if let scanned = Self.scan(truncated) { #expect(Self.full(truncated) == .success(scanned)) }
+            }
+        }
+        var random = SplitMix(seed: 3)
+        let alphabet = Array(#"{}[]:,"\ -.0123456789eE+-ntrufals"#.utf8) + [0x00, 0x80, 0xC3, 0xA9, 0xFF]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int(random.next() % 64)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }
+            if let scanned = Self.scan(bytes) { #expect(Self.full(bytes) == .success(scanned)) }
+        }
+    }
+
     @Test("money read from bytes agrees with the reference reading on generated lexemes")
     func moneyFromBytes() {
         var random = SplitMix(seed: 11)
