@@ -317,17 +317,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             case .failure(let error): logger.error("delivery: cannot record \(message.messageID): \(error)")
             }
         }
-        var attempt = 0
-        while true {
-            do {
-                _ = try await log.append(records)
-                return
-            } catch {
-                guard error.isRetriable, !shouldStop else { throw error }
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(min(5_000, 100 << min(attempt, 6))))
-            }
-        }
+        try await log.appendRetrying(records, shouldStop: { shouldStop })
     }
 }
 

@@ -42,4 +42,28 @@ extension EventLog {
         }
         return positions
     }
+
+    /// Appends, retrying with exponential backoff (100 ms doubling to 5 s) while the log is unavailable (a broker
+    /// outage): the caller waits instead of failing, and carries on where it stopped. Any other error, or
+    /// `shouldStop()` turning true, ends the wait with the error. `onRetry` hears of each retry (attempt number,
+    /// backoff in milliseconds, the error), for logging.
+    public func appendRetrying(
+        _ records: [OutgoingRecord], shouldStop: () -> Bool,
+        onRetry: (_ attempt: Int, _ backoffMs: Int, _ error: EventLogError) -> Void = { _, _, _ in }
+    ) async throws {
+        var attempt = 0
+        while true {
+            do throws(EventLogError) {
+                _ = try await append(records)
+                return
+            } catch {
+                // (A `catch where` clause here crashes the Swift 6.3 compiler with typed throws.)
+                guard error.isRetriable, !shouldStop() else { throw error }
+                attempt += 1
+                let backoffMs = min(5_000, 100 << min(attempt - 1, 6))
+                onRetry(attempt, backoffMs, error)
+                try await Task.sleep(for: .milliseconds(backoffMs))
+            }
+        }
+    }
 }

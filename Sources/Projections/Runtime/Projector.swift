@@ -223,7 +223,17 @@ public final class Projector: @unchecked Sendable {
                 guard case .poison(let reason) = entry.content else { return nil }
                 return Self.deadLetter(record, reason: reason, topic: topic)
             }
-            if !poison.isEmpty { try await appendRetrying(poison) }
+            if !poison.isEmpty {
+                // A broker outage makes the batch wait instead of the projector dying.
+                try await log.appendRetrying(poison, shouldStop: { shouldStop }) { attempt, backoffMs, error in
+                    logger.warning(
+                        "dead-letter append failed; retrying",
+                        metadata: [
+                            "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)",
+                            "error": "\(error)",
+                        ])
+                }
+            }
         }
         return decoded
     }
@@ -261,30 +271,6 @@ public final class Projector: @unchecked Sendable {
             shared[chunk] = range.isEmpty ? [] : batch[range].map(decoder.decode)
         }
         return Array(results.joined())
-    }
-
-    /// Appends, retrying with exponential backoff (100 ms up to 5 s) while the log is unavailable (a broker
-    /// outage): the batch waits instead of the projector dying, and resumes where it stopped.
-    private func appendRetrying(_ records: [OutgoingRecord]) async throws {
-        var attempt = 0
-        while true {
-            do {
-                _ = try await log.append(records)
-                return
-            } catch {
-                // (A `catch where` clause here crashes the Swift 6.3 compiler with typed throws.)
-                guard error.isRetriable, !shouldStop else { throw error }
-                attempt += 1
-                let backoffMs = min(5_000, 100 << min(attempt - 1, 6))
-                logger.warning(
-                    "dead-letter append failed; retrying",
-                    metadata: [
-                        "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)",
-                        "error": "\(error)",
-                    ])
-                try await Task.sleep(for: .milliseconds(backoffMs))
-            }
-        }
     }
 
     /// The dead-letter form of a record: the original key, value and headers plus where it came from and why.
