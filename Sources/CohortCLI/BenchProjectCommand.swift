@@ -1,4 +1,5 @@
 import ArgumentParser
+import CohortConfig
 import EventLog
 import Events
 import Foundation
@@ -13,10 +14,15 @@ struct BenchProjectCommand: AsyncParsableCommand {
         abstract: "Measure fold throughput (log → LMDB read models) from the embedded log and from Kafka.",
         discussion: """
             Generates --events records of synthetic traffic (customers, orders with cancels and refunds, visits) once, \
-            untimed, then rebuilds fresh read models from them --runs times, as `cohort replay` does. Kafka uses \
-            --brokers, or else librdkafka's mock cluster in this process (keep --kafka-events within its ~5 MiB per \
-            partition). Reports the median and the process's peak resident memory.
+            untimed, then rebuilds fresh read models from them --runs times: as `cohort replay` does (folded in \
+            memory, written once in key order; --mode rebuild) and as a live projector does (one transaction per \
+            batch; --mode batches). Kafka uses --brokers, or else librdkafka's mock cluster in this process (keep \
+            --kafka-events within its ~5 MiB per partition). Reports medians and the process's peak resident memory.
             """)
+
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case rebuild, batches, all
+    }
 
     @OptionGroup var target: BenchTargetOptions
 
@@ -25,6 +31,12 @@ struct BenchProjectCommand: AsyncParsableCommand {
 
     @Option(help: "Records to fold from Kafka.")
     var kafkaEvents = 200_000
+
+    @Option(help: "How to fold: rebuild (in memory, as cohort replay), batches (as a live projector) or all.")
+    var mode: Mode = .all
+
+    @Option(help: "Memory (MiB) a rebuild may fold in before it writes (replay.memory_mb).")
+    var memoryMb = CohortConfiguration().replayMemoryMiB
 
     func validate() throws {
         guard events >= 1_000, kafkaEvents >= 1_000 else { throw ValidationError("at least 1000 events") }
@@ -44,9 +56,13 @@ struct BenchProjectCommand: AsyncParsableCommand {
                 try await log.createTopic(stream.defaultTopic, partitions: target.partitions)
             }
             let total = try await fill(log, events: events)
-            let rates = try await measure(log, total: total, label: "embedded", directory: directory, logger: logger)
+            for inMemory in modes {
+                let label = "embedded " + (inMemory ? "rebuild" : "batches")
+                let rates = try await measure(
+                    log, total: total, label: label, inMemory: inMemory, directory: directory, logger: logger)
+                summarize(label, rates, records: total)
+            }
             await log.close()
-            summarize("embedded", rates, records: total)
         }
         if target.measuresKafka {
             let cluster = try target.kafkaCluster(logger: logger)
@@ -56,12 +72,25 @@ struct BenchProjectCommand: AsyncParsableCommand {
             }
             let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: cluster.servers), logger: logger)
             let total = try await fill(log, events: kafkaEvents)
-            let rates = try await measure(log, total: total, label: "kafka", directory: directory, logger: logger)
+            for inMemory in modes {
+                let label = target.kafkaLabel + (inMemory ? " rebuild" : " batches")
+                let rates = try await measure(
+                    log, total: total, label: label, inMemory: inMemory, directory: directory, logger: logger)
+                summarize(label, rates, records: total)
+            }
             await log.close()
-            summarize(target.kafkaLabel, rates, records: total)
             withExtendedLifetime(cluster.mock) {}
         }
         Output.line("peak resident memory of this process: \(BenchMeasure.peakResidentMegabytes()) MB")
+    }
+
+    /// Whether each measured mode folds in memory.
+    private var modes: [Bool] {
+        switch mode {
+        case .rebuild: [true]
+        case .batches: [false]
+        case .all: [true, false]
+        }
     }
 
     /// Appends generated traffic of about `events` records; returns the exact count.
@@ -78,17 +107,16 @@ struct BenchProjectCommand: AsyncParsableCommand {
     }
 
     private func measure(
-        _ log: any EventLog, total: Int, label: String, directory: String, logger: Logger
+        _ log: any EventLog, total: Int, label: String, inMemory: Bool, directory: String, logger: Logger
     ) async throws -> [Double] {
         var rates: [Double] = []
         let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)
+        var configuration = Projector.Configuration(topics: topics, deadLetterTopic: nil, currency: "INR")
+        if inMemory { configuration.inMemoryRebuildBytesMax = memoryMb << 20 }
         for run in 1...target.runs {
-            let path = directory + "/\(label)-run-\(run)"
+            let path = directory + "/run-\(run)"
             let store = try ReadModelStore(path: path, options: ReadModelStore.rebuildOptions)
-            let projector = Projector(
-                log: log, store: store,
-                configuration: Projector.Configuration(topics: topics, deadLetterTopic: nil, currency: "INR"),
-                logger: logger)
+            let projector = Projector(log: log, store: store, configuration: configuration, logger: logger)
             let started = ContinuousClock.now
             let progress = try await projector.run(until: .caughtUp)
             try store.sync()

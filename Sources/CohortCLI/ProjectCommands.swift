@@ -72,8 +72,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let log = try await Wiring.openLog(configuration, logger: logger)
         let store = try ReadModelStore(path: into, options: ReadModelStore.rebuildOptions)
         let projector = Projector(
-            log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: false),
-            logger: logger)
+            log: log, store: store, configuration: Wiring.replayConfiguration(configuration), logger: logger)
         let printer = ProgressPrinter(label: "replay")
         let stop: Projector.StopCondition =
             until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp

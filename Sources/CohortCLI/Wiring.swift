@@ -97,6 +97,14 @@ extension Wiring {
             deadLetterTopic: deadLetters ? configuration.topic(EventStream.deadletter.defaultTopic) : nil,
             currency: configuration.currency)
     }
+
+    /// The projector of `cohort replay`: no dead-lettering (the original run did), and a rebuild in memory within
+    /// `replay.memory_mb`.
+    static func replayConfiguration(_ configuration: CohortConfiguration) -> Projector.Configuration {
+        var projector = projectorConfiguration(configuration, deadLetters: false)
+        if configuration.replayMemoryMiB > 0 { projector.inMemoryRebuildBytesMax = configuration.replayMemoryMiB << 20 }
+        return projector
+    }
 }
 
 /// Prints a progress line to stderr at most every `intervalSeconds`, and once more at the end.
@@ -114,11 +122,17 @@ final class ProgressPrinter: @unchecked Sendable {
 
     func report(_ progress: Projector.Progress, final: Bool = false) {
         let due = lock.withLock {
-            guard final || progress.elapsedSeconds - lastPrinted >= intervalSeconds else { return false }
+            guard final || progress.writing || progress.elapsedSeconds - lastPrinted >= intervalSeconds else {
+                return false
+            }
             lastPrinted = progress.elapsedSeconds
             return true
         }
         guard due else { return }
+        if progress.writing {
+            Output.error("\(label): \(progress.records) records folded in memory; writing the read models in key order")
+            return
+        }
         let rate = progress.elapsedSeconds > 0 ? Double(progress.records) / progress.elapsedSeconds : 0
         var line =
             "\(label): \(progress.records) records, \(Int(rate)) records/s, "

@@ -42,6 +42,9 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var deliveryBatchSize = 200
     /// How long one vendor request may take before it counts as a (retryable) timeout.
     public var deliveryRequestTimeoutMs = 10_000
+    /// Memory a replay (a rebuild into an empty directory) may fold in before it writes, in MiB; past it, the rest
+    /// is folded in ordinary batches. 0 folds every replay in ordinary batches.
+    public var replayMemoryMiB = 8_192
     /// swift-log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
 

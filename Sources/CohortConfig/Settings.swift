@@ -80,6 +80,9 @@ public enum Settings {
         integer(
             "delivery.request_timeout_ms", "vendor request deadline (then retried)", 100...600_000,
             \.deliveryRequestTimeoutMs),
+        integer(
+            "replay.memory_mb", "MiB a replay folds in memory before writing; 0 = ordinary batches", 0...1 << 20,
+            \.replayMemoryMiB),
         Setting(
             key: "log.level", summary: "trace, debug, info, notice, warning, error or critical",
             apply: { configuration, text throws(SettingError) in

@@ -139,6 +139,12 @@ public final class Environment: @unchecked Sendable {
         return result
     }
 
+    /// Grows the map (by doublings) until it is at least `bytes`, so that one large transaction known in advance
+    /// does not fail on a full map and start over, perhaps several times.
+    public func reserve(bytes: Int) throws {
+        while currentMapSizeBytes < min(bytes, mapSizeBytesMax) { try grow() }
+    }
+
     /// Doubles the map, waiting for every transaction in this process to finish first.
     private func grow() throws {
         resizeLock.lockExclusive()

@@ -40,11 +40,12 @@ struct ProjectorTests {
 
         func project(
             into store: ReadModelStore, batch: Int = 20_000, until: Projector.StopCondition = .caughtUp,
-            deadLetters: Bool = false, through other: (any EventLog)? = nil
+            deadLetters: Bool = false, through other: (any EventLog)? = nil, inMemoryBytesMax: Int? = nil
         ) async throws -> Projector.Progress {
             var configuration = Projector.Configuration(
                 topics: ProjectorTests.folded, deadLetterTopic: deadLetters ? "crm.deadletter" : nil, currency: "INR")
             configuration.batchRecordsMax = batch
+            configuration.inMemoryRebuildBytesMax = inMemoryBytesMax
             return try await Projector(log: other ?? log, store: store, configuration: configuration).run(until: until)
         }
     }
@@ -156,7 +157,8 @@ struct ProjectorTests {
         #expect(try store.counter(.deadLetters) == Int64(poisonCount))
         var letters = 0
         for partition in 0..<(try await world.log.partitionCount(topic: "crm.deadletter")) {
-            letters += Int(try await world.log.watermarks(TopicPartition(topic: "crm.deadletter", partition: partition)).high)
+            letters += Int(
+                try await world.log.watermarks(TopicPartition(topic: "crm.deadletter", partition: partition)).high)
         }
         #expect(letters == poisonCount)
         await world.log.close()

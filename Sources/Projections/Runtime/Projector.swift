@@ -25,6 +25,10 @@ public final class Projector: @unchecked Sendable {
         public var batchWaitMs = 50
         /// How often lag is refreshed from the log's watermarks.
         public var lagRefreshMs = 1_000
+        /// When set and the store is empty (a rebuild), fold in memory and write everything once at the end, in key
+        /// order; should the folded state outgrow this many bytes first, it is written then and the rest is folded
+        /// in ordinary batches. Nil: always ordinary batches.
+        public var inMemoryRebuildBytesMax: Int?
 
         /// Settings for folding `topics` in a deployment whose currency is `currency`.
         public init(topics: [String], deadLetterTopic: String?, currency: String) {
@@ -52,8 +56,10 @@ public final class Projector: @unchecked Sendable {
         public var remaining: Int64?
         /// Seconds since the run started.
         public var elapsedSeconds = 0.0
-        /// Batches committed in this run.
+        /// Batches committed in this run (a rebuild in memory commits once, at the end).
         public var batches = 0
+        /// Set while a rebuild folded in memory is being written to the store.
+        public var writing = false
     }
 
     private let log: any EventLog
@@ -135,6 +141,13 @@ public final class Projector: @unchecked Sendable {
         var state = Progress(remaining: stopsWhenCaughtUp ? Self.remaining(current, ends) : nil)
         var lastLagRefresh = ContinuousClock.now
         var inFlight: (commit: Task<Void, any Error>, offsets: [TopicPartition: Int64], records: Int)?
+        var rebuild: InMemoryRebuild?
+        if let budget = configuration.inMemoryRebuildBytesMax, try store.isEmpty() {
+            // Sized for the records behind, as many as the budget can hold (a record takes well over 100 bytes).
+            let expected = min(Int(Self.remaining(current, ends)), budget / 100)
+            rebuild = try InMemoryRebuild(store: store, expectedRecords: expected)
+            logger.info("projector rebuilding in memory into an empty store")
+        }
 
         /// Waits for the batch being written, then publishes its progress.
         func settle() async throws {
@@ -143,9 +156,33 @@ public final class Projector: @unchecked Sendable {
             try await batch.commit.value
             lock.withLock { positions = batch.offsets }
             state.records += batch.records
-            state.batches += 1
+            if rebuild == nil { state.batches += 1 }
             state.elapsedSeconds = Self.seconds(since: started)
             if stopsWhenCaughtUp { state.remaining = Self.remaining(batch.offsets, ends) }
+            progress?(state)
+        }
+
+        /// Writes what a rebuild in memory has folded up to `offsets`; ordinary batches follow, if any.
+        func commitRebuild(_ offsets: [TopicPartition: Int64]) async throws {
+            guard let pending = rebuild else { return }
+            rebuild = nil
+            state.writing = true
+            progress?(state)
+            let writeStarted = ContinuousClock.now
+            let observer = self.observer
+            try await onWriteQueue {
+                let changes = try pending.commit(nextOffsets: offsets)
+                observer?.didCommit(changes)
+            }
+            logger.info(
+                "projector wrote the rebuild folded in memory",
+                metadata: [
+                    "projector.records": "\(state.records)",
+                    "projector.write_seconds": "\(Self.seconds(since: writeStarted))",
+                ])
+            state.writing = false
+            state.batches += 1
+            state.elapsedSeconds = Self.seconds(since: started)
             progress?(state)
         }
 
@@ -156,24 +193,34 @@ public final class Projector: @unchecked Sendable {
         while !shouldStop {
             if stopsWhenCaughtUp && caughtUp() { break }
             var batch: [LogRecord] = []
+            /// The next offset of every partition once this batch is folded.
+            var reached = current
             let deadline = ContinuousClock.now + .milliseconds(configuration.batchWaitMs)
             while batch.count < configuration.batchRecordsMax {
                 let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
                 let polled = try await reader.poll(
                     maxRecords: configuration.batchRecordsMax - batch.count,
                     timeoutMs: batch.isEmpty ? max(waitMs, 100) : waitMs)
-                for record in polled {
-                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                    if finished.contains(partition) { continue }
-                    if let until, record.timestampMs > until.milliseconds {
-                        // The log is in append order per partition: nothing after this belongs to the past.
-                        finished.insert(partition)
-                        continue
+                if let until {
+                    for record in polled {
+                        let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                        if finished.contains(partition) { continue }
+                        if record.timestampMs > until.milliseconds {
+                            // The log is in append order per partition: nothing after this belongs to the past.
+                            finished.insert(partition)
+                            continue
+                        }
+                        batch.append(record)
+                        reached[partition] = record.offset + 1
                     }
-                    batch.append(record)
+                } else {
+                    batch.append(contentsOf: polled)
+                    Self.advance(&reached, past: polled)
                 }
                 if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
-                if stopsWhenCaughtUp && batchReachesEnds(batch, current: current, ends: ends, finished: finished) {
+                if stopsWhenCaughtUp
+                    && ends.allSatisfy({ finished.contains($0.key) || reached[$0.key, default: 0] >= $0.value })
+                {
                     break
                 }
             }
@@ -182,42 +229,62 @@ public final class Projector: @unchecked Sendable {
                 try await settle()
                 continue
             }
-            for record in batch {
-                current[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
-            }
+            current = reached
             // Decode (and dead-letter) this batch while the previous one is still being written, then hand it
             // to the write queue once the previous commit is done: batches commit in order, one at a time.
-            let decoded = try await prepare(batch)
+            let decoded = try await prepare(batch, decodeThreads: rebuild == nil ? nil : Self.processors)
             try await settle()
             let offsets = current
-            inFlight = (Task { [self] in try await self.apply(decoded, nextOffsets: offsets) }, offsets, batch.count)
+            if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
+                if inMemory.estimatedBytes > budget {
+                    logger.notice(
+                        "projector rebuild outgrew its memory budget; writing it and going on in batches",
+                        metadata: ["projector.budget_bytes": "\(budget)"])
+                    try await commitRebuild(lock.withLock { positions })
+                }
+            }
+            if let inMemory = rebuild {
+                inFlight = (
+                    Task { [self] in try await onWriteQueue { try inMemory.fold(decoded) } }, offsets, batch.count
+                )
+            } else {
+                inFlight = (
+                    Task { [self] in try await self.apply(decoded, nextOffsets: offsets) }, offsets, batch.count
+                )
+            }
             if ContinuousClock.now - lastLagRefresh > .milliseconds(configuration.lagRefreshMs) {
                 lastLagRefresh = ContinuousClock.now
                 try await refreshHighWatermarks(Array(current.keys))
             }
         }
         try await settle()
+        try await commitRebuild(lock.withLock { positions })
         state.elapsedSeconds = Self.seconds(since: started)
         // On a requested stop the log may be the reason (a broker outage): do not wait on it for a final lag reading.
         if !shouldStop { try await refreshHighWatermarks(Array(current.keys)) }
         return state
     }
 
-    private func batchReachesEnds(
-        _ batch: [LogRecord], current: [TopicPartition: Int64], ends: [TopicPartition: Int64],
-        finished: Set<TopicPartition>
-    ) -> Bool {
-        var reached = current
-        for record in batch {
-            reached[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
-        }
-        return ends.allSatisfy { partition, end in finished.contains(partition) || reached[partition, default: 0] >= end
+    /// Moves `offsets` past `records`. A poll returns runs of one partition's records, so a partition is looked
+    /// up once per run instead of once per record.
+    static func advance(_ offsets: inout [TopicPartition: Int64], past records: [LogRecord]) {
+        var index = records.startIndex
+        while index < records.endIndex {
+            let first = records[index]
+            var last = index
+            while last + 1 < records.endIndex, records[last + 1].partition == first.partition,
+                records[last + 1].topic == first.topic
+            {
+                last += 1
+            }
+            offsets[TopicPartition(topic: first.topic, partition: first.partition)] = records[last].offset + 1
+            index = last + 1
         }
     }
 
     /// Decodes the batch and dead-letters its poison records, before its commit, so that none is lost.
-    private func prepare(_ batch: [LogRecord]) async throws -> [DecodedRecord] {
-        let decoded = decode(batch)
+    private func prepare(_ batch: [LogRecord], decodeThreads: Int?) async throws -> [DecodedRecord] {
+        let decoded = decode(batch, threads: decodeThreads ?? max(1, Self.processors - 1))
         if let topic = configuration.deadLetterTopic {
             let poison = zip(batch, decoded).compactMap { record, entry -> OutgoingRecord? in
                 guard case .poison(let reason) = entry.content else { return nil }
@@ -242,35 +309,41 @@ public final class Projector: @unchecked Sendable {
     private func apply(_ decoded: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) async throws {
         let store = self.store
         let observer = self.observer
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await onWriteQueue {
+            let changes = try store.apply(decoded, nextOffsets: nextOffsets)
+            observer?.didCommit(changes)
+        }
+    }
+
+    /// Runs `body` on the write queue: LMDB write transactions belong to one thread.
+    private func onWriteQueue<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
             writeQueue.async {
-                do {
-                    let changes = try store.apply(decoded, nextOffsets: nextOffsets)
-                    observer?.didCommit(changes)
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+                continuation.resume(with: Swift.Result { try body() })
             }
         }
     }
 
-    /// Decoding is pure and independent per record, so large batches are split across the cores, less the one the
-    /// write thread needs: it is the slower side, and sharing its core with a decoder slowed folding by 8 %.
-    private func decode(_ batch: [LogRecord]) -> [DecodedRecord] {
+    private static let processors = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Decoding is pure and independent per record, so large batches are split across `threads`. Ordinary batches
+    /// leave one core to the write thread: it is the slower side, and sharing its core with a decoder slowed folding
+    /// by 8 %. A rebuild in memory folds faster than it decodes, so it decodes on every core.
+    private func decode(_ batch: [LogRecord], threads: Int) -> [DecodedRecord] {
         let decoder = self.decoder
-        let chunks = batch.count >= 2_000 ? max(1, ProcessInfo.processInfo.activeProcessorCount - 1) : 1
+        let chunks = batch.count >= 2_000 ? threads : 1
         if chunks <= 1 { return batch.map(decoder.decode) }
         let size = (batch.count + chunks - 1) / chunks
-        let results = UnsafeMutableBufferPointer<[DecodedRecord]>.allocate(capacity: chunks)
-        results.initialize(repeating: [])
-        defer { results.deallocate() }
-        nonisolated(unsafe) let shared = results
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let range = (chunk * size)..<min(batch.count, (chunk + 1) * size)
-            shared[chunk] = range.isEmpty ? [] : batch[range].map(decoder.decode)
+        // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
+        return [DecodedRecord](unsafeUninitializedCapacity: batch.count) { buffer, initialized in
+            nonisolated(unsafe) let shared = buffer
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                for index in (chunk * size)..<min(batch.count, (chunk + 1) * size) {
+                    (shared.baseAddress! + index).initialize(to: decoder.decode(batch[index]))
+                }
+            }
+            initialized = batch.count
         }
-        return Array(results.joined())
     }
 
     /// The dead-letter form of a record: the original key, value and headers plus where it came from and why.

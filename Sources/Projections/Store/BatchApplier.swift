@@ -29,28 +29,85 @@ public protocol ProjectionObserver: Sendable {
     func didCommit(_ changes: BatchChanges)
 }
 
+/// A rebuild into an empty store, folded in memory and written in one transaction at the end (or when it outgrows
+/// its memory budget): the fastest way to fold a whole log, and as exact as batches, since the folds are the same.
+///
+/// A crash before `commit` leaves the store as empty as it was: there is nothing half-written to recover from.
+/// Used from one thread at a time (the projector's write queue).
+public final class InMemoryRebuild: @unchecked Sendable {
+    // @unchecked Sendable: used from one thread at a time.
+    private let store: ReadModelStore
+    private var applier: BatchApplier
+
+    /// A rebuild into `store`, which must hold no read models yet, of about `expectedRecords` records (to size its
+    /// tables once instead of growing them step by step).
+    public init(store: ReadModelStore, expectedRecords: Int) throws {
+        guard try store.isEmpty() else { throw ReadModelStore.NotEmpty() }
+        self.store = store
+        applier = BatchApplier(store: store, expectedRecords: expectedRecords, inMemory: true)
+    }
+
+    /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses).
+    public func fold(_ batch: [DecodedRecord]) throws {
+        try store.environment.read { txn in
+            for record in batch { try applier.fold(record, in: txn) }
+        }
+    }
+
+    /// Roughly how many bytes the folded state holds.
+    public var estimatedBytes: Int { applier.estimatedBytes }
+
+    /// Writes everything folded, with `nextOffsets`, in one transaction. The rebuild is finished afterwards.
+    @discardableResult
+    public func commit(nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
+        // Stored, the rows take about what they take in memory; a map too small would fail the write and redo it.
+        try store.environment.reserve(bytes: 2 * estimatedBytes + (64 << 20))
+        return try store.environment.write { txn in
+            let changes = try applier.flush(in: txn)
+            try ReadModelStore.writeOffsets(nextOffsets, to: store.offsets, in: txn)
+            return changes
+        }
+    }
+}
+
 /// The working set of one batch: entities are read from the transaction once, folded in memory and written back
-/// once at the end. Lives only inside one write transaction.
+/// once at the end. Lives only inside one write transaction, or, for an `InMemoryRebuild`, across all its batches,
+/// the per-event rows waiting in `rows` too.
 struct BatchApplier {
     let store: ReadModelStore
-    /// Customers of this batch, each in one slot of `customerStates` and folded there in place.
-    private var customerSlots: [String: Int] = [:]
+    /// Set when folding into an empty store in memory: per-event rows wait here instead of being put one by one,
+    /// and the flush appends everything in key order.
+    private var rows: RebuildRows?
+    /// Customers of this batch, each in one slot of `customerStates` and folded there in place. Ids compare as
+    /// LMDB keys do, byte for byte.
+    private var customerSlots: [ByteString: Int] = [:]
     private var customerStates: [CustomerState] = []
-    /// Orders changed by this batch, and their keys per customer (for recomputes).
-    private var orders: [[UInt8]: OrderState] = [:]
-    private var orderKeysByCustomer: [String: [[UInt8]]] = [:]
+    /// Orders changed by this batch, and the keys of each slot's customer's (for recomputes and erasure).
+    /// Each order in one place of `orderStates` (and `orderKeys`); the places of each customer slot's orders.
+    private var orderPlaces: [ByteKey: Int] = [:]
+    private var orderStates: [OrderState] = []
+    private var orderKeys: [ByteKey] = []
+    private var ordersOfSlot: [[Int]] = []
     private var campaigns: [String: CampaignState?] = [:]
+    /// Saved segments, nil once deleted.
+    private var segments: [String: SegmentState?] = [:]
     private var stats: [String: CampaignStats] = [:]
     private var messages: [String: MessageState] = [:]
-    private var counterDeltas: [ReadModelStore.Counter: Int64] = [:]
+    private var counterDeltas = CounterDeltas()
     /// Reused for keys built per record, to spare an allocation each time.
     private var keyBuffer: [UInt8] = []
 
-    init(store: ReadModelStore, expectedRecords: Int) {
+    init(store: ReadModelStore, expectedRecords: Int, inMemory: Bool = false) {
         self.store = store
-        customerSlots.reserveCapacity(expectedRecords)
-        customerStates.reserveCapacity(expectedRecords)
-        orders.reserveCapacity(expectedRecords / 2)
+        rows = inMemory ? RebuildRows(expectedRecords: expectedRecords) : nil
+        // A batch may touch a customer per record; a whole log has fewer customers than records by far.
+        let customers = inMemory ? expectedRecords / 4 : expectedRecords
+        customerSlots.reserveCapacity(customers)
+        customerStates.reserveCapacity(customers)
+        ordersOfSlot.reserveCapacity(customers)
+        orderPlaces.reserveCapacity(expectedRecords / 2)
+        orderStates.reserveCapacity(expectedRecords / 2)
+        orderKeys.reserveCapacity(expectedRecords / 2)
         keyBuffer.reserveCapacity(512)
     }
 
@@ -58,24 +115,22 @@ struct BatchApplier {
         let position = decoded.position
         guard case .event(let event) = decoded.content else {
             if case .poison(let reason) = decoded.content {
-                var writer = BinaryWriter()
-                writer.write(position.topic)
-                writer.write(Int64(position.partition))
-                writer.write(position.offset)
-                writer.write(reason)
-                try txn.put(store.deadLetters, key: StoreKeys.position(position), value: writer.bytes)
-                counterDeltas[.deadLetters, default: 0] += 1
+                if rows != nil {
+                    rows!.addDeadLetter(position, reason: reason)
+                } else {
+                    try txn.put(
+                        store.deadLetters, key: StoreKeys.position(position),
+                        value: DeadLetterEntry.encodedValue(position: position, reason: reason))
+                }
+                counterDeltas.deadLetters += 1
             }
             return
         }
-        // Projections ignore an event id seen before, whatever its position in the log: one insert that
-        // refuses an existing key both checks and records the id.
-        StoreKeys.eventID(event.id, into: &keyBuffer)
-        guard try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite) else {
-            counterDeltas[.duplicates, default: 0] += 1
+        guard try claim(eventID: event.id, in: txn) else {
+            counterDeltas.duplicates += 1
             return
         }
-        counterDeltas[.events, default: 0] += 1
+        counterDeltas.events += 1
 
         let time = decoded.time
         let payload = event.payload
@@ -91,32 +146,47 @@ struct BatchApplier {
         }
     }
 
+    /// Records an event id; false when it was seen before, whatever its position in the log.
+    private mutating func claim(eventID id: String, in txn: borrowing Transaction) throws -> Bool {
+        if rows != nil { return rows!.claim(eventID: id) }
+        // One insert that refuses an existing key both checks and records the id.
+        StoreKeys.eventID(id, into: &keyBuffer)
+        return try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite)
+    }
+
+    /// Roughly how many bytes the working set holds.
+    var estimatedBytes: Int {
+        customerStates.count * 320 + orderStates.count * 200 + messages.count * 400 + (rows?.estimatedBytes ?? 0)
+    }
+
     // MARK: Customers and orders
 
     /// The slot of customer `id` (read from the transaction the first time), and whether it was stored before.
     private mutating func customerSlot(_ id: String, in txn: borrowing Transaction) throws -> (slot: Int, existed: Bool)
     {
-        if let slot = customerSlots[id] { return (slot, true) }
+        let key = ByteString(id)
+        if let slot = customerSlots[key] { return (slot, true) }
         let stored = try txn.withValue(store.customers, key: StoreKeys.id(id)) {
             try $0.map(CustomerState.init(decoding:))
         }
         customerStates.append(stored ?? CustomerState(customerID: id))
-        customerSlots[id] = customerStates.count - 1
+        ordersOfSlot.append([])
+        customerSlots[key] = customerStates.count - 1
         return (customerStates.count - 1, stored != nil)
     }
 
     /// Whether the customer was erased, without decoding the whole state (message events ask for every message).
     private func isErased(_ id: String, in txn: borrowing Transaction) throws -> Bool {
-        if let slot = customerSlots[id] { return customerStates[slot].isErased }
+        if let slot = customerSlots[ByteString(id)] { return customerStates[slot].isErased }
         return try txn.withValue(store.customers, key: StoreKeys.id(id)) { bytes in
             guard let bytes else { return false }
             return try CustomerState.isErased(encoded: bytes)
         }
     }
 
-    private mutating func order(_ key: [UInt8], in txn: borrowing Transaction) throws -> OrderState? {
-        if let cached = orders[key] { return cached }
-        return try txn.withValue(store.orders, key: key) { try $0.map(OrderState.init(decoding:)) }
+    private mutating func order(_ key: ByteKey, in txn: borrowing Transaction) throws -> OrderState? {
+        if let place = orderPlaces[key] { return orderStates[place] }
+        return try txn.withValue(store.orders, key: key.bytes) { try $0.map(OrderState.init(decoding:)) }
     }
 
     private mutating func foldCustomerEvent(
@@ -127,59 +197,77 @@ struct BatchApplier {
         // A customer new to the store but already in this batch "existed" for the counter: it was counted then.
         let (slot, existed) = try customerSlot(customerID, in: txn)
         let wasErased = customerStates[slot].isErased
-        var orderKey: [UInt8]?
+        var orderKey: ByteKey?
         switch payload {
-        case .orderPlaced(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
-        case .orderCancelled(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
-        case .orderRefunded(let value): orderKey = StoreKeys.order(customerID: customerID, orderID: value.orderID)
+        case .orderPlaced(let value):
+            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
+        case .orderCancelled(let value):
+            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
+        case .orderRefunded(let value):
+            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
         default: break
         }
         let order = try orderKey.map { try self.order($0, in: txn) } ?? nil
         let (updatedOrder, needsRecompute) = CustomerFold.apply(
             payload, at: time, to: &customerStates[slot], order: order)
-        if !existed { counterDeltas[.customers, default: 0] += 1 }
+        if !existed { counterDeltas.customers += 1 }
         if customerStates[slot].isErased {
-            if !wasErased { try erase(customerID, in: txn) }
+            if !wasErased { try erase(customerID, slot: slot, in: txn) }
             return
         }
         if let orderKey, let updatedOrder {
-            if orders.updateValue(updatedOrder, forKey: orderKey) == nil {
-                orderKeysByCustomer[customerID, default: []].append(orderKey)
+            if let place = orderPlaces[orderKey] {
+                orderStates[place] = updatedOrder
+            } else {
+                orderPlaces[orderKey] = orderStates.count
+                ordersOfSlot[slot].append(orderStates.count)
+                orderStates.append(updatedOrder)
+                orderKeys.append(orderKey)
             }
         }
         if needsRecompute {
-            var all: [String: OrderState] = [:]
+            var all: [ByteString: OrderState] = [:]
             for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
-                all[stored.orderID] = stored
+                all[ByteString(stored.orderID)] = stored
             }
-            for key in orderKeysByCustomer[customerID] ?? [] {
-                if let changed = orders[key] { all[changed.orderID] = changed }
-            }
+            for place in ordersOfSlot[slot] { all[ByteString(orderStates[place].orderID)] = orderStates[place] }
             CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: Array(all.values))
         }
-        try addTimeline(customerID, event: event, time: time, position: position, in: txn)
+        try addTimeline(customerID, slot: slot, event: event, time: time, position: position, in: txn)
     }
 
+    /// Adds a timeline row of `customerID`, whose slot is `slot` when the batch holds one.
     private mutating func addTimeline(
-        _ customerID: String, event: EventEssentials, time: Timestamp, position: RecordPosition,
+        _ customerID: String, slot: Int?, event: EventEssentials, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
+        if rows != nil {
+            let row = RebuildRows.TimelineRow(time: time, position: position, type: event.type, eventID: event.id)
+            if let slot { rows!.addTimeline(row, slot: slot) } else { rows!.addTimeline(row, customerID: customerID) }
+            return
+        }
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
         StoreKeys.timeline(customerID: customerID, time: time, position: position, into: &keyBuffer)
         try txn.put(store.timeline, key: keyBuffer, value: entry.encodedValue())
     }
 
     /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.
-    private mutating func erase(_ customerID: String, in txn: borrowing Transaction) throws {
+    private mutating func erase(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws {
         let prefix = StoreKeys.prefix(customerID)
-        for key in orderKeysByCustomer.removeValue(forKey: customerID) ?? [] { orders[key] = nil }
-        try deleteAll(withPrefix: prefix, in: store.orders, txn)
-        try deleteAll(withPrefix: prefix, in: store.timeline, txn)
+        for place in ordersOfSlot[slot] { orderPlaces[orderKeys[place]] = nil }
+        ordersOfSlot[slot] = []
         var messageIDs: [String] = []
-        try txn.forEach(store.customerMessages, from: prefix) { key, _ in
-            guard key.starts(with: prefix) else { return false }
-            messageIDs.append(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
-            return true
+        if rows != nil {
+            rows!.dropTimeline(slot: slot, customerID: customerID)
+            messageIDs = rows!.messageIDs(of: customerID)
+        } else {
+            try deleteAll(withPrefix: prefix, in: store.orders, txn)
+            try deleteAll(withPrefix: prefix, in: store.timeline, txn)
+            try txn.forEach(store.customerMessages, from: prefix) { key, _ in
+                guard key.starts(with: prefix) else { return false }
+                messageIDs.append(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
+                return true
+            }
         }
         for id in messageIDs {
             if var message = try message(id, in: txn) {
@@ -210,9 +298,9 @@ struct BatchApplier {
             let state = SegmentState(
                 segmentID: saved.segmentID, name: saved.name, description: saved.description,
                 rulesJSON: JSONValue.object(saved.rules).jsonText, savedAt: time)
-            try txn.put(store.segments, key: StoreKeys.id(saved.segmentID), value: state.encoded())
+            segments[saved.segmentID] = .some(state)
         case .segmentDeleted(let segmentID):
-            try txn.delete(store.segments, key: StoreKeys.id(segmentID))
+            segments[segmentID] = .some(nil)
         default:
             guard let campaignID = campaignID(of: payload) else { return }
             let current: CampaignState?
@@ -268,13 +356,19 @@ struct BatchApplier {
                 updated.to = nil
                 updated.body = nil
             } else {
-                try addTimeline(customerID, event: event, time: time, position: position, in: txn)
+                try addTimeline(
+                    customerID, slot: customerSlots[ByteString(customerID)], event: event, time: time,
+                    position: position, in: txn)
             }
             if before == nil {
-                try txn.put(
-                    store.customerMessages,
-                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
-                    value: [UInt8]())
+                if rows != nil {
+                    rows!.addMessage(messageID, of: customerID)
+                } else {
+                    try txn.put(
+                        store.customerMessages,
+                        key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
+                        value: [UInt8]())
+                }
             }
         }
         messages[messageID] = updated
@@ -291,30 +385,72 @@ struct BatchApplier {
 
     // MARK: Flush
 
-    /// Writes the working set back into the transaction.
+    /// Writes the working set back into the transaction. In key order: consecutive puts land on the same or
+    /// neighbouring B-tree pages, still in cache; into the empty databases of a rebuild, they append.
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
-        // In key order: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
-        let customerKeys = customerSlots.map { (StoreKeys.id($0.key), $0.value) }.sorted {
-            StoreKeys.precedes($0.0, $1.0)
+        let flags: Transaction.PutFlags = rows == nil ? [] : .append
+        let sortedEventIDs = rows?.startSortingEventIDs()
+        // Customers are keyed by their id; their orders, timelines and message links are filed under
+        // `StoreKeys.prefix(id)`, which sorts by length first.
+        var ids = KeyArena(expectedKeys: customerStates.count)
+        var prefixes = KeyArena(expectedKeys: customerStates.count)
+        for state in customerStates {
+            ids.append(state.customerID.utf8)
+            prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) }
         }
-        for (key, slot) in customerKeys {
-            try txn.put(store.customers, key: key, value: customerStates[slot].encoded())
+        for slot in ids.sortedIndices() {
+            try ids.withKey(slot) {
+                try txn.put(store.customers, key: $0, value: customerStates[slot].encoded(), flags: flags)
+            }
         }
-        for key in orders.keys.sorted(by: StoreKeys.precedes) {
-            try txn.put(store.orders, key: key, value: orders[key]!.encoded())
+        let slotsByPrefix = prefixes.sortedIndices().map { (id: customerStates[$0].customerID, slot: $0) }
+        for (_, slot) in slotsByPrefix {
+            let places = ordersOfSlot[slot]
+            for place in places.count > 1
+                ? places.sorted(by: { StoreKeys.precedes(orderKeys[$0].bytes, orderKeys[$1].bytes) }) : places
+            {
+                try txn.put(
+                    store.orders, key: orderKeys[place].bytes, value: orderStates[place].encoded(), flags: flags)
+            }
         }
-        for (id, state) in campaigns {
-            if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
+        for id in campaigns.keys.sorted(by: StoreKeys.idPrecedes) {
+            if let state = campaigns[id]! {
+                try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
+            }
         }
-        for (id, state) in stats { try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded()) }
-        for (key, id) in messages.keys.map({ (StoreKeys.id($0), $0) }).sorted(by: { StoreKeys.precedes($0.0, $1.0) }) {
-            try txn.put(store.messages, key: key, value: messages[id]!.encoded())
+        for id in stats.keys.sorted(by: StoreKeys.idPrecedes) {
+            try txn.put(store.campaignStats, key: StoreKeys.id(id), value: stats[id]!.encoded(), flags: flags)
         }
-        for (counter, delta) in counterDeltas where delta != 0 {
+        for id in segments.keys.sorted(by: StoreKeys.idPrecedes) {
+            if let state = segments[id]! {
+                try txn.put(store.segments, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
+            } else if rows == nil {
+                try txn.delete(store.segments, key: StoreKeys.id(id))
+            }
+        }
+        for id in messages.keys.sorted(by: StoreKeys.idPrecedes) {
+            try txn.put(store.messages, key: StoreKeys.id(id), value: messages[id]!.encoded(), flags: flags)
+        }
+        if let rows, let sortedEventIDs {
+            try rows.write(to: store, customersByPrefix: slotsByPrefix, eventIDs: sortedEventIDs, in: txn)
+        }
+        for (counter, delta) in counterDeltas.all where delta != 0 {
             let key = Array(counter.rawValue.utf8)
             let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0
             try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
         }
         return BatchChanges(customers: customerStates)
+    }
+}
+
+/// What a batch adds to each counter.
+private struct CounterDeltas {
+    var events: Int64 = 0
+    var duplicates: Int64 = 0
+    var deadLetters: Int64 = 0
+    var customers: Int64 = 0
+
+    var all: [(ReadModelStore.Counter, Int64)] {
+        [(.events, events), (.duplicates, duplicates), (.deadLetters, deadLetters), (.customers, customers)]
     }
 }

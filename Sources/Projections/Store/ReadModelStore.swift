@@ -74,6 +74,19 @@ public final class ReadModelStore: @unchecked Sendable {
 
     // MARK: Reads
 
+    /// Whether the store holds nothing yet: no read-model content and no offsets.
+    public func isEmpty() throws -> Bool {
+        try environment.read { txn in
+            for database in contentDatabases + [offsets] where try txn.count(database) > 0 { return false }
+            return true
+        }
+    }
+
+    /// A rebuild in memory was asked of a store that already holds read models.
+    public struct NotEmpty: Error, CustomStringConvertible {
+        public var description: String { "the read models are not empty; a rebuild in memory needs an empty store" }
+    }
+
     /// The next offset to read of every partition folded so far.
     public func storedOffsets() throws -> [TopicPartition: Int64] {
         try Self.readOffsets(offsets, in: environment)

@@ -18,6 +18,24 @@ enum StoreKeys {
         return order != 0 ? order < 0 : a.count < b.count
     }
 
+    /// The order of `id(a)` and `id(b)`, without building them.
+    static func idPrecedes(_ a: String, _ b: String) -> Bool {
+        var (a, b) = (a, b)
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
+    }
+
+    /// The order of `prefix(a)` and `prefix(b)` (length first), without building them.
+    static func prefixPrecedes(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (a.utf8.count, b.utf8.count)
+        return x != y ? x < y : idPrecedes(a, b)
+    }
+
     /// Whether `id` can be a key at all: LMDB takes 1…511 bytes. Lookups of anything else find nothing (instead
     /// of failing), whatever a client sends.
     static func isStorable(_ id: String) -> Bool { (1...400).contains(id.utf8.count) }
@@ -121,10 +139,15 @@ public struct TimelineEntry: Sendable, Equatable {
 
     func encodedValue() -> [UInt8] {
         var value: [UInt8] = []
-        value.reserveCapacity(1 + eventID.utf8.count)
-        value.append(Self.typeCodes[type]!)
-        value.append(contentsOf: eventID.utf8)
+        Self.encodeValue(type: type, eventID: eventID, into: &value)
         return value
+    }
+
+    /// The stored value of an entry written into `value`, reusing its storage.
+    static func encodeValue(type: EventType, eventID: String, into value: inout [UInt8]) {
+        value.removeAll(keepingCapacity: true)
+        value.append(typeCodes[type]!)
+        value.append(contentsOf: eventID.utf8)
     }
 
     /// Rebuilds an entry from its key (`prefix(customer) ‖ time ‖ prefix(topic) ‖ partition ‖ offset`) and
@@ -158,8 +181,13 @@ extension StoreKeys {
     /// Written into `key`, reusing its storage.
     static func eventID(_ id: String, into key: inout [UInt8]) {
         key.removeAll(keepingCapacity: true)
+        appendEventID(id, to: &key)
+    }
+
+    /// `eventID(…)` appended to `key`.
+    static func appendEventID(_ id: String, to key: inout [UInt8]) {
         let utf8 = id.utf8
-        if utf8.count <= 400 {
+        if utf8.count <= eventIDBytesMax {
             key.append(0)
             key.append(contentsOf: utf8)
         } else {
@@ -169,8 +197,23 @@ extension StoreKeys {
     }
 }
 
+extension StoreKeys {
+    /// The longest event id kept as its own dedup key.
+    static let eventIDBytesMax = 400
+}
+
 /// A record that could not be folded, as kept in the read model (the dead-letter topic has the bytes).
 public struct DeadLetterEntry: Sendable, Equatable {
     public let position: RecordPosition
     public let reason: String
+
+    /// The stored value of the entry for the record at `position`.
+    static func encodedValue(position: RecordPosition, reason: String) -> [UInt8] {
+        var writer = BinaryWriter()
+        writer.write(position.topic)
+        writer.write(Int64(position.partition))
+        writer.write(position.offset)
+        writer.write(reason)
+        return writer.bytes
+    }
 }

@@ -1,0 +1,229 @@
+import EventLog
+import Events
+import Foundation
+import LMDB
+
+/// The per-event rows of a rebuild into an empty store (event ids, timelines, dead letters, message links), held in
+/// memory until the rebuild is written, then written once per database in key order with `MDB_APPEND`.
+///
+/// Putting these rows one by one, each at a random place in a large B-tree, is most of what folding costs; written
+/// in key order into empty databases, each page is filled once and never copied again.
+struct RebuildRows {
+    /// One timeline row; its key is built only when written.
+    struct TimelineRow {
+        let time: Timestamp
+        let position: RecordPosition
+        let type: EventType
+        let eventID: String
+    }
+
+    /// Ids seen, compared byte for byte as LMDB compares keys (`String` equality would merge canonically equivalent
+    /// ids that LMDB keeps apart).
+    private var eventIDs: Set<ByteString> = []
+    /// Their keys, to be sorted when written.
+    private var eventIDKeys: KeyArena
+    /// Timeline rows in log order with the applier's slot of their customer (grouped by slot when written), rows of
+    /// customers without a slot (named only by a message so far), and the slots of erased customers.
+    private var timelineRows: [TimelineRow] = []
+    private var timelineRowSlots: [Int32] = []
+    private var timelineOfOthers: [ByteString: [TimelineRow]] = [:]
+    private var erasedSlots: Set<Int> = []
+    private var messageIDsByCustomer: [ByteString: [String]] = [:]
+    private var deadLetters: [(position: RecordPosition, reason: String)] = []
+    /// A rough count of the bytes held here, for the rebuild's memory budget.
+    private(set) var estimatedBytes = 0
+
+    init(expectedRecords: Int) {
+        eventIDs.reserveCapacity(expectedRecords)
+        eventIDKeys = KeyArena(expectedKeys: expectedRecords, expectedBytes: expectedRecords * 32)
+        timelineRows.reserveCapacity(expectedRecords)
+        timelineRowSlots.reserveCapacity(expectedRecords)
+    }
+
+    /// Records `id`; false when it was seen before.
+    mutating func claim(eventID id: String) -> Bool {
+        let key = ByteString(id)
+        guard eventIDs.insert(key).inserted else { return false }
+        eventIDKeys.append { StoreKeys.appendEventID(id, to: &$0) }
+        estimatedBytes += 48 + id.utf8.count
+        return true
+    }
+
+    mutating func addTimeline(_ row: TimelineRow, slot: Int) {
+        timelineRows.append(row)
+        timelineRowSlots.append(Int32(slot))
+        estimatedBytes += 80
+    }
+
+    mutating func addTimeline(_ row: TimelineRow, customerID: String) {
+        timelineOfOthers[ByteString(customerID), default: []].append(row)
+        estimatedBytes += 72
+    }
+
+    /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure).
+    mutating func dropTimeline(slot: Int, customerID: String) {
+        erasedSlots.insert(slot)
+        timelineOfOthers[ByteString(customerID)] = nil
+    }
+
+    mutating func addMessage(_ messageID: String, of customerID: String) {
+        messageIDsByCustomer[ByteString(customerID), default: []].append(messageID)
+        estimatedBytes += 32 + messageID.utf8.count
+    }
+
+    func messageIDs(of customerID: String) -> [String] { messageIDsByCustomer[ByteString(customerID)] ?? [] }
+
+    mutating func addDeadLetter(_ position: RecordPosition, reason: String) {
+        deadLetters.append((position, reason))
+        estimatedBytes += 64 + reason.utf8.count
+    }
+
+    /// Sorts the event ids into key order on another thread (the longest sort of a rebuild, and the other cores are
+    /// idle while it is written); `write` waits for it.
+    func startSortingEventIDs() -> SortedEventIDs {
+        let job = SortedEventIDs()
+        let keys = eventIDKeys
+        DispatchQueue.global().async(group: job.group) { job.order = keys.sortedIndices() }
+        return job
+    }
+
+    /// The result of `startSortingEventIDs`, once `group` is done.
+    final class SortedEventIDs: @unchecked Sendable {
+        // @unchecked Sendable: `order` is written by the sorting thread before `group` leaves, read after `wait`.
+        let group = DispatchGroup()
+        var order: [Int] = []
+    }
+
+    /// Writes every row into the store's empty databases, each in key order. `customersByPrefix` are the applier's
+    /// customers and their slots in `StoreKeys.prefix` order; `eventIDs` comes from `startSortingEventIDs`.
+    func write(
+        to store: ReadModelStore, customersByPrefix: [(id: String, slot: Int)], eventIDs: SortedEventIDs,
+        in txn: borrowing Transaction
+    ) throws {
+        let empty: [UInt8] = []
+        var key: [UInt8] = []
+        key.reserveCapacity(512)
+
+        // Each customer's rows, whether filed under its slot or (named by a message first) under its id. Rows are
+        // grouped by slot with a counting sort: one pass to count, one to place.
+        let slotCount = (customersByPrefix.map(\.slot).max() ?? -1) + 1
+        var starts = [Int](repeating: 0, count: slotCount + 1)
+        for slot in timelineRowSlots { starts[Int(slot) + 1] += 1 }
+        for slot in 0..<slotCount { starts[slot + 1] += starts[slot] }
+        var next = starts
+        var bySlot = [Int](repeating: 0, count: timelineRows.count)
+        for (index, slot) in timelineRowSlots.enumerated() {
+            bySlot[next[Int(slot)]] = index
+            next[Int(slot)] += 1
+        }
+        // Customers named only by messages have rows under their id; a customer with both has them merged.
+        var others = timelineOfOthers
+        var customers = customersByPrefix.map { (id: $0.id, slot: Optional($0.slot)) }
+        if !others.isEmpty {
+            let slotted = Set(customersByPrefix.map { ByteString($0.id) })
+            customers += others.keys.filter { !slotted.contains($0) }.map { (id: $0.value, slot: nil) }
+            customers.sort { StoreKeys.prefixPrecedes($0.id, $1.id) }
+        }
+        var value: [UInt8] = []
+        value.reserveCapacity(512)
+        var places: [Int] = []
+        try timelineRows.withUnsafeBufferPointer { rows in
+            for (customerID, slot) in customers {
+                places.removeAll(keepingCapacity: true)
+                if let slot, !erasedSlots.contains(slot) { places += bySlot[starts[slot]..<starts[slot + 1]] }
+                let named = others.isEmpty ? [] : others.removeValue(forKey: ByteString(customerID)) ?? []
+                // Rows come in log order, which is nearly always time order: the sorts are short.
+                var merged: [TimelineRow] = named
+                if named.isEmpty {
+                    if places.count > 1 { places.sort { Self.timelineKeyPrecedes(rows[$0], rows[$1]) } }
+                } else {
+                    merged += places.map { rows[$0] }
+                    merged.sort(by: Self.timelineKeyPrecedes)
+                }
+                func put(_ row: borrowing TimelineRow) throws {
+                    StoreKeys.timeline(customerID: customerID, time: row.time, position: row.position, into: &key)
+                    TimelineEntry.encodeValue(type: row.type, eventID: row.eventID, into: &value)
+                    try txn.put(store.timeline, key: key, value: value, flags: .append)
+                }
+                if named.isEmpty {
+                    for place in places { try put(rows[place]) }
+                } else {
+                    for row in merged { try put(row) }
+                }
+            }
+        }
+
+        for customer in messageIDsByCustomer.keys.sorted(by: { StoreKeys.prefixPrecedes($0.value, $1.value) }) {
+            let customerID = customer.value
+            for messageID in messageIDsByCustomer[customer]!.sorted(by: StoreKeys.idPrecedes) {
+                try txn.put(
+                    store.customerMessages,
+                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
+                    value: empty, flags: .append)
+            }
+        }
+
+        for letter in deadLetters.sorted(by: { Self.positionKeyPrecedes($0.position, $1.position) }) {
+            try txn.put(
+                store.deadLetters, key: StoreKeys.position(letter.position),
+                value: DeadLetterEntry.encodedValue(position: letter.position, reason: letter.reason), flags: .append)
+        }
+
+        eventIDs.group.wait()
+        for index in eventIDs.order {
+            try eventIDKeys.withKey(index) { try txn.put(store.eventIDs, key: $0, value: empty, flags: .append) }
+        }
+    }
+
+    // MARK: Key order without building keys
+
+    /// The order of one customer's `StoreKeys.timeline` keys: time, then the position's topic (length first),
+    /// partition and offset, each as its key bytes compare.
+    static func timelineKeyPrecedes(_ a: TimelineRow, _ b: TimelineRow) -> Bool {
+        if a.time.microseconds != b.time.microseconds { return a.time.microseconds < b.time.microseconds }
+        return positionKeyPrecedes(a.position, b.position)
+    }
+
+    /// The order of `StoreKeys.position` keys.
+    static func positionKeyPrecedes(_ a: RecordPosition, _ b: RecordPosition) -> Bool {
+        if StoreKeys.prefixPrecedes(a.topic, b.topic) { return true }
+        if StoreKeys.prefixPrecedes(b.topic, a.topic) { return false }
+        let (x, y) = (UInt32(bitPattern: a.partition), UInt32(bitPattern: b.partition))
+        if x != y { return x < y }
+        return UInt64(bitPattern: a.offset) < UInt64(bitPattern: b.offset)
+    }
+}
+
+/// A string that hashes and compares by its UTF-8 bytes.
+struct ByteString: Hashable, Sendable {
+    let value: String
+
+    init(_ value: String) { self.value = value }
+
+    static func == (a: ByteString, b: ByteString) -> Bool {
+        var (x, y) = (a.value, b.value)
+        return x.withUTF8 { x in
+            y.withUTF8 { y in
+                x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0)
+            }
+        }
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var value = value
+        value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// Key bytes that hash in one call (an array of bytes hashes element by element).
+struct ByteKey: Hashable {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
+
+    func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}

@@ -1,0 +1,137 @@
+import EventLog
+import Events
+import Foundation
+import Projections
+import Testing
+import TestSupport
+
+/// A rebuild folded in memory and written once must store exactly what batch-by-batch folding stores.
+@Suite("in-memory rebuild")
+struct InMemoryRebuildTests {
+    typealias World = ProjectorTests.World
+
+    /// Appends `texts` (structured CloudEvents), each to its type's topic, keyed by its entity.
+    static func append(_ texts: [String], to world: World) async throws {
+        var records: [OutgoingRecord] = []
+        for text in texts {
+            let event = try CloudEvent.decode(structured: Array(text.utf8)).get()
+            records.append(
+                OutgoingRecord(
+                    topic: event.type.stream.defaultTopic, key: Array(event.key.utf8), value: Array(text.utf8)))
+        }
+        _ = try await world.log.append(records)
+    }
+
+    static func event(_ id: String, _ type: String, _ data: String, time: String = "2024-02-01T10:00:00Z") -> String {
+        #"{"specversion":"1.0","id":"\#(id)","source":"/t","type":"\#(type)","time":"\#(time)","data":\#(data)}"#
+    }
+
+    /// Every kind of row: generated traffic with redeliveries and poison, plus segments, a campaign, messages (to a
+    /// known customer, to one never upserted, to one erased later), erasure, a cancel and a refund before their
+    /// order, an id long enough to be stored hashed, and two ids equal as Swift strings but not as bytes.
+    static func richLog(_ world: World) async throws {
+        var options = ProjectorTests.options(seed: 5, customers: 120, orders: 600, visits: 500)
+        options.redeliveryRate = 0.05
+        options.poisonRate = 0.02
+        try await world.append(options)
+        let long = String(repeating: "😀", count: 110)  // 440 bytes: the dedup key is its hash
+        try await append(
+            [
+                event("s1", "crm.segment.saved", #"{"segment_id":"vip","name":"VIP","rules":{"all":[]}}"#),
+                event("s2", "crm.segment.saved", #"{"segment_id":"gone","name":"Gone","rules":{"all":[]}}"#),
+                event("s3", "crm.segment.deleted", #"{"segment_id":"gone"}"#),
+                event(
+                    "k1", "crm.campaign.created",
+                    #"{"campaign_id":"k","name":"Hello","template":"Hi {{name}}","channel":"sms"}"#),
+                event("k2", "crm.campaign.launched", #"{"campaign_id":"k","audience":3}"#),
+                event(
+                    "m1", "crm.message.queued",
+                    #"{"message_id":"k:c-5-1","campaign_id":"k","customer_id":"c-5-1","to":"+91 1","body":"Hi"}"#),
+                event(
+                    "m2", "crm.message.queued",
+                    #"{"message_id":"k:ghost","campaign_id":"k","customer_id":"ghost","to":"+91 2","body":"Hi"}"#),
+                event(
+                    "m3", "crm.message.queued",
+                    #"{"message_id":"k:c-5-2","campaign_id":"k","customer_id":"c-5-2","to":"+91 3","body":"Hi"}"#),
+                event("m4", "crm.message.sent", #"{"message_id":"k:c-5-1","campaign_id":"k","customer_id":"c-5-1"}"#),
+                event(
+                    "m5", "crm.message.failed",
+                    #"{"message_id":"k:ghost","campaign_id":"k","customer_id":"ghost","reason":"no route"}"#),
+                event(
+                    "m6", "crm.message.receipt",
+                    #"{"message_id":"k:c-5-1","campaign_id":"k","customer_id":"c-5-1","status":"delivered"}"#),
+                event(
+                    "m7", "crm.message.queued",
+                    #"{"message_id":"k:nobody","campaign_id":"k","customer_id":"nobody","to":"+91 4","body":"Hi"}"#),
+                event("g1", "crm.customer.upserted", #"{"customer_id":"ghost","name":"Ghost"}"#),
+                event("x1", "crm.customer.erased", #"{"customer_id":"c-5-2"}"#),
+                event("x2", "crm.visit.recorded", #"{"customer_id":"c-5-2"}"#),
+                event("r1", "crm.order.cancelled", #"{"order_id":"late","customer_id":"c-5-3"}"#),
+                event("r2", "crm.order.refunded", #"{"order_id":"late2","customer_id":"c-5-3","amount":5.00}"#),
+                event("r3", "crm.order.placed", #"{"order_id":"late","customer_id":"c-5-3","amount":100.00}"#),
+                event("r4", "crm.order.placed", #"{"order_id":"late2","customer_id":"c-5-3","amount":50.00}"#),
+                event(long, "crm.visit.recorded", #"{"customer_id":"c-5-4"}"#),
+                event(long, "crm.visit.recorded", #"{"customer_id":"c-5-4"}"#),
+                event("caf\u{E9}", "crm.visit.recorded", #"{"customer_id":"c-5-5"}"#),
+                event("cafe\u{301}", "crm.visit.recorded", #"{"customer_id":"c-5-5"}"#),
+            ], to: world)
+        // More traffic after the hand-written events, so that a spilled rebuild goes on from a non-empty store.
+        try await world.append(ProjectorTests.options(seed: 6, customers: 80, orders: 300, visits: 300))
+    }
+
+    @Test("folded in memory, in batches, or in memory until a budget spills: the same read models")
+    func sameAsBatches() async throws {
+        let world = try await World()
+        try await Self.richLog(world)
+        let batches = try world.store("batches")
+        let inBatches = try await world.project(into: batches, batch: 97)
+        let memory = try world.store("memory")
+        let inMemory = try await world.project(into: memory, batch: 97, inMemoryBytesMax: 1 << 30)
+        // A budget of one byte is outgrown by the first batch: it is written and the rest goes on in batches.
+        let spilled = try world.store("spilled")
+        let inPart = try await world.project(into: spilled, batch: 97, inMemoryBytesMax: 1)
+
+        #expect(inMemory.records == inBatches.records && inPart.records == inBatches.records)
+        #expect(inMemory.batches == 1)
+        #expect(inPart.batches > 2)
+        #expect(try memory.digest() == batches.digest())
+        #expect(try spilled.digest() == batches.digest())
+        #expect(try memory.storedOffsets() == batches.storedOffsets())
+
+        // The content the digest covers, checked directly where the two paths differ most.
+        #expect(try memory.counter(.duplicates) == batches.counter(.duplicates))
+        #expect(try memory.counter(.duplicates) > 0)
+        #expect(try memory.counter(.deadLetters) > 0)
+        #expect(try memory.customer("c-5-2")?.isErased == true)
+        #expect(try memory.timeline(ofCustomer: "c-5-2").isEmpty)
+        #expect(try memory.message("k:c-5-2")?.body == nil)
+        #expect(try memory.timeline(ofCustomer: "ghost").count == 3)  // two messages, then the upsert
+        #expect(try memory.segment("gone") == nil && memory.segment("vip") != nil)
+        #expect(try memory.timeline(ofCustomer: "nobody").count == 1)
+        #expect(try memory.customer("nobody") == nil)
+        #expect(try memory.stats(ofCampaign: "k").queued == 4)
+        let long = String(repeating: "😀", count: 110)
+        #expect(try memory.timeline(ofCustomer: "c-5-4", limit: 1000).count(where: { $0.eventID == long }) == 1)
+        #expect(
+            try memory.timeline(ofCustomer: "c-5-5", limit: 1000).count(where: { $0.eventID.hasPrefix("caf") }) == 2)
+        await world.log.close()
+    }
+
+    @Test("a store that already holds read models is folded in batches, and an explicit rebuild refuses it")
+    func notEmpty() async throws {
+        let world = try await World()
+        try await world.append(ProjectorTests.options(seed: 8, customers: 40, orders: 100, visits: 100))
+        let store = try world.store("resumed")
+        let first = try await world.project(into: store, batch: 50, inMemoryBytesMax: 1 << 30)
+        #expect(first.batches == 1)
+        #expect(throws: ReadModelStore.NotEmpty.self) { try InMemoryRebuild(store: store, expectedRecords: 10) }
+
+        try await world.append(ProjectorTests.options(seed: 9, customers: 40, orders: 100, visits: 100))
+        let second = try await world.project(into: store, batch: 50, inMemoryBytesMax: 1 << 30)
+        #expect(second.batches > 1)
+        let clean = try world.store("clean")
+        _ = try await world.project(into: clean)
+        #expect(try store.digest() == clean.digest())
+        await world.log.close()
+    }
+}
