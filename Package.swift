@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMalloc"),  // glibc's <malloc.h>: allocator tuning at start
 
         // The only code that imports each C library.
         .target(
@@ -104,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
+                "CMalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
                 "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -54,3 +54,83 @@ struct KeyArena {
         }
     }
 }
+
+extension KeyArena {
+    /// Forgets the last key added.
+    mutating func removeLast() {
+        starts.removeLast()
+        bytes.removeSubrange(starts.last!...)
+    }
+
+    /// Whether keys `a` and `b` hold the same bytes.
+    func keysEqual(_ a: Int, _ b: Int) -> Bool {
+        let (aCount, bCount) = (starts[a + 1] - starts[a], starts[b + 1] - starts[b])
+        guard aCount == bCount else { return false }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[a], $0.baseAddress! + starts[b], aCount) }
+            == 0
+    }
+
+    /// A seeded hash of key `index` (`Hasher`: inputs chosen to collide cannot be predicted).
+    func hash(_ index: Int) -> Int {
+        withKey(index) { key in
+            var hasher = Hasher()
+            hasher.combine(bytes: key)
+            return hasher.finalize()
+        }
+    }
+}
+
+/// A set of byte strings held in one `KeyArena`, found through an open-addressing table of their hashes: no object
+/// per entry and one probe sequence through a flat array, where a `Set` of strings chases a pointer per comparison.
+/// For the tens of millions of event ids of a rebuild.
+struct ByteSet {
+    /// The members, in insertion order.
+    private(set) var keys: KeyArena
+    /// Per table place: the member's index + 1 (0 = empty), and its hash.
+    private var places: [Int32]
+    private var hashes: [Int]
+    private var count = 0
+
+    init(expectedCount: Int, expectedBytes: Int) {
+        keys = KeyArena(expectedKeys: expectedCount, expectedBytes: expectedBytes)
+        let wanted = max(16, expectedCount * 2)
+        let capacity = 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount)  // the next power of two
+        places = [Int32](repeating: 0, count: capacity)
+        hashes = [Int](repeating: 0, count: capacity)
+    }
+
+    /// Adds the key that `build` appends to a buffer; false (and nothing added) when it is a member already.
+    mutating func insert(_ build: (inout [UInt8]) -> Void) -> Bool {
+        keys.append(build)
+        let candidate = keys.count - 1
+        let hash = keys.hash(candidate)
+        let mask = places.count - 1
+        var place = hash & mask
+        while places[place] != 0 {
+            if hashes[place] == hash && keys.keysEqual(Int(places[place]) - 1, candidate) {
+                keys.removeLast()
+                return false
+            }
+            place = (place + 1) & mask
+        }
+        places[place] = Int32(candidate + 1)
+        hashes[place] = hash
+        count += 1
+        if count * 2 > places.count { grow() }
+        return true
+    }
+
+    /// Doubles the table, placing every member again by its stored hash.
+    private mutating func grow() {
+        let (oldPlaces, oldHashes) = (places, hashes)
+        places = [Int32](repeating: 0, count: oldPlaces.count * 2)
+        hashes = [Int](repeating: 0, count: oldPlaces.count * 2)
+        let mask = places.count - 1
+        for (index, member) in oldPlaces.enumerated() where member != 0 {
+            var place = oldHashes[index] & mask
+            while places[place] != 0 { place = (place + 1) & mask }
+            places[place] = member
+            hashes[place] = oldHashes[index]
+        }
+    }
+}

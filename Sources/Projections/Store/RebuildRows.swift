@@ -17,11 +17,9 @@ struct RebuildRows {
         let eventID: String
     }
 
-    /// Ids seen, compared byte for byte as LMDB compares keys (`String` equality would merge canonically equivalent
-    /// ids that LMDB keeps apart).
-    private var eventIDs: Set<ByteString> = []
-    /// Their keys, to be sorted when written.
-    private var eventIDKeys: KeyArena
+    /// The keys (`StoreKeys.eventID`) of the ids seen: compared byte for byte as LMDB compares them (`String`
+    /// equality would merge canonically equivalent ids that LMDB keeps apart).
+    private var eventIDs: ByteSet
     /// Timeline rows in log order with the applier's slot of their customer (grouped by slot when written), rows of
     /// customers without a slot (named only by a message so far), and the slots of erased customers.
     private var timelineRows: [TimelineRow] = []
@@ -34,18 +32,15 @@ struct RebuildRows {
     private(set) var estimatedBytes = 0
 
     init(expectedRecords: Int) {
-        eventIDs.reserveCapacity(expectedRecords)
-        eventIDKeys = KeyArena(expectedKeys: expectedRecords, expectedBytes: expectedRecords * 32)
+        eventIDs = ByteSet(expectedCount: expectedRecords, expectedBytes: expectedRecords * 32)
         timelineRows.reserveCapacity(expectedRecords)
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
     /// Records `id`; false when it was seen before.
     mutating func claim(eventID id: String) -> Bool {
-        let key = ByteString(id)
-        guard eventIDs.insert(key).inserted else { return false }
-        eventIDKeys.append { StoreKeys.appendEventID(id, to: &$0) }
-        estimatedBytes += 48 + id.utf8.count
+        guard eventIDs.insert({ StoreKeys.appendEventID(id, to: &$0) }) else { return false }
+        estimatedBytes += 32 + id.utf8.count
         return true
     }
 
@@ -82,7 +77,7 @@ struct RebuildRows {
     /// idle while it is written); `write` waits for it.
     func startSortingEventIDs() -> SortedEventIDs {
         let job = SortedEventIDs()
-        let keys = eventIDKeys
+        let keys = eventIDs.keys
         DispatchQueue.global().async(group: job.group) { job.order = keys.sortedIndices() }
         return job
     }
@@ -171,7 +166,7 @@ struct RebuildRows {
 
         eventIDs.group.wait()
         for index in eventIDs.order {
-            try eventIDKeys.withKey(index) { try txn.put(store.eventIDs, key: $0, value: empty, flags: .append) }
+            try self.eventIDs.keys.withKey(index) { try txn.put(store.eventIDs, key: $0, value: empty, flags: .append) }
         }
     }
 
