@@ -236,7 +236,7 @@ public final class Projector: @unchecked Sendable {
             try await settle()
             let offsets = current
             if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
-                if inMemory.estimatedBytes > budget {
+                if inMemory.isFull(bytesMax: budget, batchRecordsMax: configuration.batchRecordsMax) {
                     logger.notice(
                         "projector rebuild outgrew its memory budget; writing it and going on in batches",
                         metadata: ["projector.budget_bytes": "\(budget)"])

@@ -52,10 +52,23 @@ public final class InMemoryRebuild: @unchecked Sendable {
         try store.environment.read { txn in
             for record in batch { try applier.fold(record, in: txn) }
         }
+        records += batch.count
     }
 
     /// Roughly how many bytes the folded state holds.
     public var estimatedBytes: Int { applier.estimatedBytes }
+
+    /// Records folded so far.
+    public private(set) var records = 0
+
+    /// The most records one rebuild holds, whatever the memory budget: its tables number entries with 32 bits.
+    public static let recordsMax = 1 << 30
+
+    /// Whether the rebuild should be written now: past `bytesMax`, or close to `recordsMax` before a batch of up
+    /// to `batchRecordsMax` more.
+    public func isFull(bytesMax: Int, batchRecordsMax: Int) -> Bool {
+        estimatedBytes > bytesMax || records + batchRecordsMax > Self.recordsMax
+    }
 
     /// Writes everything folded, with `nextOffsets`, in one transaction. The rebuild is finished afterwards.
     @discardableResult
@@ -78,15 +91,14 @@ struct BatchApplier {
     /// Set when folding into an empty store in memory: per-event rows wait here instead of being put one by one,
     /// and the flush appends everything in key order.
     private var rows: RebuildRows?
-    /// Customers of this batch, each in one slot of `customerStates` and folded there in place. Ids compare as
-    /// LMDB keys do, byte for byte.
-    private var customerSlots: [ByteString: Int] = [:]
+    /// Customers of this batch: the ids numbered by slot (compared byte for byte, as LMDB compares keys), each
+    /// customer folded in place in its slot of `customerStates`.
+    private var customerIDs: ByteTable
     private var customerStates: [CustomerState] = []
-    /// Orders changed by this batch, and the keys of each slot's customer's (for recomputes and erasure).
-    /// Each order in one place of `orderStates` (and `orderKeys`); the places of each customer slot's orders.
-    private var orderPlaces: [ByteKey: Int] = [:]
+    /// Orders changed by this batch: their keys numbered by place in `orderStates`, and the places of each customer
+    /// slot's orders (for recomputes and erasure).
+    private var orderKeys: ByteTable
     private var orderStates: [OrderState] = []
-    private var orderKeys: [ByteKey] = []
     private var ordersOfSlot: [[Int]] = []
     private var campaigns: [String: CampaignState?] = [:]
     /// Saved segments, nil once deleted.
@@ -102,12 +114,11 @@ struct BatchApplier {
         rows = inMemory ? RebuildRows(expectedRecords: expectedRecords) : nil
         // A batch may touch a customer per record; a whole log has fewer customers than records by far.
         let customers = inMemory ? expectedRecords / 4 : expectedRecords
-        customerSlots.reserveCapacity(customers)
+        customerIDs = ByteTable(expectedCount: customers, expectedBytes: customers * 16)
         customerStates.reserveCapacity(customers)
         ordersOfSlot.reserveCapacity(customers)
-        orderPlaces.reserveCapacity(expectedRecords / 2)
+        orderKeys = ByteTable(expectedCount: expectedRecords / 2, expectedBytes: expectedRecords * 16)
         orderStates.reserveCapacity(expectedRecords / 2)
-        orderKeys.reserveCapacity(expectedRecords / 2)
         keyBuffer.reserveCapacity(512)
     }
 
@@ -164,29 +175,29 @@ struct BatchApplier {
     /// The slot of customer `id` (read from the transaction the first time), and whether it was stored before.
     private mutating func customerSlot(_ id: String, in txn: borrowing Transaction) throws -> (slot: Int, existed: Bool)
     {
-        let key = ByteString(id)
-        if let slot = customerSlots[key] { return (slot, true) }
+        let (slot, added) = customerIDs.findOrInsert(id)
+        guard added else { return (slot, true) }
         let stored = try txn.withValue(store.customers, key: StoreKeys.id(id)) {
             try $0.map(CustomerState.init(decoding:))
         }
         customerStates.append(stored ?? CustomerState(customerID: id))
         ordersOfSlot.append([])
-        customerSlots[key] = customerStates.count - 1
-        return (customerStates.count - 1, stored != nil)
+        return (slot, stored != nil)
     }
 
     /// Whether the customer was erased, without decoding the whole state (message events ask for every message).
     private func isErased(_ id: String, in txn: borrowing Transaction) throws -> Bool {
-        if let slot = customerSlots[ByteString(id)] { return customerStates[slot].isErased }
+        if let slot = customerIDs.find(id) { return customerStates[slot].isErased }
         return try txn.withValue(store.customers, key: StoreKeys.id(id)) { bytes in
             guard let bytes else { return false }
             return try CustomerState.isErased(encoded: bytes)
         }
     }
 
-    private mutating func order(_ key: ByteKey, in txn: borrowing Transaction) throws -> OrderState? {
-        if let place = orderPlaces[key] { return orderStates[place] }
-        return try txn.withValue(store.orders, key: key.bytes) { try $0.map(OrderState.init(decoding:)) }
+    /// The order whose key is in `keyBuffer`, and its place if the batch holds it.
+    private mutating func order(in txn: borrowing Transaction) throws -> (state: OrderState?, place: Int?) {
+        if let place = orderKeys.find(keyBuffer) { return (orderStates[place], place) }
+        return (try txn.withValue(store.orders, key: keyBuffer) { try $0.map(OrderState.init(decoding:)) }, nil)
     }
 
     private mutating func foldCustomerEvent(
@@ -197,17 +208,18 @@ struct BatchApplier {
         // A customer new to the store but already in this batch "existed" for the counter: it was counted then.
         let (slot, existed) = try customerSlot(customerID, in: txn)
         let wasErased = customerStates[slot].isErased
-        var orderKey: ByteKey?
+        var orderID: String?
         switch payload {
-        case .orderPlaced(let value):
-            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
-        case .orderCancelled(let value):
-            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
-        case .orderRefunded(let value):
-            orderKey = ByteKey(StoreKeys.order(customerID: customerID, orderID: value.orderID))
+        case .orderPlaced(let value): orderID = value.orderID
+        case .orderCancelled(let value): orderID = value.orderID
+        case .orderRefunded(let value): orderID = value.orderID
         default: break
         }
-        let order = try orderKey.map { try self.order($0, in: txn) } ?? nil
+        var (order, orderPlace): (OrderState?, Int?) = (nil, nil)
+        if let orderID {
+            StoreKeys.order(customerID: customerID, orderID: orderID, into: &keyBuffer)
+            (order, orderPlace) = try self.order(in: txn)
+        }
         let (updatedOrder, needsRecompute) = CustomerFold.apply(
             payload, at: time, to: &customerStates[slot], order: order)
         if !existed { counterDeltas.customers += 1 }
@@ -215,14 +227,13 @@ struct BatchApplier {
             if !wasErased { try erase(customerID, slot: slot, in: txn) }
             return
         }
-        if let orderKey, let updatedOrder {
-            if let place = orderPlaces[orderKey] {
-                orderStates[place] = updatedOrder
+        if orderID != nil, let updatedOrder {
+            if let orderPlace {
+                orderStates[orderPlace] = updatedOrder
             } else {
-                orderPlaces[orderKey] = orderStates.count
-                ordersOfSlot[slot].append(orderStates.count)
+                // The key is still in `keyBuffer`: nothing since the lookup has built another.
+                ordersOfSlot[slot].append(orderKeys.findOrInsert(keyBuffer).number)
                 orderStates.append(updatedOrder)
-                orderKeys.append(orderKey)
             }
         }
         if needsRecompute {
@@ -242,8 +253,8 @@ struct BatchApplier {
         in txn: borrowing Transaction
     ) throws {
         if rows != nil {
-            let row = RebuildRows.TimelineRow(time: time, position: position, type: event.type, eventID: event.id)
-            if let slot { rows!.addTimeline(row, slot: slot) } else { rows!.addTimeline(row, customerID: customerID) }
+            rows!.addTimeline(
+                time: time, position: position, type: event.type, eventID: event.id, slot: slot, customerID: customerID)
             return
         }
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
@@ -254,7 +265,8 @@ struct BatchApplier {
     /// Right to erasure: drops the customer's orders and timeline and scrubs their messages.
     private mutating func erase(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws {
         let prefix = StoreKeys.prefix(customerID)
-        for place in ordersOfSlot[slot] { orderPlaces[orderKeys[place]] = nil }
+        // The orders stay numbered (an erased customer's events change nothing, so they are not looked up again)
+        // but are no longer the customer's, so they are not written.
         ordersOfSlot[slot] = []
         var messageIDs: [String] = []
         if rows != nil {
@@ -357,7 +369,7 @@ struct BatchApplier {
                 updated.body = nil
             } else {
                 try addTimeline(
-                    customerID, slot: customerSlots[ByteString(customerID)], event: event, time: time,
+                    customerID, slot: customerIDs.find(customerID), event: event, time: time,
                     position: position, in: txn)
             }
             if before == nil {
@@ -406,11 +418,10 @@ struct BatchApplier {
         let slotsByPrefix = prefixes.sortedIndices().map { (id: customerStates[$0].customerID, slot: $0) }
         for (_, slot) in slotsByPrefix {
             let places = ordersOfSlot[slot]
-            for place in places.count > 1
-                ? places.sorted(by: { StoreKeys.precedes(orderKeys[$0].bytes, orderKeys[$1].bytes) }) : places
-            {
-                try txn.put(
-                    store.orders, key: orderKeys[place].bytes, value: orderStates[place].encoded(), flags: flags)
+            for place in places.count > 1 ? places.sorted(by: orderKeys.keys.keyPrecedes) : places {
+                try orderKeys.keys.withKey(place) {
+                    try txn.put(store.orders, key: $0, value: orderStates[place].encoded(), flags: flags)
+                }
             }
         }
         for id in campaigns.keys.sorted(by: StoreKeys.idPrecedes) {

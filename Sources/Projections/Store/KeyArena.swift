@@ -55,82 +55,118 @@ struct KeyArena {
     }
 }
 
-extension KeyArena {
-    /// Forgets the last key added.
-    mutating func removeLast() {
-        starts.removeLast()
-        bytes.removeSubrange(starts.last!...)
-    }
-
-    /// Whether keys `a` and `b` hold the same bytes.
-    func keysEqual(_ a: Int, _ b: Int) -> Bool {
-        let (aCount, bCount) = (starts[a + 1] - starts[a], starts[b + 1] - starts[b])
-        guard aCount == bCount else { return false }
-        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[a], $0.baseAddress! + starts[b], aCount) }
-            == 0
-    }
-
-    /// A seeded hash of key `index` (`Hasher`: inputs chosen to collide cannot be predicted).
-    func hash(_ index: Int) -> Int {
-        withKey(index) { key in
-            var hasher = Hasher()
-            hasher.combine(bytes: key)
-            return hasher.finalize()
-        }
-    }
-}
-
-/// A set of byte strings held in one `KeyArena`, found through an open-addressing table of their hashes: no object
-/// per entry and one probe sequence through a flat array, where a `Set` of strings chases a pointer per comparison.
-/// For the tens of millions of event ids of a rebuild.
-struct ByteSet {
-    /// The members, in insertion order.
+/// Byte-string keys numbered 0, 1, 2… in insertion order, held in one `KeyArena` and found through an
+/// open-addressing table: one flat array of 64-bit entries (part of the key's hash and its number), so that a probe
+/// is one memory access and no object is kept per key. A `Dictionary` of strings or arrays takes several accesses
+/// and a retained object per key; with tens of millions of keys (a rebuild's event ids, customers and orders) those
+/// cache misses and allocations were most of the fold.
+struct ByteTable {
+    /// The keys, by number.
     private(set) var keys: KeyArena
-    /// Per table place: the member's index + 1 (0 = empty), and its hash.
-    private var places: [Int32]
-    private var hashes: [Int]
-    private var count = 0
+    /// Per place: 0 when empty, else the high half of the key's hash and its number + 1.
+    private var entries: [UInt64]
 
-    init(expectedCount: Int, expectedBytes: Int) {
+    init(expectedCount: Int = 0, expectedBytes: Int = 0) {
         keys = KeyArena(expectedKeys: expectedCount, expectedBytes: expectedBytes)
         let wanted = max(16, expectedCount * 2)
-        let capacity = 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount)  // the next power of two
-        places = [Int32](repeating: 0, count: capacity)
-        hashes = [Int](repeating: 0, count: capacity)
+        entries = [UInt64](repeating: 0, count: 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount))
     }
 
-    /// Adds the key that `build` appends to a buffer; false (and nothing added) when it is a member already.
-    mutating func insert(_ build: (inout [UInt8]) -> Void) -> Bool {
-        keys.append(build)
-        let candidate = keys.count - 1
-        let hash = keys.hash(candidate)
-        let mask = places.count - 1
-        var place = hash & mask
-        while places[place] != 0 {
-            if hashes[place] == hash && keys.keysEqual(Int(places[place]) - 1, candidate) {
-                keys.removeLast()
-                return false
+    var count: Int { keys.count }
+
+    /// The number of `key`, if it is in the table.
+    func find(_ key: UnsafeRawBufferPointer) -> Int? {
+        let hash = Self.hash(key)
+        return entries.withUnsafeBufferPointer { entries in
+            let mask = entries.count - 1
+            var place = Int(truncatingIfNeeded: hash) & mask
+            while entries[place] != 0 {
+                let entry = entries[place]
+                if entry >> 32 == hash >> 32, keys.keyEquals(Int(entry & 0xFFFF_FFFF) - 1, key) {
+                    return Int(entry & 0xFFFF_FFFF) - 1
+                }
+                place = (place + 1) & mask
+            }
+            return nil
+        }
+    }
+
+    /// The number of `key`, adding it (as the next number) when absent; `added` says which.
+    mutating func findOrInsert(_ key: UnsafeRawBufferPointer) -> (number: Int, added: Bool) {
+        let hash = Self.hash(key)
+        let mask = entries.count - 1
+        var place = Int(truncatingIfNeeded: hash) & mask
+        while entries[place] != 0 {
+            let entry = entries[place]
+            if entry >> 32 == hash >> 32, keys.keyEquals(Int(entry & 0xFFFF_FFFF) - 1, key) {
+                return (Int(entry & 0xFFFF_FFFF) - 1, false)
             }
             place = (place + 1) & mask
         }
-        places[place] = Int32(candidate + 1)
-        hashes[place] = hash
-        count += 1
-        if count * 2 > places.count { grow() }
-        return true
+        let number = keys.count
+        precondition(number < Int(UInt32.max), "a ByteTable numbers at most 2^32 - 1 keys")
+        keys.append(key)
+        entries[place] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(number + 1)
+        if keys.count * 2 > entries.count { grow() }
+        return (number, true)
     }
 
-    /// Doubles the table, placing every member again by its stored hash.
+    /// Doubles the table, placing every key again (hashing it again: the entries keep only half of each hash).
     private mutating func grow() {
-        let (oldPlaces, oldHashes) = (places, hashes)
-        places = [Int32](repeating: 0, count: oldPlaces.count * 2)
-        hashes = [Int](repeating: 0, count: oldPlaces.count * 2)
-        let mask = places.count - 1
-        for (index, member) in oldPlaces.enumerated() where member != 0 {
-            var place = oldHashes[index] & mask
-            while places[place] != 0 { place = (place + 1) & mask }
-            places[place] = member
-            hashes[place] = oldHashes[index]
+        entries = [UInt64](repeating: 0, count: entries.count * 2)
+        let mask = entries.count - 1
+        for number in 0..<keys.count {
+            let hash = keys.withKey(number) { Self.hash($0) }
+            var place = Int(truncatingIfNeeded: hash) & mask
+            while entries[place] != 0 { place = (place + 1) & mask }
+            entries[place] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(number + 1)
+        }
+    }
+
+    /// `find` for the bytes of `key`.
+    func find(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { find($0) } }
+
+    /// `find` for the UTF-8 of `key`.
+    func find(_ key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `findOrInsert` for the bytes of `key`.
+    mutating func findOrInsert(_ key: [UInt8]) -> (number: Int, added: Bool) {
+        key.withUnsafeBytes { findOrInsert($0) }
+    }
+
+    /// `findOrInsert` for the UTF-8 of `key`.
+    mutating func findOrInsert(_ key: String) -> (number: Int, added: Bool) {
+        var key = key
+        return key.withUTF8 { findOrInsert(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A seeded hash (`Hasher`: keys chosen to collide cannot be predicted from outside the process).
+    private static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(bytes: key)
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+}
+
+extension KeyArena {
+    /// Whether key `a` sorts before key `b` in LMDB's default order.
+    func keyPrecedes(_ a: Int, _ b: Int) -> Bool {
+        withKey(a) { x in
+            withKey(b) { y in
+                let common = min(x.count, y.count)
+                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+                return order != 0 ? order < 0 : x.count < y.count
+            }
+        }
+    }
+
+    /// Whether key `index` holds exactly `other`.
+    func keyEquals(_ index: Int, _ other: UnsafeRawBufferPointer) -> Bool {
+        withKey(index) { key in
+            key.count == other.count && (key.count == 0 || memcmp(key.baseAddress!, other.baseAddress!, key.count) == 0)
         }
     }
 }

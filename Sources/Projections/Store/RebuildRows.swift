@@ -9,20 +9,27 @@ import LMDB
 /// Putting these rows one by one, each at a random place in a large B-tree, is most of what folding costs; written
 /// in key order into empty databases, each page is filled once and never copied again.
 struct RebuildRows {
-    /// One timeline row; its key is built only when written.
+    /// One timeline row, its key built only when written. Plain data, with no string to retain: ten million rows of
+    /// objects kept alive while as many short-lived ones come and go were what made the allocator slow.
     struct TimelineRow {
-        let time: Timestamp
-        let position: RecordPosition
-        let type: EventType
-        let eventID: String
+        let time: Int64
+        let offset: Int64
+        let partition: Int32
+        /// The topic's number in `topics`.
+        let topic: Int32
+        /// The stored value's number in `timelineValues` (`TimelineEntry` value: type code ‖ event id).
+        let value: Int32
     }
 
     /// The keys (`StoreKeys.eventID`) of the ids seen: compared byte for byte as LMDB compares them (`String`
     /// equality would merge canonically equivalent ids that LMDB keeps apart).
-    private var eventIDs: ByteSet
+    private var eventIDs: ByteTable
+    private var scratch: [UInt8] = []
     /// Timeline rows in log order with the applier's slot of their customer (grouped by slot when written), rows of
     /// customers without a slot (named only by a message so far), and the slots of erased customers.
     private var timelineRows: [TimelineRow] = []
+    private var timelineValues: KeyArena
+    private var topics: [String] = []
     private var timelineRowSlots: [Int32] = []
     private var timelineOfOthers: [ByteString: [TimelineRow]] = [:]
     private var erasedSlots: Set<Int> = []
@@ -32,27 +39,42 @@ struct RebuildRows {
     private(set) var estimatedBytes = 0
 
     init(expectedRecords: Int) {
-        eventIDs = ByteSet(expectedCount: expectedRecords, expectedBytes: expectedRecords * 32)
+        eventIDs = ByteTable(expectedCount: expectedRecords, expectedBytes: expectedRecords * 32)
         timelineRows.reserveCapacity(expectedRecords)
+        timelineValues = KeyArena(expectedKeys: expectedRecords, expectedBytes: expectedRecords * 32)
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
     /// Records `id`; false when it was seen before.
     mutating func claim(eventID id: String) -> Bool {
-        guard eventIDs.insert({ StoreKeys.appendEventID(id, to: &$0) }) else { return false }
+        StoreKeys.eventID(id, into: &scratch)
+        guard eventIDs.findOrInsert(scratch).added else { return false }
         estimatedBytes += 32 + id.utf8.count
         return true
     }
 
-    mutating func addTimeline(_ row: TimelineRow, slot: Int) {
-        timelineRows.append(row)
-        timelineRowSlots.append(Int32(slot))
-        estimatedBytes += 80
-    }
-
-    mutating func addTimeline(_ row: TimelineRow, customerID: String) {
-        timelineOfOthers[ByteString(customerID), default: []].append(row)
-        estimatedBytes += 72
+    /// Adds a timeline row of the customer in `slot`, or, without one, of `customerID`.
+    mutating func addTimeline(
+        time: Timestamp, position: RecordPosition, type: EventType, eventID: String, slot: Int?, customerID: String
+    ) {
+        // A handful of topics: the last one nearly always matches.
+        var topic = topics.count - 1
+        if topic < 0 || topics[topic] != position.topic {
+            topic = topics.firstIndex(of: position.topic) ?? topics.count
+            if topic == topics.count { topics.append(position.topic) }
+        }
+        TimelineEntry.encodeValue(type: type, eventID: eventID, into: &scratch)
+        timelineValues.append(scratch)
+        let row = TimelineRow(
+            time: time.microseconds, offset: position.offset, partition: position.partition, topic: Int32(topic),
+            value: Int32(truncatingIfNeeded: timelineValues.count - 1))
+        if let slot {
+            timelineRows.append(row)
+            timelineRowSlots.append(Int32(slot))
+        } else {
+            timelineOfOthers[ByteString(customerID), default: []].append(row)
+        }
+        estimatedBytes += 56 + scratch.count
     }
 
     /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure).
@@ -119,8 +141,22 @@ struct RebuildRows {
             customers += others.keys.filter { !slotted.contains($0) }.map { (id: $0.value, slot: nil) }
             customers.sort { StoreKeys.prefixPrecedes($0.id, $1.id) }
         }
-        var value: [UInt8] = []
-        value.reserveCapacity(512)
+        // Topics by their number, ranked in key order (length first).
+        var topicRanks = [Int](repeating: 0, count: topics.count)
+        for (rank, number) in topics.indices.sorted(by: { StoreKeys.prefixPrecedes(topics[$0], topics[$1]) })
+            .enumerated()
+        {
+            topicRanks[number] = rank
+        }
+        /// The order of one customer's `StoreKeys.timeline` keys: time, then topic, partition and offset, each as
+        /// its key bytes compare.
+        func precedes(_ a: TimelineRow, _ b: TimelineRow) -> Bool {
+            if a.time != b.time { return a.time < b.time }
+            if a.topic != b.topic { return topicRanks[Int(a.topic)] < topicRanks[Int(b.topic)] }
+            let (x, y) = (UInt32(bitPattern: a.partition), UInt32(bitPattern: b.partition))
+            if x != y { return x < y }
+            return UInt64(bitPattern: a.offset) < UInt64(bitPattern: b.offset)
+        }
         var places: [Int] = []
         try timelineRows.withUnsafeBufferPointer { rows in
             for (customerID, slot) in customers {
@@ -130,15 +166,18 @@ struct RebuildRows {
                 // Rows come in log order, which is nearly always time order: the sorts are short.
                 var merged: [TimelineRow] = named
                 if named.isEmpty {
-                    if places.count > 1 { places.sort { Self.timelineKeyPrecedes(rows[$0], rows[$1]) } }
+                    if places.count > 1 { places.sort { precedes(rows[$0], rows[$1]) } }
                 } else {
                     merged += places.map { rows[$0] }
-                    merged.sort(by: Self.timelineKeyPrecedes)
+                    merged.sort(by: precedes)
                 }
-                func put(_ row: borrowing TimelineRow) throws {
-                    StoreKeys.timeline(customerID: customerID, time: row.time, position: row.position, into: &key)
-                    TimelineEntry.encodeValue(type: row.type, eventID: row.eventID, into: &value)
-                    try txn.put(store.timeline, key: key, value: value, flags: .append)
+                func put(_ row: TimelineRow) throws {
+                    StoreKeys.timeline(
+                        customerID: customerID, time: row.time, topic: topics[Int(row.topic)],
+                        partition: row.partition, offset: row.offset, into: &key)
+                    try timelineValues.withKey(Int(row.value)) {
+                        try txn.put(store.timeline, key: key, value: $0, flags: .append)
+                    }
                 }
                 if named.isEmpty {
                     for place in places { try put(rows[place]) }
@@ -172,13 +211,6 @@ struct RebuildRows {
 
     // MARK: Key order without building keys
 
-    /// The order of one customer's `StoreKeys.timeline` keys: time, then the position's topic (length first),
-    /// partition and offset, each as its key bytes compare.
-    static func timelineKeyPrecedes(_ a: TimelineRow, _ b: TimelineRow) -> Bool {
-        if a.time.microseconds != b.time.microseconds { return a.time.microseconds < b.time.microseconds }
-        return positionKeyPrecedes(a.position, b.position)
-    }
-
     /// The order of `StoreKeys.position` keys.
     static func positionKeyPrecedes(_ a: RecordPosition, _ b: RecordPosition) -> Bool {
         if StoreKeys.prefixPrecedes(a.topic, b.topic) { return true }
@@ -207,18 +239,5 @@ struct ByteString: Hashable, Sendable {
     func hash(into hasher: inout Hasher) {
         var value = value
         value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
-    }
-}
-
-/// Key bytes that hash in one call (an array of bytes hashes element by element).
-struct ByteKey: Hashable {
-    let bytes: [UInt8]
-
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
-
-    func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 }

@@ -48,6 +48,13 @@ enum StoreKeys {
 
     static func order(customerID: String, orderID: String) -> [UInt8] { prefix(customerID) + Array(orderID.utf8) }
 
+    /// `order(…)` written into `key`, reusing its storage.
+    static func order(customerID: String, orderID: String, into key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        appendPrefix(customerID, to: &key)
+        key.append(contentsOf: orderID.utf8)
+    }
+
     static func customerMessage(customerID: String, messageID: String) -> [UInt8] {
         prefix(customerID) + Array(messageID.utf8)
     }
@@ -62,12 +69,21 @@ enum StoreKeys {
 
     /// `timeline(…)` written into `key`, reusing its storage (the fold builds one per event).
     static func timeline(customerID: String, time: Timestamp, position: RecordPosition, into key: inout [UInt8]) {
+        timeline(
+            customerID: customerID, time: time.microseconds, topic: position.topic, partition: position.partition,
+            offset: position.offset, into: &key)
+    }
+
+    /// `timeline(…)` from the parts of the position, with the time in microseconds.
+    static func timeline(
+        customerID: String, time: Int64, topic: String, partition: Int32, offset: Int64, into key: inout [UInt8]
+    ) {
         key.removeAll(keepingCapacity: true)
         appendPrefix(customerID, to: &key)
-        append(UInt64(bitPattern: time.microseconds) ^ (1 << 63), to: &key)  // sign flip: byte order = time order
-        appendPrefix(position.topic, to: &key)
-        append(UInt32(bitPattern: position.partition), to: &key)
-        append(UInt64(position.offset), to: &key)
+        append(UInt64(bitPattern: time) ^ (1 << 63), to: &key)  // sign flip: byte order = time order
+        appendPrefix(topic, to: &key)
+        append(UInt32(bitPattern: partition), to: &key)
+        append(UInt64(offset), to: &key)
     }
 
     static func appendPrefix(_ value: String, to key: inout [UInt8]) {
