@@ -99,10 +99,13 @@ extension Wiring {
     }
 
     /// The projector of `cohort replay`: no dead-lettering (the original run did), and a rebuild in memory within
-    /// `replay.memory_mb`.
+    /// `replay.memory_mb`, but never more than half of this machine's memory.
     static func replayConfiguration(_ configuration: CohortConfiguration) -> Projector.Configuration {
         var projector = projectorConfiguration(configuration, deadLetters: false)
-        if configuration.replayMemoryMiB > 0 { projector.inMemoryRebuildBytesMax = configuration.replayMemoryMiB << 20 }
+        if configuration.replayMemoryMiB > 0 {
+            projector.inMemoryRebuildBytesMax = min(
+                configuration.replayMemoryMiB << 20, Int(ProcessInfo.processInfo.physicalMemory / 2))
+        }
         return projector
     }
 }

@@ -169,6 +169,7 @@ public final class Projector: @unchecked Sendable {
             state.writing = true
             progress?(state)
             let writeStarted = ContinuousClock.now
+            let estimatedBytes = pending.estimatedBytes
             let observer = self.observer
             try await onWriteQueue {
                 let changes = try pending.commit(nextOffsets: offsets)
@@ -178,6 +179,7 @@ public final class Projector: @unchecked Sendable {
                 "projector wrote the rebuild folded in memory",
                 metadata: [
                     "projector.records": "\(state.records)",
+                    "projector.estimated_mb": "\(estimatedBytes >> 20)",
                     "projector.write_seconds": "\(Self.seconds(since: writeStarted))",
                 ])
             state.writing = false
