@@ -1,0 +1,56 @@
+import EventLog
+import LMDB
+
+/// A rebuild into an empty store, folded in memory and written in one transaction at the end (or when it outgrows
+/// its memory budget): the fastest way to fold a whole log, and as exact as batches, since the folds are the same.
+///
+/// A crash before `commit` leaves the store as empty as it was: there is nothing half-written to recover from.
+/// Used from one thread at a time (the projector's write queue).
+public final class InMemoryRebuild: @unchecked Sendable {
+    // @unchecked Sendable: used from one thread at a time.
+    private let store: ReadModelStore
+    private var applier: BatchApplier
+
+    /// A rebuild into `store`, which must hold no read models yet, of about `expectedRecords` records (to size its
+    /// tables once instead of growing them step by step).
+    public init(store: ReadModelStore, expectedRecords: Int) throws {
+        guard try store.isEmpty() else { throw ReadModelStore.NotEmpty() }
+        self.store = store
+        applier = BatchApplier(store: store, expectedRecords: expectedRecords, inMemory: true)
+    }
+
+    /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses).
+    public func fold(_ batch: [DecodedRecord]) throws {
+        try store.environment.read { txn in
+            for record in batch { try applier.fold(record, in: txn) }
+        }
+        records += batch.count
+    }
+
+    /// Roughly how many bytes the folded state holds.
+    public var estimatedBytes: Int { applier.estimatedBytes }
+
+    /// Records folded so far.
+    public private(set) var records = 0
+
+    /// The most records one rebuild holds, whatever the memory budget: its tables number entries with 32 bits.
+    public static let recordsMax = 1 << 30
+
+    /// Whether the rebuild should be written now: past `bytesMax`, or close to `recordsMax` before a batch of up
+    /// to `batchRecordsMax` more.
+    public func isFull(bytesMax: Int, batchRecordsMax: Int) -> Bool {
+        estimatedBytes > bytesMax || records + batchRecordsMax > Self.recordsMax
+    }
+
+    /// Writes everything folded, with `nextOffsets`, in one transaction. The rebuild is finished afterwards.
+    @discardableResult
+    public func commit(nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
+        // Stored, the rows take about what they take in memory; a map too small would fail the write and redo it.
+        try store.environment.reserve(bytes: 2 * estimatedBytes + (64 << 20))
+        return try store.environment.write { txn in
+            let changes = try applier.flush(in: txn)
+            try ReadModelStore.writeOffsets(nextOffsets, to: store.offsets, in: txn)
+            return changes
+        }
+    }
+}
