@@ -81,13 +81,26 @@ struct ProjectorCrashTests {
         let directory = TemporaryDirectory("cohort-replay")
         let data = directory.path + "/node"
         _ = try run([
-            "generate", "--data", data, "--into-log", "--customers", "2000", "--orders", "5000", "--visits", "5000",
+            // More than one projector batch (20,000 records), so that a budget can be outgrown between two.
+            "generate", "--data", data, "--into-log", "--customers", "4000", "--orders", "12000", "--visits", "12000",
             "--redeliveries", "0.02", "--poison", "0.01",
         ])
         let first = try run(["replay", "--data", data, "--into", directory.path + "/r1"]).outputLines.last
         let second = try run(["replay", "--data", data, "--into", directory.path + "/r2"]).outputLines.last
         #expect(first != nil && first == second)
         #expect(try run(["digest", "--data", directory.path + "/r2"]).outputLines.last == first)
+        // Replays fold in memory; in ordinary batches (memory_mb=0), or past a budget the first batch outgrows
+        // (memory_mb=1: written, then batches), the digest is the same.
+        for budget in ["0", "1"] {
+            let replay = try run([
+                "replay", "--data", data, "--into", directory.path + "/budget-\(budget)", "--set",
+                "replay.memory_mb=\(budget)",
+            ])
+            #expect(replay.outputLines.last == first, "replay.memory_mb=\(budget)")
+            let log = replay.errorOutput
+            #expect(log.contains("rebuilding in memory") == (budget == "1"))
+            #expect(log.contains("outgrew its memory budget") == (budget == "1"))
+        }
         let refused = try ChildProcess.cohort(["replay", "--data", data, "--into", directory.path + "/r1"])
         #expect(refused.waitForExit(timeout: 60) != 0, "replay refuses a directory that is not empty")
         // A node pointed at the rebuilt directory reads it, caught up with the log.
