@@ -63,6 +63,14 @@ struct InMemoryRebuildTests {
                 event(
                     "m7", "crm.message.queued",
                     #"{"message_id":"k:nobody","campaign_id":"k","customer_id":"nobody","to":"+91 4","body":"Hi"}"#),
+                // Message ids equal as Unicode text, not as bytes: two messages.
+                event(
+                    "m8", "crm.message.queued",
+                    #"{"message_id":"k:caf\#u{E9}","campaign_id":"k","customer_id":"c-5-6","to":"+91 5","body":"Hi"}"#),
+                event(
+                    "m9", "crm.message.queued",
+                    #"{"message_id":"k:cafe\#u{301}","campaign_id":"k","customer_id":"c-5-6","to":"+91 6","body":"Hi"}"#
+                ),
                 event("g1", "crm.customer.upserted", #"{"customer_id":"ghost","name":"Ghost"}"#),
                 event("x1", "crm.customer.erased", #"{"customer_id":"c-5-2"}"#),
                 event("x2", "crm.visit.recorded", #"{"customer_id":"c-5-2"}"#),
@@ -109,7 +117,11 @@ struct InMemoryRebuildTests {
         #expect(try memory.segment("gone") == nil && memory.segment("vip") != nil)
         #expect(try memory.timeline(ofCustomer: "nobody").count == 1)
         #expect(try memory.customer("nobody") == nil)
-        #expect(try memory.stats(ofCampaign: "k").queued == 4)
+        for store in [memory, batches] {
+            #expect(try store.stats(ofCampaign: "k").queued == 6)
+            #expect(try store.message("k:caf\u{E9}")?.to == "+91 5")
+            #expect(try store.message("k:cafe\u{301}")?.to == "+91 6")
+        }
         let long = String(repeating: "😀", count: 110)
         #expect(try memory.timeline(ofCustomer: "c-5-4", limit: 1000).count(where: { $0.eventID == long }) == 1)
         #expect(

@@ -46,11 +46,12 @@ struct BatchApplier {
     private var orderKeys: ByteTable
     private var orderStates: [OrderState] = []
     private var ordersOfSlot: [[Int]] = []
-    private var campaigns: [String: CampaignState?] = [:]
+    // Ids below compare byte for byte, as LMDB compares keys: two ids equal only as Unicode text are two entries.
+    private var campaigns: [ByteString: CampaignState?] = [:]
     /// Saved segments, nil once deleted.
-    private var segments: [String: SegmentState?] = [:]
-    private var stats: [String: CampaignStats] = [:]
-    private var messages: [String: MessageState] = [:]
+    private var segments: [ByteString: SegmentState?] = [:]
+    private var stats: [ByteString: CampaignStats] = [:]
+    private var messages: [ByteString: MessageState] = [:]
     private var counterDeltas = CounterDeltas()
     /// Reused for keys built per record, to spare an allocation each time.
     private var keyBuffer: [UInt8] = []
@@ -231,7 +232,7 @@ struct BatchApplier {
             if var message = try message(id, in: txn) {
                 message.to = nil
                 message.body = nil
-                messages[id] = message
+                messages[ByteString(id)] = message
             }
         }
     }
@@ -256,20 +257,20 @@ struct BatchApplier {
             let state = SegmentState(
                 segmentID: saved.segmentID, name: saved.name, description: saved.description,
                 rulesJSON: JSONValue.object(saved.rules).jsonText, savedAt: time)
-            segments[saved.segmentID] = .some(state)
+            segments[ByteString(saved.segmentID)] = .some(state)
         case .segmentDeleted(let segmentID):
-            segments[segmentID] = .some(nil)
+            segments[ByteString(segmentID)] = .some(nil)
         default:
             guard let campaignID = campaignID(of: payload) else { return }
             let current: CampaignState?
-            if let cached = campaigns[campaignID] {
+            if let cached = campaigns[ByteString(campaignID)] {
                 current = cached
             } else {
                 current = try txn.withValue(store.campaigns, key: StoreKeys.id(campaignID)) {
                     try $0.map(CampaignState.init(decoding:))
                 }
             }
-            campaigns[campaignID] = CampaignFold.apply(payload, at: time, to: current)
+            campaigns[ByteString(campaignID)] = CampaignFold.apply(payload, at: time, to: current)
         }
     }
 
@@ -287,7 +288,7 @@ struct BatchApplier {
     // MARK: Messages
 
     private mutating func message(_ id: String, in txn: borrowing Transaction) throws -> MessageState? {
-        if let cached = messages[id] { return cached }
+        if let cached = messages[ByteString(id)] { return cached }
         return try txn.withValue(store.messages, key: StoreKeys.id(id)) { try $0.map(MessageState.init(decoding:)) }
     }
 
@@ -299,7 +300,7 @@ struct BatchApplier {
         let campaignID = Self.campaignID(ofMessage: payload)
         let before = try message(messageID, in: txn)
         let currentStats: CampaignStats
-        if let cached = stats[campaignID] {
+        if let cached = stats[ByteString(campaignID)] {
             currentStats = cached
         } else {
             currentStats =
@@ -308,7 +309,7 @@ struct BatchApplier {
                 } ?? CampaignStats()
         }
         var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
-        stats[campaignID] = newStats
+        stats[ByteString(campaignID)] = newStats
         if let customerID = updated.customerID {
             if try isErased(customerID, in: txn) {
                 updated.to = nil
@@ -329,7 +330,7 @@ struct BatchApplier {
                 }
             }
         }
-        messages[messageID] = updated
+        messages[ByteString(messageID)] = updated
     }
 
     private static func campaignID(ofMessage payload: EventPayload) -> String {
@@ -370,23 +371,23 @@ struct BatchApplier {
                 }
             }
         }
-        for id in campaigns.keys.sorted(by: StoreKeys.idPrecedes) {
-            if let state = campaigns[id]! {
-                try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
+        for (id, state) in campaigns.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
+            if let state {
+                try txn.put(store.campaigns, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
             }
         }
-        for id in stats.keys.sorted(by: StoreKeys.idPrecedes) {
-            try txn.put(store.campaignStats, key: StoreKeys.id(id), value: stats[id]!.encoded(), flags: flags)
+        for (id, state) in stats.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
+            try txn.put(store.campaignStats, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
         }
-        for id in segments.keys.sorted(by: StoreKeys.idPrecedes) {
-            if let state = segments[id]! {
-                try txn.put(store.segments, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
+        for (id, state) in segments.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
+            if let state {
+                try txn.put(store.segments, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
             } else if rows == nil {
-                try txn.delete(store.segments, key: StoreKeys.id(id))
+                try txn.delete(store.segments, key: StoreKeys.id(id.value))
             }
         }
-        for id in messages.keys.sorted(by: StoreKeys.idPrecedes) {
-            try txn.put(store.messages, key: StoreKeys.id(id), value: messages[id]!.encoded(), flags: flags)
+        for (id, state) in messages.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
+            try txn.put(store.messages, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
         }
         if let rows, let sortedEventIDs {
             try rows.write(to: store, customersByPrefix: slotsByPrefix, eventIDs: sortedEventIDs, in: txn)
