@@ -349,19 +349,15 @@ struct BatchApplier {
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
         let flags: Transaction.PutFlags = rows == nil ? [] : .append
         let sortedEventIDs = rows?.startSortingEventIDs()
-        // Customers are keyed by their id; their orders, timelines and message links are filed under
-        // `StoreKeys.prefix(id)`, which sorts by length first.
-        var ids = KeyArena(expectedKeys: customerStates.count)
-        var prefixes = KeyArena(expectedKeys: customerStates.count)
-        for state in customerStates {
-            ids.append(state.customerID.utf8)
-            prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) }
-        }
-        for slot in ids.sortedIndices() {
-            try ids.withKey(slot) {
+        // Customers are keyed by their id (`customerIDs` holds them by slot); their orders, timelines and message
+        // links are filed under `StoreKeys.prefix(id)`, which sorts by length first.
+        for slot in customerIDs.keys.sortedIndices() {
+            try customerIDs.keys.withKey(slot) {
                 try txn.put(store.customers, key: $0, value: customerStates[slot].encoded(), flags: flags)
             }
         }
+        var prefixes = KeyArena(expectedKeys: customerStates.count)
+        for state in customerStates { prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) } }
         let slotsByPrefix = prefixes.sortedIndices().map { (id: customerStates[$0].customerID, slot: $0) }
         for (_, slot) in slotsByPrefix {
             let places = ordersOfSlot[slot]
@@ -371,23 +367,21 @@ struct BatchApplier {
                 }
             }
         }
-        for (id, state) in campaigns.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
-            if let state {
-                try txn.put(store.campaigns, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
-            }
+        for (id, state) in Self.inKeyOrder(campaigns) {
+            if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded(), flags: flags) }
         }
-        for (id, state) in stats.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
-            try txn.put(store.campaignStats, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
+        for (id, state) in Self.inKeyOrder(stats) {
+            try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
         }
-        for (id, state) in segments.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
+        for (id, state) in Self.inKeyOrder(segments) {
             if let state {
-                try txn.put(store.segments, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
+                try txn.put(store.segments, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
             } else if rows == nil {
-                try txn.delete(store.segments, key: StoreKeys.id(id.value))
+                try txn.delete(store.segments, key: StoreKeys.id(id))
             }
         }
-        for (id, state) in messages.sorted(by: { StoreKeys.idPrecedes($0.key.value, $1.key.value) }) {
-            try txn.put(store.messages, key: StoreKeys.id(id.value), value: state.encoded(), flags: flags)
+        for (id, state) in Self.inKeyOrder(messages) {
+            try txn.put(store.messages, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
         }
         if let rows, let sortedEventIDs {
             try rows.write(to: store, customersByPrefix: slotsByPrefix, eventIDs: sortedEventIDs, in: txn)
@@ -398,6 +392,11 @@ struct BatchApplier {
             try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
         }
         return BatchChanges(customers: customerStates)
+    }
+
+    /// The entries of `table` in the order of their `StoreKeys.id` keys.
+    private static func inKeyOrder<Value>(_ table: [ByteString: Value]) -> [(id: String, value: Value)] {
+        table.map { (id: $0.key.value, value: $0.value) }.sorted { StoreKeys.idPrecedes($0.id, $1.id) }
     }
 }
 

@@ -31,16 +31,12 @@ struct KeyArena {
     /// their order.
     func sortedIndices() -> [Int] {
         var order = Array(0..<count)
-        bytes.withUnsafeBufferPointer { bytes in
+        bytes.withUnsafeBytes { bytes in
             starts.withUnsafeBufferPointer { starts in
-                let base = bytes.baseAddress
-                order.sort { i, j in
-                    let (x, xCount) = (starts[i], starts[i + 1] - starts[i])
-                    let (y, yCount) = (starts[j], starts[j + 1] - starts[j])
-                    let common = min(xCount, yCount)
-                    let order = common == 0 ? 0 : memcmp(base! + x, base! + y, common)
-                    return order != 0 ? order < 0 : xCount < yCount
+                func key(_ index: Int) -> UnsafeRawBufferPointer {
+                    UnsafeRawBufferPointer(rebasing: bytes[starts[index]..<starts[index + 1]])
                 }
+                order.sort { StoreKeys.precedes(key($0), key($1)) }
             }
         }
         return order
@@ -71,8 +67,6 @@ struct ByteTable {
         let wanted = max(16, expectedCount * 2)
         entries = [UInt64](repeating: 0, count: 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount))
     }
-
-    var count: Int { keys.count }
 
     /// The number of `key`, if it is in the table.
     func find(_ key: UnsafeRawBufferPointer) -> Int? {
@@ -154,13 +148,7 @@ struct ByteTable {
 extension KeyArena {
     /// Whether key `a` sorts before key `b` in LMDB's default order.
     func keyPrecedes(_ a: Int, _ b: Int) -> Bool {
-        withKey(a) { x in
-            withKey(b) { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order != 0 ? order < 0 : x.count < y.count
-            }
-        }
+        withKey(a) { x in withKey(b) { y in StoreKeys.precedes(x, y) } }
     }
 
     /// Whether key `index` holds exactly `other`.

@@ -9,25 +9,22 @@ enum StoreKeys {
     static func id(_ value: String) -> [UInt8] { Array(value.utf8) }
 
     /// LMDB's default key order (bytes, then length) with `memcmp`: the generic `lexicographicallyPrecedes`
-    /// profiled at a tenth of the write thread when sorting a batch's keys.
+    /// profiled at a tenth of the write thread when sorting a batch's keys. Every key comparison comes here.
+    static func precedes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        let common = min(x.count, y.count)
+        let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
+        return order != 0 ? order < 0 : x.count < y.count
+    }
+
+    /// `precedes` for keys held in arrays.
     static func precedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        let common = min(a.count, b.count)
-        let order = a.withUnsafeBufferPointer { x in
-            b.withUnsafeBufferPointer { y in common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common) }
-        }
-        return order != 0 ? order < 0 : a.count < b.count
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in precedes(x, y) } }
     }
 
     /// The order of `id(a)` and `id(b)`, without building them.
     static func idPrecedes(_ a: String, _ b: String) -> Bool {
         var (a, b) = (a, b)
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                let common = min(x.count, y.count)
-                let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)
-                return order != 0 ? order < 0 : x.count < y.count
-            }
-        }
+        return a.withUTF8 { x in b.withUTF8 { y in precedes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) } }
     }
 
     /// The order of `prefix(a)` and `prefix(b)` (length first), without building them.
