@@ -35,8 +35,11 @@ extension CloudEvent {
 
     /// Whether a message with these headers is in binary mode (it carries `ce_specversion`).
     public static func isBinaryMode(headers: [(name: String, value: [UInt8])]) -> Bool {
-        headers.contains { $0.name == "ce_specversion" }
+        headers.contains { $0.name == binaryModeMarker }
     }
+
+    /// The header whose presence makes a record binary mode.
+    public static let binaryModeMarker = "ce_specversion"
 
     /// The binary-mode encoding: `ce_*` headers plus `content-type`, and `data` as the value.
     public func binaryEncoding() -> (headers: [(name: String, value: [UInt8])], value: [UInt8]) {

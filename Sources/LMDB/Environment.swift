@@ -31,6 +31,10 @@ public final class Environment: @unchecked Sendable {
         /// Fsync data on commit but not the meta page: an OS crash may lose the last commit, never consistency.
         /// Right for read models, which carry their log offsets and re-fold whatever a lost commit held.
         public var noMetaSync: Bool = false
+        /// No readahead on the map (`MDB_NORDAHEAD`). A rebuild writing through the map into a new, sparse file
+        /// otherwise faults in and zeroes large blocks around every page it touches, most of them beyond the data:
+        /// half of the final write's time went there.
+        public var noReadahead: Bool = false
 
         /// The defaults.
         public init() {}
@@ -61,6 +65,7 @@ public final class Environment: @unchecked Sendable {
             if options.noSync { flags |= UInt32(MDB_NOSYNC) }
             if options.noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
             if options.writeMap { flags |= UInt32(MDB_WRITEMAP) }
+            if options.noReadahead { flags |= UInt32(MDB_NORDAHEAD) }
             try check(mdb_env_open(env, path, flags, 0o644), "mdb_env_open(\(path))")
             // A process killed inside a read transaction leaves its reader slot behind; reclaim those now.
             var stale: Int32 = 0

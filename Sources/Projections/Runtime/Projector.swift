@@ -217,8 +217,9 @@ public final class Projector: @unchecked Sendable {
                         reached[partition] = record.offset + 1
                     }
                 } else {
-                    batch.append(contentsOf: polled)
                     Self.advance(&reached, past: polled)
+                    // The first poll nearly always fills the batch: taken whole, its records are not copied.
+                    if batch.isEmpty { batch = polled } else { batch.append(contentsOf: polled) }
                 }
                 if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
                 if stopsWhenCaughtUp

@@ -27,8 +27,10 @@ public struct RecordDecoder: Sendable {
     /// Decodes one record; never fails: what cannot be folded comes back as poison with its reason.
     public func decode(_ record: LogRecord) -> DecodedRecord {
         let result: Result<EventEssentials, EventValidationError>
-        let headers = record.headers.map { (name: $0.name, value: $0.value) }
-        if CloudEvent.isBinaryMode(headers: headers) {
+        // Looked for before the headers are copied into the form the binary decoder takes: nearly every record is
+        // structured, and that copy was an allocation per record.
+        if record.headers.contains(where: { $0.name == CloudEvent.binaryModeMarker }) {
+            let headers = record.headers.map { (name: $0.name, value: $0.value) }
             result = CloudEvent.decode(binaryHeaders: headers, value: record.value).map(\.essentials)
         } else {
             result = CloudEvent.decodeEssentials(structured: record.value)

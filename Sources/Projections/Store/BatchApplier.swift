@@ -9,7 +9,7 @@ extension ReadModelStore {
     public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
         try environment.write { txn in
             var applier = BatchApplier(store: self, expectedRecords: batch.count)
-            for record in batch { try applier.fold(record, in: txn) }
+            try applier.fold(batch, in: txn)
             let changes = try applier.flush(in: txn)
             try Self.writeOffsets(nextOffsets, to: offsets, in: txn)
             return changes
@@ -67,6 +67,11 @@ struct BatchApplier {
         orderKeys = ByteTable(expectedCount: expectedRecords / 2, expectedBytes: expectedRecords * 16)
         orderStates.reserveCapacity(expectedRecords / 2)
         keyBuffer.reserveCapacity(512)
+    }
+
+    /// Folds every record of `batch`, in order.
+    mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
+        for index in batch.indices { try fold(batch[index], in: txn) }
     }
 
     mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
@@ -345,46 +350,20 @@ struct BatchApplier {
     // MARK: Flush
 
     /// Writes the working set back into the transaction. In key order: consecutive puts land on the same or
-    /// neighbouring B-tree pages, still in cache; into the empty databases of a rebuild, they append.
+    /// neighbouring B-tree pages, still in cache; into the empty databases of a rebuild, they append, and the rows
+    /// are built on other threads while this one puts them (`RowPipeline`).
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
-        let flags: Transaction.PutFlags = rows == nil ? [] : .append
-        let sortedEventIDs = rows?.startSortingEventIDs()
-        // Customers are keyed by their id (`customerIDs` holds them by slot); their orders, timelines and message
-        // links are filed under `StoreKeys.prefix(id)`, which sorts by length first.
-        for slot in customerIDs.keys.sortedIndices() {
-            try customerIDs.keys.withKey(slot) {
-                try txn.put(store.customers, key: $0, value: customerStates[slot].encoded(), flags: flags)
-            }
-        }
-        var prefixes = KeyArena(expectedKeys: customerStates.count)
-        for state in customerStates { prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) } }
-        let slotsByPrefix = prefixes.sortedIndices().map { (id: customerStates[$0].customerID, slot: $0) }
-        for (_, slot) in slotsByPrefix {
-            let places = ordersOfSlot[slot]
-            for place in places.count > 1 ? places.sorted(by: orderKeys.keys.keyPrecedes) : places {
-                try orderKeys.keys.withKey(place) {
-                    try txn.put(store.orders, key: $0, value: orderStates[place].encoded(), flags: flags)
-                }
-            }
-        }
-        for (id, state) in Self.inKeyOrder(campaigns) {
-            if let state { try txn.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded(), flags: flags) }
-        }
-        for (id, state) in Self.inKeyOrder(stats) {
-            try txn.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
-        }
-        for (id, state) in Self.inKeyOrder(segments) {
-            if let state {
-                try txn.put(store.segments, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
-            } else if rows == nil {
-                try txn.delete(store.segments, key: StoreKeys.id(id))
-            }
-        }
-        for (id, state) in Self.inKeyOrder(messages) {
-            try txn.put(store.messages, key: StoreKeys.id(id), value: state.encoded(), flags: flags)
-        }
-        if let rows, let sortedEventIDs {
-            try rows.write(to: store, customersByPrefix: slotsByPrefix, eventIDs: sortedEventIDs, in: txn)
+        let source = FlushSource(self)
+        let jobs: [RowPipeline.Job] =
+            [
+                { source.writeCustomers(to: &$0) },
+                { source.writeOrders(to: &$0) },
+                { source.writeCampaignsAndSegments(to: &$0) },
+            ] + (rows.map { rows in rows.jobs(store: store, customersByPrefix: source.customersByPrefix) } ?? [])
+        if rows == nil {
+            try RowPipeline.runHere(jobs) { try txn.apply($0, flags: []) }
+        } else {
+            try RowPipeline.run(jobs) { try txn.apply($0, flags: .append) }
         }
         for (counter, delta) in counterDeltas.all where delta != 0 {
             let key = Array(counter.rawValue.utf8)
@@ -394,9 +373,71 @@ struct BatchApplier {
         return BatchChanges(customers: customerStates)
     }
 
-    /// The entries of `table` in the order of their `StoreKeys.id` keys.
-    private static func inKeyOrder<Value>(_ table: [ByteString: Value]) -> [(id: String, value: Value)] {
-        table.map { (id: $0.key.value, value: $0.value) }.sorted { StoreKeys.idPrecedes($0.id, $1.id) }
+    /// The working set as the flush's row-building jobs read it, from other threads, while nothing changes it.
+    private final class FlushSource: @unchecked Sendable {
+        // @unchecked Sendable: a copy of the applier, only read, and only while the flush waits for its jobs.
+        let applier: BatchApplier
+        /// The customers and their slots in `StoreKeys.prefix` order: their orders, timelines and message links are
+        /// filed under that prefix, which sorts by length first.
+        let customersByPrefix: [(id: String, slot: Int)]
+
+        init(_ applier: BatchApplier) {
+            self.applier = applier
+            var prefixes = KeyArena(expectedKeys: applier.customerStates.count)
+            for state in applier.customerStates {
+                prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) }
+            }
+            customersByPrefix = prefixes.sortedIndices().map { (id: applier.customerStates[$0].customerID, slot: $0) }
+        }
+
+        /// Customers, keyed by their id (`customerIDs` holds the ids by slot).
+        func writeCustomers(to writer: inout RowWriter) {
+            let keys = applier.customerIDs.keys
+            for slot in keys.sortedIndices() {
+                writer.put(
+                    applier.store.customers, key: { key in keys.withKey(slot) { key.append(contentsOf: $0) } },
+                    value: { $0.append(contentsOf: applier.customerStates[slot].encoded()) })
+            }
+        }
+
+        /// Each customer's orders, in their key order under the customer's prefix.
+        func writeOrders(to writer: inout RowWriter) {
+            let keys = applier.orderKeys.keys
+            for (_, slot) in customersByPrefix {
+                let places = applier.ordersOfSlot[slot]
+                for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {
+                    writer.put(
+                        applier.store.orders, key: { key in keys.withKey(place) { key.append(contentsOf: $0) } },
+                        value: { $0.append(contentsOf: applier.orderStates[place].encoded()) })
+                }
+            }
+        }
+
+        /// Campaigns, their stats, saved segments (deleted ones removed) and messages.
+        func writeCampaignsAndSegments(to writer: inout RowWriter) {
+            let store = applier.store
+            for (id, state) in inKeyOrder(applier.campaigns) {
+                if let state { writer.put(store.campaigns, key: StoreKeys.id(id), value: state.encoded()) }
+            }
+            for (id, state) in inKeyOrder(applier.stats) {
+                writer.put(store.campaignStats, key: StoreKeys.id(id), value: state.encoded())
+            }
+            for (id, state) in inKeyOrder(applier.segments) {
+                if let state {
+                    writer.put(store.segments, key: StoreKeys.id(id), value: state.encoded())
+                } else if applier.rows == nil {
+                    writer.delete(store.segments, key: StoreKeys.id(id))
+                }
+            }
+            for (id, state) in inKeyOrder(applier.messages) {
+                writer.put(store.messages, key: StoreKeys.id(id), value: state.encoded())
+            }
+        }
+
+        /// The entries of `table` in the order of their `StoreKeys.id` keys.
+        private func inKeyOrder<Value>(_ table: [ByteString: Value]) -> [(id: String, value: Value)] {
+            table.map { (id: $0.key.value, value: $0.value) }.sorted { StoreKeys.idPrecedes($0.id, $1.id) }
+        }
     }
 }
 

@@ -21,9 +21,7 @@ public final class InMemoryRebuild: @unchecked Sendable {
 
     /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses).
     public func fold(_ batch: [DecodedRecord]) throws {
-        try store.environment.read { txn in
-            for record in batch { try applier.fold(record, in: txn) }
-        }
+        try store.environment.read { txn in try applier.fold(batch, in: txn) }
         records += batch.count
     }
 

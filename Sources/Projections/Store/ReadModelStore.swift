@@ -48,6 +48,7 @@ public final class ReadModelStore: @unchecked Sendable {
         var options = Environment.Options()
         options.noSync = true
         options.writeMap = true
+        options.noReadahead = true
         return options
     }
 

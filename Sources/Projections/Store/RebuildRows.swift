@@ -95,34 +95,21 @@ struct RebuildRows {
         estimatedBytes += 64 + reason.utf8.count
     }
 
-    /// Sorts the event ids into key order on another thread (the longest sort of a rebuild, and the other cores are
-    /// idle while it is written); `write` waits for it.
-    func startSortingEventIDs() -> SortedEventIDs {
-        let job = SortedEventIDs()
-        let keys = eventIDs.keys
-        DispatchQueue.global().async(group: job.group) { job.order = keys.sortedIndices() }
-        return job
+    /// The jobs that write every row into the store's empty databases, each database in key order (for
+    /// `RowPipeline`). `customersByPrefix` are the applier's customers and their slots in `StoreKeys.prefix` order.
+    func jobs(store: ReadModelStore, customersByPrefix: [(id: String, slot: Int)]) -> [RowPipeline.Job] {
+        [
+            { writer in self.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix, &writer) },
+            { writer in self.writeEventIDs(to: store.eventIDs, &writer) },
+            { writer in self.writeLinksAndDeadLetters(store: store, &writer) },
+        ]
     }
 
-    /// The result of `startSortingEventIDs`, once `group` is done.
-    final class SortedEventIDs: @unchecked Sendable {
-        // @unchecked Sendable: `order` is written by the sorting thread before `group` leaves, read after `wait`.
-        let group = DispatchGroup()
-        var order: [Int] = []
-    }
-
-    /// Writes every row into the store's empty databases, each in key order. `customersByPrefix` are the applier's
-    /// customers and their slots in `StoreKeys.prefix` order; `eventIDs` comes from `startSortingEventIDs`.
-    func write(
-        to store: ReadModelStore, customersByPrefix: [(id: String, slot: Int)], eventIDs: SortedEventIDs,
-        in txn: borrowing Transaction
-    ) throws {
-        let empty: [UInt8] = []
-        var key: [UInt8] = []
-        key.reserveCapacity(512)
-
-        // Each customer's rows, whether filed under its slot or (named by a message first) under its id. Rows are
-        // grouped by slot with a counting sort: one pass to count, one to place.
+    /// Every customer's timeline rows, whether filed under its slot or (named by a message first) under its id.
+    private func writeTimelines(
+        to database: Database, customersByPrefix: [(id: String, slot: Int)], _ writer: inout RowWriter
+    ) {
+        // Rows are grouped by slot with a counting sort: one pass to count, one to place.
         let slotCount = (customersByPrefix.map(\.slot).max() ?? -1) + 1
         var starts = [Int](repeating: 0, count: slotCount + 1)
         for slot in timelineRowSlots { starts[Int(slot) + 1] += 1 }
@@ -141,13 +128,14 @@ struct RebuildRows {
             customers += others.keys.filter { !slotted.contains($0) }.map { (id: $0.value, slot: nil) }
             customers.sort { StoreKeys.prefixPrecedes($0.id, $1.id) }
         }
-        // Topics by their number, ranked in key order (length first).
+        // Topics by their number, ranked in key order (length first), and their key bytes.
         var topicRanks = [Int](repeating: 0, count: topics.count)
         for (rank, number) in topics.indices.sorted(by: { StoreKeys.prefixPrecedes(topics[$0], topics[$1]) })
             .enumerated()
         {
             topicRanks[number] = rank
         }
+        let topicPrefixes = topics.map(StoreKeys.prefix)
         /// The order of one customer's `StoreKeys.timeline` keys: time, then topic, partition and offset, each as
         /// its key bytes compare.
         func precedes(_ a: TimelineRow, _ b: TimelineRow) -> Bool {
@@ -158,11 +146,13 @@ struct RebuildRows {
             return UInt64(bitPattern: a.offset) < UInt64(bitPattern: b.offset)
         }
         var places: [Int] = []
-        try timelineRows.withUnsafeBufferPointer { rows in
+        var customerPrefix: [UInt8] = []
+        timelineRows.withUnsafeBufferPointer { rows in
             for (customerID, slot) in customers {
                 places.removeAll(keepingCapacity: true)
                 if let slot, !erasedSlots.contains(slot) { places += bySlot[starts[slot]..<starts[slot + 1]] }
                 let named = others.isEmpty ? [] : others.removeValue(forKey: ByteString(customerID)) ?? []
+                if places.isEmpty && named.isEmpty { continue }
                 // Rows come in log order, which is nearly always time order: the sorts are short.
                 var merged: [TimelineRow] = named
                 if named.isEmpty {
@@ -171,41 +161,52 @@ struct RebuildRows {
                     merged += places.map { rows[$0] }
                     merged.sort(by: precedes)
                 }
-                func put(_ row: TimelineRow) throws {
-                    StoreKeys.timeline(
-                        customerID: customerID, time: row.time, topic: topics[Int(row.topic)],
-                        partition: row.partition, offset: row.offset, into: &key)
-                    try timelineValues.withKey(Int(row.value)) {
-                        try txn.put(store.timeline, key: key, value: $0, flags: .append)
-                    }
+                // The key (`StoreKeys.timeline`) from parts built once per customer and per topic.
+                customerPrefix.removeAll(keepingCapacity: true)
+                StoreKeys.appendPrefix(customerID, to: &customerPrefix)
+                func put(_ row: TimelineRow) {
+                    writer.put(
+                        database,
+                        key: { key in
+                            key.append(contentsOf: customerPrefix)
+                            StoreKeys.append(UInt64(bitPattern: row.time) ^ (1 << 63), to: &key)
+                            key.append(contentsOf: topicPrefixes[Int(row.topic)])
+                            StoreKeys.append(UInt32(bitPattern: row.partition), to: &key)
+                            StoreKeys.append(UInt64(bitPattern: row.offset), to: &key)
+                        },
+                        value: { value in timelineValues.withKey(Int(row.value)) { value.append(contentsOf: $0) } })
                 }
                 if named.isEmpty {
-                    for place in places { try put(rows[place]) }
+                    for place in places { put(rows[place]) }
                 } else {
-                    for row in merged { try put(row) }
+                    for row in merged { put(row) }
                 }
             }
         }
+    }
 
+    /// The event ids seen, in key order.
+    private func writeEventIDs(to database: Database, _ writer: inout RowWriter) {
+        let keys = eventIDs.keys
+        for index in keys.sortedIndices() {
+            writer.put(database, key: { key in keys.withKey(index) { key.append(contentsOf: $0) } }, value: { _ in })
+        }
+    }
+
+    /// Message links under their customers, and dead letters.
+    private func writeLinksAndDeadLetters(store: ReadModelStore, _ writer: inout RowWriter) {
         for customer in messageIDsByCustomer.keys.sorted(by: { StoreKeys.prefixPrecedes($0.value, $1.value) }) {
             let customerID = customer.value
             for messageID in messageIDsByCustomer[customer]!.sorted(by: StoreKeys.idPrecedes) {
-                try txn.put(
+                writer.put(
                     store.customerMessages,
-                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
-                    value: empty, flags: .append)
+                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID), value: [])
             }
         }
-
         for letter in deadLetters.sorted(by: { Self.positionKeyPrecedes($0.position, $1.position) }) {
-            try txn.put(
+            writer.put(
                 store.deadLetters, key: StoreKeys.position(letter.position),
-                value: DeadLetterEntry.encodedValue(position: letter.position, reason: letter.reason), flags: .append)
-        }
-
-        eventIDs.group.wait()
-        for index in eventIDs.order {
-            try self.eventIDs.keys.withKey(index) { try txn.put(store.eventIDs, key: $0, value: empty, flags: .append) }
+                value: DeadLetterEntry.encodedValue(position: letter.position, reason: letter.reason))
         }
     }
 

@@ -1,0 +1,191 @@
+import Dispatch
+import Foundation
+import LMDB
+
+/// Puts and deletes for one database, laid end to end in one buffer: what a `RowWriter` hands to whoever holds the
+/// write transaction.
+struct RowChunk: Sendable {
+    let database: Database
+    /// Keys and values, one after the other.
+    var bytes: [UInt8] = []
+    /// Per row: where its key ends and where its value ends in `bytes`; a value end of -1 deletes the key.
+    var ends: [(key: Int, value: Int)] = []
+
+    /// A chunk's rows are shipped once its bytes pass this size: big enough that handing one over costs nothing
+    /// next to putting it, small enough that the writer starts early and a few chunks in flight stay small.
+    static let bytesMax = 1 << 20
+
+    /// The last row's key ends here; the value comes next.
+    fileprivate var rowStart: Int { ends.last?.value ?? 0 }
+}
+
+extension Transaction {
+    /// Puts (or deletes) every row of `chunk` in order, with `flags` on each put.
+    func apply(_ chunk: RowChunk, flags: PutFlags) throws {
+        try chunk.bytes.withUnsafeBytes { bytes in
+            var start = 0
+            for (keyEnd, valueEnd) in chunk.ends {
+                let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
+                if valueEnd < 0 {
+                    try delete(chunk.database, key: key)
+                    start = keyEnd
+                } else {
+                    try put(
+                        chunk.database, key: key, value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<valueEnd]),
+                        flags: flags)
+                    start = valueEnd
+                }
+            }
+        }
+    }
+}
+
+/// Builds the rows of one or more databases, each in the order it will be put, into chunks, and passes every full
+/// chunk to `ship`. Rows of one database written by one writer stay in the order written.
+struct RowWriter {
+    private var chunk: RowChunk?
+    private let ship: (RowChunk) -> Void
+
+    init(ship: @escaping (RowChunk) -> Void) { self.ship = ship }
+
+    /// Puts the key `key` appends to a buffer, with the value `value` appends.
+    mutating func put(_ database: Database, key: (inout [UInt8]) -> Void, value: (inout [UInt8]) -> Void) {
+        begin(database)
+        key(&chunk!.bytes)
+        let keyEnd = chunk!.bytes.count
+        value(&chunk!.bytes)
+        chunk!.ends.append((keyEnd, chunk!.bytes.count))
+        endRow()
+    }
+
+    /// Puts `key` with `value`.
+    mutating func put(_ database: Database, key: some Sequence<UInt8>, value: some Sequence<UInt8>) {
+        put(database, key: { $0.append(contentsOf: key) }, value: { $0.append(contentsOf: value) })
+    }
+
+    /// Deletes `key`.
+    mutating func delete(_ database: Database, key: some Sequence<UInt8>) {
+        begin(database)
+        chunk!.bytes.append(contentsOf: key)
+        chunk!.ends.append((chunk!.bytes.count, -1))
+        endRow()
+    }
+
+    /// Ships the last chunk, however small.
+    mutating func finish() {
+        if let chunk, !chunk.ends.isEmpty { ship(chunk) }
+        chunk = nil
+    }
+
+    private mutating func begin(_ database: Database) {
+        if let current = chunk, current.database != database { finish() }
+        if chunk == nil {
+            chunk = RowChunk(database: database)
+            chunk!.bytes.reserveCapacity(RowChunk.bytesMax + 4096)
+        }
+    }
+
+    private mutating func endRow() {
+        if chunk!.bytes.count >= RowChunk.bytesMax { finish() }
+    }
+}
+
+/// Runs row-building jobs on other threads while the calling thread, which holds the write transaction, puts their
+/// chunks as they come: a rebuild's final write spends as long building sorted keys and encoding values as LMDB
+/// spends putting them, and the other cores are idle then.
+///
+/// Each job writes its databases' rows in key order; chunks of different jobs interleave, which LMDB does not mind
+/// (each database is appended to in its own order). At most `chunksInFlightMax` chunks wait at a time.
+enum RowPipeline {
+    /// Enough to keep the putting thread busy while jobs take turns; a few megabytes in all.
+    static let chunksInFlightMax = 8
+
+    /// One row-building job: writes its rows to the writer it is given.
+    typealias Job = @Sendable (inout RowWriter) -> Void
+
+    /// Runs `jobs` on other threads and `put`s each chunk on this one. If `put` throws, the jobs are told to stop,
+    /// waited for, and the error rethrown.
+    static func run(_ jobs: [Job], put: (RowChunk) throws -> Void) throws {
+        let queue = ChunkQueue(capacity: chunksInFlightMax, producers: jobs.count)
+        let group = DispatchGroup()
+        for job in jobs {
+            DispatchQueue.global().async(group: group) {
+                var writer = RowWriter { queue.push($0) }
+                job(&writer)
+                writer.finish()
+                queue.producerFinished()
+            }
+        }
+        defer { group.wait() }
+        do {
+            while let chunk = queue.pop() { try put(chunk) }
+        } catch {
+            queue.cancel()
+            throw error
+        }
+    }
+
+    /// Runs `jobs` one after the other on this thread, `put`ting each chunk as it fills (a batch's rows are few).
+    static func runHere(_ jobs: [Job], put: (RowChunk) throws -> Void) throws {
+        var chunks: [RowChunk] = []
+        for job in jobs {
+            var writer = RowWriter { chunks.append($0) }
+            job(&writer)
+            writer.finish()
+            for chunk in chunks { try put(chunk) }
+            chunks.removeAll()
+        }
+    }
+}
+
+/// A bounded queue of chunks between row-building threads and the putting thread.
+private final class ChunkQueue: @unchecked Sendable {
+    // @unchecked Sendable: every field is read and written under `condition`.
+    private let condition = NSCondition()
+    private var chunks: [RowChunk] = []
+    private let capacity: Int
+    private var producersLeft: Int
+    private var cancelled = false
+
+    init(capacity: Int, producers: Int) {
+        self.capacity = capacity
+        producersLeft = producers
+    }
+
+    /// Waits for room, then adds `chunk`; drops it when the consumer has given up.
+    func push(_ chunk: RowChunk) {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.count >= capacity && !cancelled { condition.wait() }
+        guard !cancelled else { return }
+        chunks.append(chunk)
+        condition.broadcast()
+    }
+
+    func producerFinished() {
+        condition.lock()
+        producersLeft -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk; nil once every producer has finished and every chunk was taken.
+    func pop() -> RowChunk? {
+        condition.lock()
+        defer { condition.unlock() }
+        while chunks.isEmpty && producersLeft > 0 { condition.wait() }
+        guard !chunks.isEmpty else { return nil }
+        let chunk = chunks.removeFirst()
+        condition.broadcast()
+        return chunk
+    }
+
+    /// The consumer gave up: producers drop what they push from now on.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        chunks.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
