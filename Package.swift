@@ -24,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CMalloc"),  // glibc's <malloc.h>: allocator tuning at start
+        // jemalloc, linked into the executable, replaces glibc's malloc (see `CohortMain`).
+        .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
 
         // The only code that imports each C library.
         .target(
@@ -105,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "CMalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
+                "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
                 "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,14 +1,15 @@
 import ArgumentParser
-import CMalloc
+import CJemalloc
 
-/// The entry point: tunes the allocator, then runs the command line.
+/// The entry point: checks the allocator, then runs the command line.
 @main
 enum CohortMain {
     static func main() async {
-        // glibc's fastbins: freeing millions of small objects while millions more stay alive (a rebuild folds tens
-        // of millions of events) makes malloc consolidate them over and over; measured, a 10M-record replay spent a
-        // quarter of its time there. Without fastbins, small blocks still go through the per-thread caches.
-        _ = mallopt(M_MXFAST, 0)
+        // Cohort allocates and frees small objects by the million on one thread while others keep millions alive
+        // (decoding on every core, folding on one): glibc's malloc spent a sixth of a replay in its slow paths and
+        // locks there, and a quarter of a 10M-record replay consolidating fastbins. jemalloc, linked in, takes its
+        // place; this fails loudly should a build ever lose it.
+        precondition(cohort_jemalloc_version() != nil, "cohort expects jemalloc as its allocator (libjemalloc-dev)")
         await CohortCommand.main()
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What folds need of a valid event: its identity, time, key and typed payload, without the JSON tree.
 public struct EventEssentials: Sendable, Equatable {
     /// Unique per event; projections ignore repeats.
@@ -56,11 +58,11 @@ struct EventScanner {
     // MARK: Envelope
 
     /// The envelope attributes the scanner knows, by index; `data` is last.
-    private static let attributeNames: [[UInt8]] = [
+    private static let attributeNames = NameTable([
         "specversion", "id", "source", "type", "time", "subject", "datacontenttype", "data",
-    ].map { Array($0.utf8) }
+    ])
     private static let required = 0b1000_1111
-    private static let typeNames = EventType.allCases.map { Array($0.rawValue.utf8) }
+    private static let typeNames = NameTable(EventType.allCases.map(\.rawValue))
     private static let types = EventType.allCases
     private static let plans = types.map { ScanPlan($0.dataSpec) }
 
@@ -74,7 +76,7 @@ struct EventScanner {
         var data: ScannedFields?
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
             guard let name = scanner.memberName(),
-                let attribute = Self.index(of: name, in: Self.attributeNames, scanner.bytes),
+                let attribute = Self.attributeNames.index(of: name, in: scanner.bytes),
                 seen & (1 << attribute) == 0
             else { return false }
             seen |= 1 << attribute
@@ -107,7 +109,7 @@ struct EventScanner {
             guard let value = string() else { return false }
             return (1...1024).contains(scalarCount(value))
         case 3:
-            guard let value = string(), let index = Self.index(of: value, in: Self.typeNames, bytes) else {
+            guard let value = string(), let index = Self.typeNames.index(of: value, in: bytes) else {
                 return false
             }
             typeIndex = index
@@ -134,7 +136,7 @@ struct EventScanner {
         guard take(UInt8(ascii: "{")) else { return nil }
         var values = [ScannedValue](repeating: .absent, count: plan.names.count)
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
-            guard let name = scanner.memberName(), let index = Self.index(of: name, in: plan.names, scanner.bytes),
+            guard let name = scanner.memberName(), let index = plan.names.index(of: name, in: scanner.bytes),
                 case .absent = values[index], let value = scanner.value(plan.fields[index], items: plan.items[index])
             else { return false }
             values[index] = value
@@ -274,18 +276,13 @@ struct EventScanner {
     private func text(_ range: Range<Int>) -> String { String(decoding: slice(range), as: UTF8.self) }
 
     private func equals(_ range: Range<Int>, _ expected: String) -> Bool {
-        range.count == expected.utf8.count && zip(slice(range), expected.utf8).allSatisfy { $0 == $1 }
+        var expected = expected
+        return expected.withUTF8 { expected in
+            range.count == expected.count
+                && (range.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, expected.baseAddress!, range.count) == 0)
+        }
     }
 
-    /// Which of `names` the bytes of `range` spell.
-    private static func index(of range: Range<Int>, in names: [[UInt8]], _ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        let count = range.count
-        outer: for (index, name) in names.enumerated() where name.count == count {
-            for offset in 0..<count where name[offset] != bytes[range.lowerBound + offset] { continue outer }
-            return index
-        }
-        return nil
-    }
 
     private mutating func skipWhitespace() {
         while position < bytes.count {
@@ -317,6 +314,7 @@ struct EventScanner {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = position
         var high: UInt8 = 0
+        skipPlainASCII()
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
@@ -331,6 +329,25 @@ struct EventScanner {
             position += 1
         }
         return nil
+    }
+
+    /// Skips eight bytes at a time while none of them ends the string, escapes, is a control character or is not
+    /// ASCII; `string()` reads the rest byte by byte. Most of a record's bytes are in strings.
+    private mutating func skipPlainASCII() {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        while position + 8 <= bytes.count {
+            let word = (base + position).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+            let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+            // A byte of `x` is zero (or, for the last term, below 0x20) only if its high bit is set in these; a
+            // word with any high bit set, non-ASCII bytes included, is left to the byte loop.
+            let special =
+                ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
+            if (special | word) & highs != 0 { return }
+            position += 8
+        }
     }
 
     /// The Unicode scalars in a string `string()` returned (its UTF-8 is valid): the bytes that start one.
@@ -402,16 +419,59 @@ struct EventScanner {
 /// An object spec prepared for scanning: member names as bytes, and the plan of each list's items.
 private final class ScanPlan: Sendable {
     let fields: [FieldSpec]
-    let names: [[UInt8]]
+    let names: NameTable
+    /// The UTF-8 length of each field's name, to skip most names without comparing them.
+    let nameLengths: [Int]
     let items: [ScanPlan?]
 
     init(_ spec: ObjectSpec) {
         fields = spec.fields
-        names = spec.fields.map { Array($0.name.utf8) }
+        names = NameTable(spec.fields.map(\.name))
+        nameLengths = spec.fields.map(\.name.utf8.count)
         items = spec.fields.map { field in
             if case .objectList(_, let itemSpec) = field.kind { return ScanPlan(itemSpec) }
             return nil
         }
+    }
+}
+
+/// Names to find a member by, held so that a lookup allocates and retains nothing: an array of byte arrays
+/// retained each name it compared, and member lookups were a tenth of decoding.
+private final class NameTable: @unchecked Sendable {
+    // @unchecked Sendable: the buffers are written once in `init` and only read after.
+    /// The names' bytes, end to end.
+    private let bytes: UnsafeMutableBufferPointer<UInt8>
+    /// Per name: where it starts in `bytes` and its length.
+    private let spans: UnsafeMutableBufferPointer<(start: Int, count: Int)>
+
+    init(_ names: [String]) {
+        let utf8 = names.map { Array($0.utf8) }
+        bytes = .allocate(capacity: max(1, utf8.reduce(0) { $0 + $1.count }))
+        spans = .allocate(capacity: max(1, names.count))
+        var start = 0
+        for (index, name) in utf8.enumerated() {
+            _ = UnsafeMutableBufferPointer(rebasing: bytes[start..<start + name.count]).initialize(from: name)
+            spans[index] = (start, name.count)
+            start += name.count
+        }
+        count = names.count
+    }
+
+    deinit {
+        bytes.deallocate()
+        spans.deallocate()
+    }
+
+    let count: Int
+
+    /// Which name the bytes of `range` of `source` spell.
+    func index(of range: Range<Int>, in source: UnsafeBufferPointer<UInt8>) -> Int? {
+        let length = range.count
+        let candidate = source.baseAddress! + range.lowerBound
+        for index in 0..<count where spans[index].count == length {
+            if length == 0 || memcmp(bytes.baseAddress! + spans[index].start, candidate, length) == 0 { return index }
+        }
+        return nil
     }
 }
 
@@ -435,7 +495,10 @@ private struct ScannedFields: PayloadFields {
     let values: [ScannedValue]
 
     private func value(_ name: String) -> ScannedValue {
-        for index in plan.fields.indices where plan.fields[index].name == name { return values[index] }
+        let length = name.utf8.count
+        for index in plan.nameLengths.indices where plan.nameLengths[index] == length {
+            if plan.fields[index].name == name { return values[index] }
+        }
         return .absent
     }
 

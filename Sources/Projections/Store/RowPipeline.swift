@@ -14,9 +14,6 @@ struct RowChunk: Sendable {
     /// A chunk's rows are shipped once its bytes pass this size: big enough that handing one over costs nothing
     /// next to putting it, small enough that the writer starts early and a few chunks in flight stay small.
     static let bytesMax = 1 << 20
-
-    /// The last row's key ends here; the value comes next.
-    fileprivate var rowStart: Int { ends.last?.value ?? 0 }
 }
 
 extension Transaction {
@@ -43,7 +40,9 @@ extension Transaction {
 /// Builds the rows of one or more databases, each in the order it will be put, into chunks, and passes every full
 /// chunk to `ship`. Rows of one database written by one writer stay in the order written.
 struct RowWriter {
-    private var chunk: RowChunk?
+    private var database: Database?
+    private var bytes: [UInt8] = []
+    private var ends: [(key: Int, value: Int)] = []
     private let ship: (RowChunk) -> Void
 
     init(ship: @escaping (RowChunk) -> Void) { self.ship = ship }
@@ -51,11 +50,11 @@ struct RowWriter {
     /// Puts the key `key` appends to a buffer, with the value `value` appends.
     mutating func put(_ database: Database, key: (inout [UInt8]) -> Void, value: (inout [UInt8]) -> Void) {
         begin(database)
-        key(&chunk!.bytes)
-        let keyEnd = chunk!.bytes.count
-        value(&chunk!.bytes)
-        chunk!.ends.append((keyEnd, chunk!.bytes.count))
-        endRow()
+        key(&bytes)
+        let keyEnd = bytes.count
+        value(&bytes)
+        ends.append((keyEnd, bytes.count))
+        if bytes.count >= RowChunk.bytesMax { finish() }
     }
 
     /// Puts `key` with `value`.
@@ -66,27 +65,26 @@ struct RowWriter {
     /// Deletes `key`.
     mutating func delete(_ database: Database, key: some Sequence<UInt8>) {
         begin(database)
-        chunk!.bytes.append(contentsOf: key)
-        chunk!.ends.append((chunk!.bytes.count, -1))
-        endRow()
+        bytes.append(contentsOf: key)
+        ends.append((bytes.count, -1))
+        if bytes.count >= RowChunk.bytesMax { finish() }
     }
 
     /// Ships the last chunk, however small.
     mutating func finish() {
-        if let chunk, !chunk.ends.isEmpty { ship(chunk) }
-        chunk = nil
+        if let database, !ends.isEmpty { ship(RowChunk(database: database, bytes: bytes, ends: ends)) }
+        database = nil
+        bytes = []
+        ends = []
     }
 
     private mutating func begin(_ database: Database) {
-        if let current = chunk, current.database != database { finish() }
-        if chunk == nil {
-            chunk = RowChunk(database: database)
-            chunk!.bytes.reserveCapacity(RowChunk.bytesMax + 4096)
+        if self.database != database {
+            finish()
+            self.database = database
+            bytes.reserveCapacity(RowChunk.bytesMax + 4096)
+            ends.reserveCapacity(RowChunk.bytesMax / 32)
         }
-    }
-
-    private mutating func endRow() {
-        if chunk!.bytes.count >= RowChunk.bytesMax { finish() }
     }
 }
 
