@@ -359,6 +359,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                     var entry = try cursor.seek(
                         atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
                     var count = 0
+                    var headerCache = RecordCodec.HeaderCache()
                     while count < maxRecords, let current = entry, let key = RecordCodec.decodeKey(current.key),
                         key.partitionID == assignment.id
                     {
@@ -366,7 +367,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                             let record = RecordCodec.decodeValue(
                                 current.value, topic: assignment.partition.topic,
                                 partition: assignment.partition.partition,
-                                offset: key.offset)
+                                offset: key.offset, headerCache: &headerCache)
                         else { throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)") }
                         output.append(record)
                         count += 1
