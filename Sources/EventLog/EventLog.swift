@@ -26,6 +26,11 @@ public protocol LogReader: Sendable {
     /// `timeoutMs` for an append and returns an empty array if nothing arrived.
     func poll(maxRecords: Int, timeoutMs: Int) async throws(EventLogError) -> [LogRecord]
 
+    /// `poll`, lending the records to `body` (valid only during the call) instead of returning copies; returns what
+    /// `body` returns. Every reader has it (`LentRecord.swift`); readers over memory lend without copying.
+    func pollLent<Result>(maxRecords: Int, timeoutMs: Int, _ body: ([LentRecord]) throws -> Result) async throws
+        -> Result
+
     /// Stops reading and releases resources.
     func close() async
 }

@@ -31,8 +31,16 @@ extension CloudEvent {
     /// `EventScanner`; anything else, valid or not, goes through the full parser and validator, so the result and
     /// every error message are always theirs.
     public static func decodeEssentials(structured bytes: [UInt8]) -> Result<EventEssentials, EventValidationError> {
-        if let scanned = bytes.withUnsafeBufferPointer(EventScanner.scan) { return .success(scanned) }
-        return decode(structured: bytes).map(\.essentials)
+        bytes.withUnsafeBytes { decodeEssentials(structured: $0) }
+    }
+
+    /// `decodeEssentials(structured:)` for bytes lent by a log; they are copied only when the full decoder must
+    /// decide.
+    public static func decodeEssentials(structured bytes: UnsafeRawBufferPointer) -> Result<
+        EventEssentials, EventValidationError
+    > {
+        if let scanned = EventScanner.scan(bytes.assumingMemoryBound(to: UInt8.self)) { return .success(scanned) }
+        return decode(structured: Array(bytes)).map(\.essentials)
     }
 }
 
@@ -279,10 +287,10 @@ struct EventScanner {
         var expected = expected
         return expected.withUTF8 { expected in
             range.count == expected.count
-                && (range.isEmpty || memcmp(bytes.baseAddress! + range.lowerBound, expected.baseAddress!, range.count) == 0)
+                && (range.isEmpty
+                    || memcmp(bytes.baseAddress! + range.lowerBound, expected.baseAddress!, range.count) == 0)
         }
     }
-
 
     private mutating func skipWhitespace() {
         while position < bytes.count {

@@ -37,6 +37,51 @@ struct EventLogConformanceTests {
         await harness.close()
     }
 
+    @Test("records lent by pollLent are the records poll returns, byte for byte", arguments: LogKind.allCases)
+    func lentRecordsMatchPolledOnes(kind: LogKind) async throws {
+        let harness = try await LogHarness(kind)
+        let sent = (0..<300).map { (index: Int) -> OutgoingRecord in
+            let key: String? = index % 5 == 0 ? nil : "customer-\(index % 23)"
+            var headers: [Header] = []
+            if index % 3 != 0 {
+                headers = [Header("content-type", "application/cloudevents+json"), Header("x-index", String(index))]
+            }
+            return record(
+                "crm.orders", key: key, value: "{\"n\":\(index)}", headers: headers,
+                timestampMs: 1_700_000_000_000 + Int64(index))
+        }
+        _ = try await harness.log.append(sent)
+        let polled = try await harness.readAll(["crm.orders"])
+        #expect(polled.count == sent.count)
+
+        let reader = try await harness.log.makeReader(
+            startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
+        var lent: [LogRecord] = []
+        var headerChecks = 0
+        let deadline = Date().addingTimeInterval(30)
+        while lent.count < sent.count && Date() < deadline {
+            lent += try await reader.pollLent(maxRecords: 64, timeoutMs: 1000) { records in
+                records.map { record in
+                    // What the projector asks of a lent record without copying it.
+                    let copy = record.copy()
+                    #expect(record.hasHeader(named: "x-index") == copy.headers.contains { $0.name == "x-index" })
+                    #expect(!record.hasHeader(named: "x-inde"))
+                    #expect(Array(record.value) == copy.value)
+                    headerChecks += 1
+                    return copy
+                }
+            }
+        }
+        await reader.close()
+        #expect(headerChecks == sent.count)
+        let byPosition = Dictionary(uniqueKeysWithValues: polled.map { ($0.position, $0) })
+        #expect(lent.count == polled.count)
+        for record in lent {
+            #expect(byPosition[record.position] == record, "\(record.position)")
+        }
+        await harness.close()
+    }
+
     @Test("offsets are contiguous from 0 in every partition and watermarks match", arguments: LogKind.allCases)
     func offsetsAreContiguous(kind: LogKind) async throws {
         let harness = try await LogHarness(kind)

@@ -349,36 +349,43 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         return EmbeddedReader(log: self, assignments: assignments)
     }
 
-    /// Reads up to `maxRecords` stored records of one partition from `offset`, in one read transaction.
-    func readRecords(_ assignment: EmbeddedReader.Assignment, maxRecords: Int, into output: inout [LogRecord])
-        throws(EventLogError)
-    {
+    /// Lends `body` up to `maxRecords` stored records of `assignments`, taken in turn from `first` on, each from its
+    /// `next` offset, in one read transaction: the records point into the memory map, valid until `body` returns.
+    func lendRecords<Result>(
+        _ assignments: [EmbeddedReader.Assignment], from first: Int, maxRecords: Int,
+        _ body: ([LentRecord]) throws -> Result
+    ) throws -> Result {
         do {
-            try environment.read { txn in
-                try txn.withCursor(recordsDB) { cursor in
-                    var entry = try cursor.seek(
-                        atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
-                    var count = 0
-                    var headerCache = RecordCodec.HeaderCache()
-                    while count < maxRecords, let current = entry, let key = RecordCodec.decodeKey(current.key),
-                        key.partitionID == assignment.id
-                    {
-                        guard
-                            let record = RecordCodec.decodeValue(
-                                current.value, topic: assignment.partition.topic,
-                                partition: assignment.partition.partition,
-                                offset: key.offset, headerCache: &headerCache)
-                        else { throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)") }
-                        output.append(record)
-                        count += 1
-                        entry = try cursor.next()
+            return try environment.read { txn in
+                var lent: [LentRecord] = []
+                for step in 0..<assignments.count where lent.count < maxRecords {
+                    let assignment = assignments[(first + step) % assignments.count]
+                    try txn.withCursor(recordsDB) { cursor in
+                        var entry = try cursor.seek(
+                            atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
+                        while lent.count < maxRecords, let current = entry,
+                            let key = RecordCodec.decodeKey(current.key), key.partitionID == assignment.id
+                        {
+                            guard let parts = RecordCodec.parts(current.value) else {
+                                throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)")
+                            }
+                            lent.append(
+                                LentRecord(
+                                    position: RecordPosition(
+                                        topic: assignment.partition.topic, partition: assignment.partition.partition,
+                                        offset: key.offset),
+                                    timestampMs: parts.timestampMs, key: parts.key, value: parts.value,
+                                    storedHeaders: parts.headers))
+                            entry = try cursor.next()
+                        }
                     }
                 }
+                return try body(lent)
             }
         } catch let error as EventLogError {
             throw error
-        } catch {
-            throw .storage("\(error)")
+        } catch let error as LMDBError {
+            throw EventLogError.storage("\(error)")
         }
     }
 

@@ -29,80 +29,73 @@ enum RecordCodec {
         } else {
             append(Int32(-1).littleEndian, to: &output)
         }
-        append(UInt16(record.headers.count).littleEndian, to: &output)
-        for header in record.headers {
+        appendHeaders(record.headers, to: &output)
+        output.append(contentsOf: record.value)
+    }
+
+    /// Appends the stored form of `headers`: their count, then each name and value with their lengths.
+    static func appendHeaders(_ headers: [Header], to output: inout [UInt8]) {
+        append(UInt16(headers.count).littleEndian, to: &output)
+        for header in headers {
             let name = Array(header.name.utf8)
             append(UInt16(name.count).littleEndian, to: &output)
             output.append(contentsOf: name)
             append(UInt32(header.value.count).littleEndian, to: &output)
             output.append(contentsOf: header.value)
         }
-        output.append(contentsOf: record.value)
     }
 
-    private static func append<T: FixedWidthInteger>(_ value: T, to output: inout [UInt8]) {
-        withUnsafeBytes(of: value) { output.append(contentsOf: $0) }
+    /// Calls `body` with each header's name and value in `stored` (as `appendHeaders` wrote them, already checked
+    /// by `parts`).
+    static func forEachHeader(
+        in stored: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) {
+        guard stored.count >= 2 else { return }
+        var cursor = 2
+        for _ in 0..<UInt16(littleEndian: stored.loadUnaligned(as: UInt16.self)) {
+            let nameLength = Int(UInt16(littleEndian: stored.loadUnaligned(fromByteOffset: cursor, as: UInt16.self)))
+            let name = UnsafeRawBufferPointer(rebasing: stored[cursor + 2..<cursor + 2 + nameLength])
+            cursor += 2 + nameLength
+            let valueLength = Int(UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: cursor, as: UInt32.self)))
+            body(name, UnsafeRawBufferPointer(rebasing: stored[cursor + 4..<cursor + 4 + valueLength]))
+            cursor += 4 + valueLength
+        }
     }
 
-    /// The headers decoded last and the stored bytes they came from, valid within one read transaction: records of
-    /// one producer nearly always carry the same headers, which are then shared instead of decoded and allocated
-    /// again (two allocations per record, in a replay of millions).
-    struct HeaderCache {
-        var stored = UnsafeRawBufferPointer(start: nil, count: 0)
-        var headers: [Header] = []
-    }
-
-    /// Decodes a stored value; `nil` means the bytes are corrupt.
-    static func decodeValue(
-        _ bytes: UnsafeRawBufferPointer, topic: String, partition: Int32, offset: Int64, headerCache: inout HeaderCache
-    ) -> LogRecord? {
+    /// The parts of a stored value, pointing into it; `nil` means the bytes are corrupt.
+    static func parts(_ bytes: UnsafeRawBufferPointer) -> (
+        timestampMs: Int64, key: UnsafeRawBufferPointer?, headers: UnsafeRawBufferPointer,
+        value: UnsafeRawBufferPointer
+    )? {
         var cursor = 0
         func read<T: FixedWidthInteger>(_: T.Type) -> T? {
             guard cursor + MemoryLayout<T>.size <= bytes.count else { return nil }
             defer { cursor += MemoryLayout<T>.size }
             return T(littleEndian: bytes.loadUnaligned(fromByteOffset: cursor, as: T.self))
         }
-        func readBytes(_ count: Int) -> [UInt8]? {
+        func take(_ count: Int) -> UnsafeRawBufferPointer? {
             guard count >= 0, cursor + count <= bytes.count else { return nil }
             defer { cursor += count }
-            return Array(UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + count]))
-        }
-        func skip(_ count: Int) -> Bool {
-            guard count >= 0, cursor + count <= bytes.count else { return false }
-            cursor += count
-            return true
+            return UnsafeRawBufferPointer(rebasing: bytes[cursor..<cursor + count])
         }
         guard let timestampMs = read(Int64.self), let keyLength = read(Int32.self) else { return nil }
-        var key: [UInt8]?
+        var key: UnsafeRawBufferPointer?
         if keyLength >= 0 {
-            guard let bytes = readBytes(Int(keyLength)) else { return nil }
+            guard let bytes = take(Int(keyLength)) else { return nil }
             key = bytes
         }
         let headersStart = cursor
         guard let headerCount = read(UInt16.self) else { return nil }
         for _ in 0..<headerCount {
-            guard let nameLength = read(UInt16.self), skip(Int(nameLength)), let valueLength = read(UInt32.self),
-                skip(Int(valueLength))
+            guard let nameLength = read(UInt16.self), take(Int(nameLength)) != nil,
+                let valueLength = read(UInt32.self), take(Int(valueLength)) != nil
             else { return nil }
         }
-        let stored = UnsafeRawBufferPointer(rebasing: bytes[headersStart..<cursor])
-        if stored.count != headerCache.stored.count
-            || memcmp(stored.baseAddress!, headerCache.stored.baseAddress!, stored.count) != 0
-        {
-            cursor = headersStart + 2
-            var headers: [Header] = []
-            headers.reserveCapacity(Int(headerCount))
-            for _ in 0..<headerCount {
-                guard let nameLength = read(UInt16.self), let name = readBytes(Int(nameLength)),
-                    let valueLength = read(UInt32.self), let value = readBytes(Int(valueLength))
-                else { return nil }
-                headers.append(Header(String(decoding: name, as: UTF8.self), value))
-            }
-            headerCache = HeaderCache(stored: stored, headers: headers)
-        }
-        guard let value = readBytes(bytes.count - cursor) else { return nil }
-        return LogRecord(
-            topic: topic, partition: partition, offset: offset, key: key, value: value, headers: headerCache.headers,
-            timestampMs: timestampMs)
+        let headers = UnsafeRawBufferPointer(rebasing: bytes[headersStart..<cursor])
+        return (timestampMs, key, headers, UnsafeRawBufferPointer(rebasing: bytes[cursor...]))
+    }
+
+    private static func append<T: FixedWidthInteger>(_ value: T, to output: inout [UInt8]) {
+        withUnsafeBytes(of: value) { output.append(contentsOf: $0) }
     }
 }

@@ -195,50 +195,67 @@ public final class Projector: @unchecked Sendable {
 
         while !shouldStop {
             if stopsWhenCaughtUp && caughtUp() { break }
-            var batch: [LogRecord] = []
+            var decoded: [DecodedRecord] = []
+            var poison: [OutgoingRecord] = []
             /// The next offset of every partition once this batch is folded.
             var reached = current
             let deadline = ContinuousClock.now + .milliseconds(configuration.batchWaitMs)
-            while batch.count < configuration.batchRecordsMax {
+            let decodeThreads = rebuild == nil ? max(1, Self.processors - 1) : Self.processors
+            while decoded.count < configuration.batchRecordsMax {
                 let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
-                let polled = try await reader.poll(
-                    maxRecords: configuration.batchRecordsMax - batch.count,
-                    timeoutMs: batch.isEmpty ? max(waitMs, 100) : waitMs)
-                if let until {
-                    for record in polled {
-                        let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                        if finished.contains(partition) { continue }
-                        if record.timestampMs > until.milliseconds {
-                            // The log is in append order per partition: nothing after this belongs to the past.
-                            finished.insert(partition)
-                            continue
+                // Records are decoded from the log's own bytes while it lends them; only poison is copied out.
+                let polled = try await reader.pollLent(
+                    maxRecords: configuration.batchRecordsMax - decoded.count,
+                    timeoutMs: decoded.isEmpty ? max(waitMs, 100) : waitMs
+                ) { lent in
+                    var taken = lent
+                    if let until {
+                        taken = []
+                        for record in lent {
+                            let partition = TopicPartition(
+                                topic: record.position.topic, partition: record.position.partition)
+                            if finished.contains(partition) { continue }
+                            if record.timestampMs > until.milliseconds {
+                                // The log is in append order per partition: nothing after this belongs to the past.
+                                finished.insert(partition)
+                                continue
+                            }
+                            taken.append(record)
                         }
-                        batch.append(record)
-                        reached[partition] = record.offset + 1
                     }
-                } else {
-                    Self.advance(&reached, past: polled)
-                    // The first poll nearly always fills the batch: taken whole, its records are not copied.
-                    if batch.isEmpty { batch = polled } else { batch.append(contentsOf: polled) }
+                    Self.advance(&reached, past: taken)
+                    let fresh = decode(taken, threads: decodeThreads)
+                    if let topic = configuration.deadLetterTopic {
+                        for (record, entry) in zip(taken, fresh) {
+                            if case .poison(let reason) = entry.content {
+                                poison.append(Self.deadLetter(record.copy(), reason: reason, topic: topic))
+                            }
+                        }
+                    }
+                    // The first poll nearly always fills the batch: taken whole, nothing is copied.
+                    if decoded.isEmpty { decoded = fresh } else { decoded += fresh }
+                    return lent.count
                 }
-                if polled.isEmpty || ContinuousClock.now >= deadline || shouldStop { break }
+                if polled == 0 || ContinuousClock.now >= deadline || shouldStop { break }
                 if stopsWhenCaughtUp
                     && ends.allSatisfy({ finished.contains($0.key) || reached[$0.key, default: 0] >= $0.value })
                 {
                     break
                 }
             }
-            if batch.isEmpty {
+            if decoded.isEmpty {
                 // Idle: publish the batch still in flight so progress and lag are current.
                 try await settle()
                 continue
             }
             current = reached
-            // Decode (and dead-letter) this batch while the previous one is still being written, then hand it
-            // to the write queue once the previous commit is done: batches commit in order, one at a time.
-            let decoded = try await prepare(batch, decodeThreads: rebuild == nil ? nil : Self.processors)
+            // The batch was decoded while the previous one was still being written; its poison records are on the
+            // dead-letter topic before it commits, so that none is lost. Then it goes to the write queue once the
+            // previous commit is done: batches commit in order, one at a time.
+            try await deadLetter(poison)
             try await settle()
             let offsets = current
+            let batch = decoded
             if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
                 if inMemory.isFull(bytesMax: budget, batchRecordsMax: configuration.batchRecordsMax) {
                     logger.notice(
@@ -249,11 +266,11 @@ public final class Projector: @unchecked Sendable {
             }
             if let inMemory = rebuild {
                 inFlight = (
-                    Task { [self] in try await onWriteQueue { try inMemory.fold(decoded) } }, offsets, batch.count
+                    Task { [self] in try await onWriteQueue { try inMemory.fold(batch) } }, offsets, batch.count
                 )
             } else {
                 inFlight = (
-                    Task { [self] in try await self.apply(decoded, nextOffsets: offsets) }, offsets, batch.count
+                    Task { [self] in try await self.apply(batch, nextOffsets: offsets) }, offsets, batch.count
                 )
             }
             if ContinuousClock.now - lastLagRefresh > .milliseconds(configuration.lagRefreshMs) {
@@ -271,42 +288,32 @@ public final class Projector: @unchecked Sendable {
 
     /// Moves `offsets` past `records`. A poll returns runs of one partition's records, so a partition is looked
     /// up once per run instead of once per record.
-    static func advance(_ offsets: inout [TopicPartition: Int64], past records: [LogRecord]) {
+    static func advance(_ offsets: inout [TopicPartition: Int64], past records: [LentRecord]) {
         var index = records.startIndex
         while index < records.endIndex {
-            let first = records[index]
+            let first = records[index].position
             var last = index
-            while last + 1 < records.endIndex, records[last + 1].partition == first.partition,
-                records[last + 1].topic == first.topic
+            while last + 1 < records.endIndex, records[last + 1].position.partition == first.partition,
+                records[last + 1].position.topic == first.topic
             {
                 last += 1
             }
-            offsets[TopicPartition(topic: first.topic, partition: first.partition)] = records[last].offset + 1
+            offsets[TopicPartition(topic: first.topic, partition: first.partition)] = records[last].position.offset + 1
             index = last + 1
         }
     }
 
-    /// Decodes the batch and dead-letters its poison records, before its commit, so that none is lost.
-    private func prepare(_ batch: [LogRecord], decodeThreads: Int?) async throws -> [DecodedRecord] {
-        let decoded = decode(batch, threads: decodeThreads ?? max(1, Self.processors - 1))
-        if let topic = configuration.deadLetterTopic {
-            let poison = zip(batch, decoded).compactMap { record, entry -> OutgoingRecord? in
-                guard case .poison(let reason) = entry.content else { return nil }
-                return Self.deadLetter(record, reason: reason, topic: topic)
-            }
-            if !poison.isEmpty {
-                // A broker outage makes the batch wait instead of the projector dying.
-                try await log.appendRetrying(poison, shouldStop: { shouldStop }) { attempt, backoffMs, error in
-                    logger.warning(
-                        "dead-letter append failed; retrying",
-                        metadata: [
-                            "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)",
-                            "error": "\(error)",
-                        ])
-                }
-            }
+    /// Appends poison records to the dead-letter topic; a broker outage makes the batch wait instead of the
+    /// projector dying.
+    private func deadLetter(_ poison: [OutgoingRecord]) async throws {
+        guard !poison.isEmpty else { return }
+        try await log.appendRetrying(poison, shouldStop: { shouldStop }) { attempt, backoffMs, error in
+            logger.warning(
+                "dead-letter append failed; retrying",
+                metadata: [
+                    "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)", "error": "\(error)",
+                ])
         }
-        return decoded
     }
 
     /// Applies a decoded batch and the offsets in one transaction on the write queue.
@@ -333,20 +340,21 @@ public final class Projector: @unchecked Sendable {
     /// Decoding is pure and independent per record, so large batches are split across `threads`. Ordinary batches
     /// leave one core to the write thread: it is the slower side, and sharing its core with a decoder slowed folding
     /// by 8 %. A rebuild in memory folds faster than it decodes, so it decodes on every core.
-    private func decode(_ batch: [LogRecord], threads: Int) -> [DecodedRecord] {
+    private func decode(_ records: [LentRecord], threads: Int) -> [DecodedRecord] {
         let decoder = self.decoder
-        let chunks = batch.count >= 2_000 ? threads : 1
-        if chunks <= 1 { return batch.map(decoder.decode) }
-        let size = (batch.count + chunks - 1) / chunks
+        let chunks = records.count >= 2_000 ? threads : 1
+        if chunks <= 1 { return records.map(decoder.decode) }
+        let size = (records.count + chunks - 1) / chunks
         // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
-        return [DecodedRecord](unsafeUninitializedCapacity: batch.count) { buffer, initialized in
+        return [DecodedRecord](unsafeUninitializedCapacity: records.count) { buffer, initialized in
             nonisolated(unsafe) let shared = buffer
+            nonisolated(unsafe) let records = records
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in (chunk * size)..<min(batch.count, (chunk + 1) * size) {
-                    (shared.baseAddress! + index).initialize(to: decoder.decode(batch[index]))
+                for index in (chunk * size)..<min(records.count, (chunk + 1) * size) {
+                    (shared.baseAddress! + index).initialize(to: decoder.decode(records[index]))
                 }
             }
-            initialized = batch.count
+            initialized = records.count
         }
     }
 

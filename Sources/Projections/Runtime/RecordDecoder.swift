@@ -26,12 +26,15 @@ public struct RecordDecoder: Sendable {
 
     /// Decodes one record; never fails: what cannot be folded comes back as poison with its reason.
     public func decode(_ record: LogRecord) -> DecodedRecord {
+        record.withLent(decode)
+    }
+
+    /// `decode` for a record lent by a log, decoded from the log's own bytes.
+    public func decode(_ record: LentRecord) -> DecodedRecord {
         let result: Result<EventEssentials, EventValidationError>
-        // Looked for before the headers are copied into the form the binary decoder takes: nearly every record is
-        // structured, and that copy was an allocation per record.
-        if record.headers.contains(where: { $0.name == CloudEvent.binaryModeMarker }) {
+        if record.hasHeader(named: CloudEvent.binaryModeMarker) {
             let headers = record.headers.map { (name: $0.name, value: $0.value) }
-            result = CloudEvent.decode(binaryHeaders: headers, value: record.value).map(\.essentials)
+            result = CloudEvent.decode(binaryHeaders: headers, value: Array(record.value)).map(\.essentials)
         } else {
             result = CloudEvent.decodeEssentials(structured: record.value)
         }
