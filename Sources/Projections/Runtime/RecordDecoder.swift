@@ -14,6 +14,38 @@ public struct DecodedRecord: Sendable {
     /// The time folds use: the event's own `time`, else when the log stored it.
     public let time: Timestamp
     public let content: Content
+    /// The hashes of what a fold looks up first, computed by the decoding thread (zero for poison).
+    let hashes: LookupHashes
+
+    init(position: RecordPosition, time: Timestamp, content: Content) {
+        self.position = position
+        self.time = time
+        self.content = content
+        if case .event(let event) = content {
+            var orderHash: UInt64 = 0
+            switch event.payload {
+            case .orderPlaced(let order): orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+            case .orderCancelled(let order):
+                orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+            case .orderRefunded(let order):
+                orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+            default: break
+            }
+            hashes = LookupHashes(
+                eventID: StoreKeys.eventIDHash(event.id), key: ByteTable.hash(event.key), order: orderHash)
+        } else {
+            hashes = LookupHashes()
+        }
+    }
+}
+
+/// `ByteTable.hash` of an event's dedup key (`StoreKeys.eventID`), of its key (the customer, for customer
+/// streams) and of its order's key (`StoreKeys.order`, zero without one): hashing them where records are decoded,
+/// on every core, spares the one folding thread.
+struct LookupHashes: Sendable {
+    var eventID: UInt64 = 0
+    var key: UInt64 = 0
+    var order: UInt64 = 0
 }
 
 /// Decodes records in either Kafka binding and applies deployment rules (one currency). Pure.

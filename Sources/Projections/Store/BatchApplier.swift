@@ -70,9 +70,32 @@ struct BatchApplier {
     }
 
     /// Folds every record of `batch`, in order.
+    ///
+    /// The first lookups of a record (its event id, its customer) go to tables of up to millions of entries, each a
+    /// cache miss that stalls the thread when taken one at a time. So records are taken a group at a time: first
+    /// their table places are read, all at once, letting the misses overlap; then each is folded, its places in
+    /// cache.
     mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
-        for index in batch.indices { try fold(batch[index], in: txn) }
+        var start = batch.startIndex
+        while start < batch.endIndex {
+            let end = min(batch.endIndex, start + Self.probeGroupRecords)
+            var touched: UInt64 = 0
+            for index in start..<end {
+                let hashes = batch[index].hashes
+                touched ^= (rows?.touchEventID(hash: hashes.eventID) ?? 0) ^ customerIDs.touch(hash: hashes.key)
+                    ^ orderKeys.touch(hash: hashes.order)
+            }
+            probeSink ^= touched
+            for index in start..<end { try fold(batch[index], in: txn) }
+            start = end
+        }
     }
+
+    /// Records whose table places are read together (`fold(_:in:)`): enough to overlap that many misses, few enough
+    /// that the places are still in cache when their records are folded.
+    private static let probeGroupRecords = 16
+    /// Where the places read ahead go, so that reading them is not optimised away.
+    private var probeSink: UInt64 = 0
 
     mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
         let position = decoded.position
@@ -89,7 +112,7 @@ struct BatchApplier {
             }
             return
         }
-        guard try claim(eventID: event.id, in: txn) else {
+        guard try claim(eventID: event.id, hash: decoded.hashes.eventID, in: txn) else {
             counterDeltas.duplicates += 1
             return
         }
@@ -99,7 +122,8 @@ struct BatchApplier {
         let payload = event.payload
         switch event.type.stream {
         case .customers, .orders, .activity:
-            try foldCustomerEvent(event, payload: payload, time: time, position: position, in: txn)
+            try foldCustomerEvent(
+                event, payload: payload, time: time, position: position, hashes: decoded.hashes, in: txn)
         case .campaigns:
             try foldCampaignEvent(payload, time: time, in: txn)
         case .deliveries:
@@ -110,8 +134,8 @@ struct BatchApplier {
     }
 
     /// Records an event id; false when it was seen before, whatever its position in the log.
-    private mutating func claim(eventID id: String, in txn: borrowing Transaction) throws -> Bool {
-        if rows != nil { return rows!.claim(eventID: id) }
+    private mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) throws -> Bool {
+        if rows != nil { return rows!.claim(eventID: id, hash: hash) }
         // One insert that refuses an existing key both checks and records the id.
         StoreKeys.eventID(id, into: &keyBuffer)
         return try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite)
@@ -125,9 +149,11 @@ struct BatchApplier {
     // MARK: Customers and orders
 
     /// The slot of customer `id` (read from the transaction the first time), and whether it was stored before.
-    private mutating func customerSlot(_ id: String, in txn: borrowing Transaction) throws -> (slot: Int, existed: Bool)
-    {
-        let (slot, added) = customerIDs.findOrInsert(id)
+    private mutating func customerSlot(_ id: String, hash: UInt64, in txn: borrowing Transaction) throws -> (
+        slot: Int, existed: Bool
+    ) {
+        var id = id
+        let (slot, added) = id.withUTF8 { customerIDs.findOrInsert(UnsafeRawBufferPointer($0), hash: hash) }
         guard added else { return (slot, true) }
         let stored = try txn.withValue(store.customers, key: StoreKeys.id(id)) {
             try $0.map(CustomerState.init(decoding:))
@@ -147,18 +173,22 @@ struct BatchApplier {
     }
 
     /// The order whose key is in `keyBuffer`, and its place if the batch holds it.
-    private mutating func order(in txn: borrowing Transaction) throws -> (state: OrderState?, place: Int?) {
-        if let place = orderKeys.find(keyBuffer) { return (orderStates[place], place) }
+    private mutating func order(hash: UInt64, in txn: borrowing Transaction) throws -> (
+        state: OrderState?, place: Int?
+    ) {
+        if let place = keyBuffer.withUnsafeBytes({ orderKeys.find($0, hash: hash) }) {
+            return (orderStates[place], place)
+        }
         return (try txn.withValue(store.orders, key: keyBuffer) { try $0.map(OrderState.init(decoding:)) }, nil)
     }
 
     private mutating func foldCustomerEvent(
         _ event: EventEssentials, payload: EventPayload, time: Timestamp, position: RecordPosition,
-        in txn: borrowing Transaction
+        hashes: LookupHashes, in txn: borrowing Transaction
     ) throws {
         let customerID = event.key
         // A customer new to the store but already in this batch "existed" for the counter: it was counted then.
-        let (slot, existed) = try customerSlot(customerID, in: txn)
+        let (slot, existed) = try customerSlot(customerID, hash: hashes.key, in: txn)
         let wasErased = customerStates[slot].isErased
         var orderID: String?
         switch payload {
@@ -170,7 +200,7 @@ struct BatchApplier {
         var (order, orderPlace): (OrderState?, Int?) = (nil, nil)
         if let orderID {
             StoreKeys.order(customerID: customerID, orderID: orderID, into: &keyBuffer)
-            (order, orderPlace) = try self.order(in: txn)
+            (order, orderPlace) = try self.order(hash: hashes.order, in: txn)
         }
         let (updatedOrder, needsRecompute) = CustomerFold.apply(
             payload, at: time, to: &customerStates[slot], order: order)
@@ -184,7 +214,8 @@ struct BatchApplier {
                 orderStates[orderPlace] = updatedOrder
             } else {
                 // The key is still in `keyBuffer`: nothing since the lookup has built another.
-                ordersOfSlot[slot].append(orderKeys.findOrInsert(keyBuffer).number)
+                ordersOfSlot[slot].append(
+                    keyBuffer.withUnsafeBytes { orderKeys.findOrInsert($0, hash: hashes.order) }.number)
                 orderStates.append(updatedOrder)
             }
         }

@@ -69,9 +69,11 @@ struct ByteTable {
     }
 
     /// The number of `key`, if it is in the table.
-    func find(_ key: UnsafeRawBufferPointer) -> Int? {
-        let hash = Self.hash(key)
-        return entries.withUnsafeBufferPointer { entries in
+    func find(_ key: UnsafeRawBufferPointer) -> Int? { find(key, hash: Self.hash(key)) }
+
+    /// `find`, with `hash` already computed (`ByteTable.hash(key)`).
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+        entries.withUnsafeBufferPointer { entries in
             let mask = entries.count - 1
             var place = Int(truncatingIfNeeded: hash) & mask
             while entries[place] != 0 {
@@ -87,7 +89,11 @@ struct ByteTable {
 
     /// The number of `key`, adding it (as the next number) when absent; `added` says which.
     mutating func findOrInsert(_ key: UnsafeRawBufferPointer) -> (number: Int, added: Bool) {
-        let hash = Self.hash(key)
+        findOrInsert(key, hash: Self.hash(key))
+    }
+
+    /// `findOrInsert`, with `hash` already computed (`ByteTable.hash(key)`).
+    mutating func findOrInsert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (number: Int, added: Bool) {
         let mask = entries.count - 1
         var place = Int(truncatingIfNeeded: hash) & mask
         while entries[place] != 0 {
@@ -137,11 +143,24 @@ struct ByteTable {
         return key.withUTF8 { findOrInsert(UnsafeRawBufferPointer($0)) }
     }
 
-    /// A seeded hash (`Hasher`: keys chosen to collide cannot be predicted from outside the process).
-    private static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
+    /// Reads the place where a key of `hash` would be found and returns what it holds (for nothing else): loads
+    /// issued for several keys at once overlap their cache misses, then each lookup finds its place in cache.
+    func touch(hash: UInt64) -> UInt64 {
+        entries.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: hash) & ($0.count - 1)] }
+    }
+
+    /// A seeded hash (`Hasher`: keys chosen to collide cannot be predicted from outside the process); the same in
+    /// every thread of the process, so it can be computed where the key is decoded.
+    static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
         var hasher = Hasher()
         hasher.combine(bytes: key)
         return UInt64(bitPattern: Int64(hasher.finalize()))
+    }
+
+    /// `hash` of the UTF-8 of `key`.
+    static func hash(_ key: String) -> UInt64 {
+        var key = key
+        return key.withUTF8 { hash(UnsafeRawBufferPointer($0)) }
     }
 }
 

@@ -45,10 +45,10 @@ struct RebuildRows {
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
-    /// Records `id`; false when it was seen before.
-    mutating func claim(eventID id: String) -> Bool {
+    /// Records `id`, whose key hashes to `hash` (`StoreKeys.eventIDHash`); false when it was seen before.
+    mutating func claim(eventID id: String, hash: UInt64) -> Bool {
         StoreKeys.eventID(id, into: &scratch)
-        guard eventIDs.findOrInsert(scratch).added else { return false }
+        guard scratch.withUnsafeBytes({ eventIDs.findOrInsert($0, hash: hash) }).added else { return false }
         estimatedBytes += 32 + id.utf8.count
         return true
     }
@@ -76,6 +76,9 @@ struct RebuildRows {
         }
         estimatedBytes += 56 + scratch.count
     }
+
+    /// Reads where an event id hashing to `hash` would be (`ByteTable.touch`).
+    func touchEventID(hash: UInt64) -> UInt64 { eventIDs.touch(hash: hash) }
 
     /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure).
     mutating func dropTimeline(slot: Int, customerID: String) {

@@ -213,6 +213,33 @@ extension StoreKeys {
 extension StoreKeys {
     /// The longest event id kept as its own dedup key.
     static let eventIDBytesMax = 400
+
+    /// `ByteTable.hash` of `order(customerID:orderID:)`, built on the stack.
+    static func orderHash(customerID: String, orderID: String) -> UInt64 {
+        let (customer, order) = (customerID.utf8.count, orderID.utf8.count)
+        return withUnsafeTemporaryAllocation(byteCount: 2 + customer + order, alignment: 1) { key in
+            key[0] = UInt8(truncatingIfNeeded: customer >> 8)
+            key[1] = UInt8(truncatingIfNeeded: customer)
+            _ = UnsafeMutableRawBufferPointer(rebasing: key[2..<2 + customer]).copyBytes(from: customerID.utf8)
+            _ = UnsafeMutableRawBufferPointer(rebasing: key[(2 + customer)...]).copyBytes(from: orderID.utf8)
+            return ByteTable.hash(UnsafeRawBufferPointer(key))
+        }
+    }
+
+    /// `ByteTable.hash` of `eventID(id)`, built on the stack.
+    static func eventIDHash(_ id: String) -> UInt64 {
+        let count = id.utf8.count
+        guard count <= eventIDBytesMax else {
+            var key: [UInt8] = []
+            eventID(id, into: &key)
+            return key.withUnsafeBytes(ByteTable.hash)
+        }
+        return withUnsafeTemporaryAllocation(byteCount: count + 1, alignment: 1) { key in
+            key[0] = 0
+            _ = UnsafeMutableRawBufferPointer(rebasing: key[1...]).copyBytes(from: id.utf8)
+            return ByteTable.hash(UnsafeRawBufferPointer(key))
+        }
+    }
 }
 
 /// A record that could not be folded, as kept in the read model (the dead-letter topic has the bytes).
