@@ -25,13 +25,20 @@ public struct LentRecord {
         self.storedHeaders = storedHeaders
     }
 
-    /// Whether a header is named `name`, without decoding the headers.
+    /// Whether a header is named `name`, without decoding the headers (asked of every record a projector reads).
     public func hasHeader(named name: String) -> Bool {
-        var found = false
-        RecordCodec.forEachHeader(in: storedHeaders) { headerName, _ in
-            if !found, headerName.count == name.utf8.count, headerName.elementsEqual(name.utf8) { found = true }
+        var name = name
+        return name.withUTF8 { name in
+            var found = false
+            RecordCodec.forEachHeader(in: storedHeaders) { headerName, _ in
+                if !found, headerName.count == name.count,
+                    name.isEmpty || memcmp(headerName.baseAddress!, name.baseAddress!, name.count) == 0
+                {
+                    found = true
+                }
+            }
+            return found
         }
-        return found
     }
 
     /// A copy of the headers.

@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 import Events
 import LMDB
 
@@ -385,12 +386,15 @@ struct BatchApplier {
     /// are built on other threads while this one puts them (`RowPipeline`).
     mutating func flush(in txn: borrowing Transaction) throws -> BatchChanges {
         let source = FlushSource(self)
-        let jobs: [RowPipeline.Job] =
-            [
-                { source.writeCustomers(to: &$0) },
-                { source.writeOrders(to: &$0) },
-                { source.writeCampaignsAndSegments(to: &$0) },
-            ] + (rows.map { rows in rows.jobs(store: store, customersByPrefix: source.customersByPrefix) } ?? [])
+        let store = self.store
+        // The jobs that sort the most before their first row go first: the putting thread has the others' rows.
+        var jobs: [RowPipeline.Job] = [{ source.writeCustomers(to: &$0) }]
+        if let rows {
+            jobs.insert({ rows.writeEventIDs(to: store.eventIDs, &$0) }, at: 0)
+            jobs.append { rows.writeTimelines(to: store.timeline, customersByPrefix: source.customersByPrefix, &$0) }
+            jobs.append { rows.writeLinksAndDeadLetters(store: store, &$0) }
+        }
+        jobs += [{ source.writeOrders(to: &$0) }, { source.writeCampaignsAndSegments(to: &$0) }]
         if rows == nil {
             try RowPipeline.runHere(jobs) { try txn.apply($0, flags: []) }
         } else {
@@ -408,17 +412,24 @@ struct BatchApplier {
     private final class FlushSource: @unchecked Sendable {
         // @unchecked Sendable: a copy of the applier, only read, and only while the flush waits for its jobs.
         let applier: BatchApplier
-        /// The customers and their slots in `StoreKeys.prefix` order: their orders, timelines and message links are
-        /// filed under that prefix, which sorts by length first.
-        let customersByPrefix: [(id: String, slot: Int)]
+        private let lock = NSLock()
+        private var prefixOrder: [(id: String, slot: Int)]?
 
-        init(_ applier: BatchApplier) {
-            self.applier = applier
-            var prefixes = KeyArena(expectedKeys: applier.customerStates.count)
-            for state in applier.customerStates {
-                prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) }
+        init(_ applier: BatchApplier) { self.applier = applier }
+
+        /// The customers and their slots in `StoreKeys.prefix` order: their orders, timelines and message links are
+        /// filed under that prefix, which sorts by length first. Sorted by the first job that asks.
+        var customersByPrefix: [(id: String, slot: Int)] {
+            lock.withLock {
+                if let prefixOrder { return prefixOrder }
+                var prefixes = KeyArena(expectedKeys: applier.customerStates.count)
+                for state in applier.customerStates {
+                    prefixes.append { StoreKeys.appendPrefix(state.customerID, to: &$0) }
+                }
+                let order = prefixes.sortedIndices().map { (id: applier.customerStates[$0].customerID, slot: $0) }
+                prefixOrder = order
+                return order
             }
-            customersByPrefix = prefixes.sortedIndices().map { (id: applier.customerStates[$0].customerID, slot: $0) }
         }
 
         /// Customers, keyed by their id (`customerIDs` holds the ids by slot).
@@ -434,6 +445,7 @@ struct BatchApplier {
         /// Each customer's orders, in their key order under the customer's prefix.
         func writeOrders(to writer: inout RowWriter) {
             let keys = applier.orderKeys.keys
+            guard !applier.orderStates.isEmpty else { return }
             for (_, slot) in customersByPrefix {
                 let places = applier.ordersOfSlot[slot]
                 for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {

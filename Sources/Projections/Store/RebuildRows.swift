@@ -98,18 +98,11 @@ struct RebuildRows {
         estimatedBytes += 64 + reason.utf8.count
     }
 
-    /// The jobs that write every row into the store's empty databases, each database in key order (for
-    /// `RowPipeline`). `customersByPrefix` are the applier's customers and their slots in `StoreKeys.prefix` order.
-    func jobs(store: ReadModelStore, customersByPrefix: [(id: String, slot: Int)]) -> [RowPipeline.Job] {
-        [
-            { writer in self.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix, &writer) },
-            { writer in self.writeEventIDs(to: store.eventIDs, &writer) },
-            { writer in self.writeLinksAndDeadLetters(store: store, &writer) },
-        ]
-    }
+    // The rows are written by `RowPipeline` jobs (`BatchApplier.flush`), each database in key order.
 
     /// Every customer's timeline rows, whether filed under its slot or (named by a message first) under its id.
-    private func writeTimelines(
+    /// `customersByPrefix` are the applier's customers and their slots in `StoreKeys.prefix` order.
+    func writeTimelines(
         to database: Database, customersByPrefix: [(id: String, slot: Int)], _ writer: inout RowWriter
     ) {
         // Rows are grouped by slot with a counting sort: one pass to count, one to place.
@@ -189,7 +182,7 @@ struct RebuildRows {
     }
 
     /// The event ids seen, in key order.
-    private func writeEventIDs(to database: Database, _ writer: inout RowWriter) {
+    func writeEventIDs(to database: Database, _ writer: inout RowWriter) {
         let keys = eventIDs.keys
         for index in keys.sortedIndices() {
             writer.put(database, key: { key in keys.withKey(index) { key.append(contentsOf: $0) } }, value: { _ in })
@@ -197,7 +190,7 @@ struct RebuildRows {
     }
 
     /// Message links under their customers, and dead letters.
-    private func writeLinksAndDeadLetters(store: ReadModelStore, _ writer: inout RowWriter) {
+    func writeLinksAndDeadLetters(store: ReadModelStore, _ writer: inout RowWriter) {
         for customer in messageIDsByCustomer.keys.sorted(by: { StoreKeys.prefixPrecedes($0.value, $1.value) }) {
             let customerID = customer.value
             for messageID in messageIDsByCustomer[customer]!.sorted(by: StoreKeys.idPrecedes) {
