@@ -16,4 +16,28 @@ struct StoreKeysTests {
         }
         #expect(StoreKeys.precedes([1], [1, 0]) && !StoreKeys.precedes([1, 0], [1]) && !StoreKeys.precedes([], []))
     }
+
+    @Test(
+        "a key arena sorts in LMDB's key order, stably, whatever prefix its keys share",
+        arguments: [[], [0], [0x67, 0x65, 0x6E, 0x2D], Array(repeating: UInt8(7), count: 12)])
+    func arenaOrder(sharedPrefix: [UInt8]) {
+        var random = SplitMix64(seed: 29)
+        for round in 0..<40 {
+            // Few byte values (zero among them) and short tails, so that keys tie, share windows of eight bytes,
+            // end inside them, and are prefixes of each other; a long run of keys now and then.
+            let count = round % 10 == 0 ? 3_000 : Int.random(in: 1...60, using: &random)
+            let keys = (0..<count).map { _ in
+                sharedPrefix
+                    + (0..<Int.random(in: 0...12, using: &random)).map { _ in
+                        [0, 1, 0x7F, 0x80, 0xFF].randomElement(using: &random)!
+                    }
+            }
+            var arena = KeyArena()
+            for key in keys { arena.append(key) }
+            let expected = keys.indices.sorted { a, b in
+                StoreKeys.precedes(keys[a], keys[b]) || (keys[a] == keys[b] && a < b)
+            }
+            #expect(arena.sortedIndices() == expected, "round \(round)")
+        }
+    }
 }

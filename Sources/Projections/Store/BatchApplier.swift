@@ -83,7 +83,8 @@ struct BatchApplier {
             var touched: UInt64 = 0
             for index in start..<end {
                 let hashes = batch[index].hashes
-                touched ^= (rows?.touchEventID(hash: hashes.eventID) ?? 0) ^ customerIDs.touch(hash: hashes.key)
+                touched ^=
+                    (rows?.touchEventID(hash: hashes.eventID) ?? 0) ^ customerIDs.touch(hash: hashes.key)
                     ^ orderKeys.touch(hash: hashes.order)
             }
             probeSink ^= touched
