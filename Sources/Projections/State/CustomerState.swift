@@ -60,7 +60,16 @@ public struct CustomerState: Sendable, Equatable {
 
 extension CustomerState {
     func encoded() -> [UInt8] {
-        var writer = BinaryWriter()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        encode(into: &bytes)
+        return bytes
+    }
+
+    /// Appends the encoded state to `bytes` (a rebuild writes millions straight into its chunks).
+    func encode(into bytes: inout [UInt8]) {
+        var writer = BinaryWriter(appendingTo: &bytes)
+        defer { writer.finish(into: &bytes) }
         writer.write(UInt64(1))  // format version
         writer.write(customerID)
         writer.write(isErased)
@@ -94,7 +103,6 @@ extension CustomerState {
         writer.write(lastOrderAt)
         writer.write(visitCount)
         writer.write(lastVisitAt)
-        return writer.bytes
     }
 
     /// The erasure flag of an encoded state, read without decoding the rest.

@@ -22,14 +22,22 @@ public struct OrderState: Sendable, Equatable {
     public var netAmount: Money { amount - min(refundedTotal, amount) }
 
     func encoded() -> [UInt8] {
-        var writer = BinaryWriter(capacity: 48)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(48)
+        encode(into: &bytes)
+        return bytes
+    }
+
+    /// Appends the encoded order to `bytes`.
+    func encode(into bytes: inout [UInt8]) {
+        var writer = BinaryWriter(appendingTo: &bytes)
+        defer { writer.finish(into: &bytes) }
         writer.write(orderID)
         writer.write(isPlaced)
         writer.write(amount)
         writer.write(placedAt)
         writer.write(isCancelled)
         writer.write(refundedTotal)
-        return writer.bytes
     }
 
     init(decoding bytes: UnsafeRawBufferPointer) throws {

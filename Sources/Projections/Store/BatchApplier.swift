@@ -439,7 +439,7 @@ struct BatchApplier {
             for slot in keys.sortedIndices() {
                 writer.put(
                     applier.store.customers, key: { key in keys.withKey(slot) { key.append(contentsOf: $0) } },
-                    value: { $0.append(contentsOf: applier.customerStates[slot].encoded()) })
+                    value: { applier.customerStates[slot].encode(into: &$0) })
             }
         }
 
@@ -452,7 +452,7 @@ struct BatchApplier {
                 for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {
                     writer.put(
                         applier.store.orders, key: { key in keys.withKey(place) { key.append(contentsOf: $0) } },
-                        value: { $0.append(contentsOf: applier.orderStates[place].encoded()) })
+                        value: { applier.orderStates[place].encode(into: &$0) })
                 }
             }
         }

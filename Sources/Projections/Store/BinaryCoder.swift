@@ -7,6 +7,12 @@ struct BinaryWriter {
 
     init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
 
+    /// A writer that appends to `buffer`, taking it over (no copy) until `finish(into:)` hands it back.
+    init(appendingTo buffer: inout [UInt8]) { swap(&bytes, &buffer) }
+
+    /// Hands the buffer taken by `init(appendingTo:)` back, with what was written appended.
+    mutating func finish(into buffer: inout [UInt8]) { swap(&bytes, &buffer) }
+
     mutating func write(_ value: UInt64) {
         var rest = value
         while rest >= 0x80 {

@@ -157,20 +157,39 @@ struct RebuildRows {
                     merged += places.map { rows[$0] }
                     merged.sort(by: precedes)
                 }
-                // The key (`StoreKeys.timeline`) from parts built once per customer and per topic.
+                // The key (`StoreKeys.timeline`: customer prefix ‖ time ‖ topic prefix ‖ partition ‖ offset) from
+                // parts built once per customer and per topic, written in place with the value.
                 customerPrefix.removeAll(keepingCapacity: true)
                 StoreKeys.appendPrefix(customerID, to: &customerPrefix)
                 func put(_ row: TimelineRow) {
-                    writer.put(
-                        database,
-                        key: { key in
-                            key.append(contentsOf: customerPrefix)
-                            StoreKeys.append(UInt64(bitPattern: row.time) ^ (1 << 63), to: &key)
-                            key.append(contentsOf: topicPrefixes[Int(row.topic)])
-                            StoreKeys.append(UInt32(bitPattern: row.partition), to: &key)
-                            StoreKeys.append(UInt64(bitPattern: row.offset), to: &key)
-                        },
-                        value: { value in timelineValues.withKey(Int(row.value)) { value.append(contentsOf: $0) } })
+                    customerPrefix.withUnsafeBytes { customer in
+                        topicPrefixes[Int(row.topic)].withUnsafeBytes { topic in
+                            timelineValues.withKey(Int(row.value)) { value in
+                                writer.put(
+                                    database, keyCount: customer.count + topic.count + 20, valueCount: value.count
+                                ) { out in
+                                    out.copyMemory(from: customer.baseAddress!, byteCount: customer.count)
+                                    var at = customer.count
+                                    // Sign flipped: byte order is time order.
+                                    out.storeBytes(
+                                        of: (UInt64(bitPattern: row.time) ^ (1 << 63)).bigEndian, toByteOffset: at,
+                                        as: UInt64.self)
+                                    at += 8
+                                    (out + at).copyMemory(from: topic.baseAddress!, byteCount: topic.count)
+                                    at += topic.count
+                                    out.storeBytes(
+                                        of: UInt32(bitPattern: row.partition).bigEndian, toByteOffset: at,
+                                        as: UInt32.self)
+                                    out.storeBytes(
+                                        of: UInt64(bitPattern: row.offset).bigEndian, toByteOffset: at + 4,
+                                        as: UInt64.self)
+                                    if !value.isEmpty {
+                                        (out + at + 12).copyMemory(from: value.baseAddress!, byteCount: value.count)
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 if named.isEmpty {
                     for place in places { put(rows[place]) }

@@ -57,6 +57,19 @@ struct RowWriter {
         if bytes.count >= RowChunk.bytesMax { finish() }
     }
 
+    /// Puts a row whose key and value take `keyCount` and `valueCount` bytes, which `fill` writes in place, end to
+    /// end, from the pointer it is given (the rows of a rebuild's largest databases).
+    mutating func put(
+        _ database: Database, keyCount: Int, valueCount: Int, fill: (UnsafeMutableRawPointer) -> Void
+    ) {
+        begin(database)
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: keyCount + valueCount))
+        bytes.withUnsafeMutableBytes { fill($0.baseAddress! + start) }
+        ends.append((start + keyCount, start + keyCount + valueCount))
+        if bytes.count >= RowChunk.bytesMax { finish() }
+    }
+
     /// Puts `key` with `value`.
     mutating func put(_ database: Database, key: some Sequence<UInt8>, value: some Sequence<UInt8>) {
         put(database, key: { $0.append(contentsOf: key) }, value: { $0.append(contentsOf: value) })
