@@ -1,6 +1,7 @@
 #ifndef COHORT_CJEMALLOC_SHIM_H
 #define COHORT_CJEMALLOC_SHIM_H
 #include <stddef.h>
+#include <sys/types.h>
 
 // jemalloc replaces malloc and free for the whole process once linked; only its control entry point is declared here
 // (its own header redeclares the standard allocation functions).
@@ -11,5 +12,17 @@ static inline const char *cohort_jemalloc_version(void) {
     const char *version = NULL;
     size_t length = sizeof(version);
     return mallctl("version", &version, &length, NULL, 0) == 0 ? version : NULL;
+}
+
+/// Sets how long freed pages are kept before they go back to the kernel, in every arena and in arenas created later
+/// (-1: never; 0: at once). 0 on success.
+static inline int cohort_jemalloc_set_decay_ms(ssize_t milliseconds) {
+    int failed = 0;
+    failed |= mallctl("arenas.dirty_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
+    failed |= mallctl("arenas.muzzy_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
+    // 4096 is MALLCTL_ARENAS_ALL: every arena that exists.
+    failed |= mallctl("arena.4096.dirty_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
+    failed |= mallctl("arena.4096.muzzy_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
+    return failed;
 }
 #endif

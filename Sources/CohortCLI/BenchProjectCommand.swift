@@ -43,6 +43,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Allocator.keepFreedMemory()  // as `cohort replay` does
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cohort-bench-\(UUID().uuidString)"

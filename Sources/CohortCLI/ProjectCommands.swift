@@ -67,6 +67,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Allocator.keepFreedMemory()
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.replay", level: configuration.logLevel)
         let log = try await Wiring.openLog(configuration, logger: logger)
