@@ -1,6 +1,7 @@
 #ifndef COHORT_CJEMALLOC_SHIM_H
 #define COHORT_CJEMALLOC_SHIM_H
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 // jemalloc replaces malloc and free for the whole process once linked; only its control entry point is declared here
@@ -20,9 +21,17 @@ static inline int cohort_jemalloc_set_decay_ms(ssize_t milliseconds) {
     int failed = 0;
     failed |= mallctl("arenas.dirty_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
     failed |= mallctl("arenas.muzzy_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
-    // 4096 is MALLCTL_ARENAS_ALL: every arena that exists.
-    failed |= mallctl("arena.4096.dirty_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
-    failed |= mallctl("arena.4096.muzzy_decay_ms", NULL, NULL, &milliseconds, sizeof(milliseconds));
+    unsigned arenas = 0;
+    size_t length = sizeof(arenas);
+    failed |= mallctl("arenas.narenas", &arenas, &length, NULL, 0);
+    for (unsigned arena = 0; arena < arenas; arena++) {
+        char name[64];
+        // Arenas not created yet fail here and take the defaults set above when they are.
+        snprintf(name, sizeof(name), "arena.%u.dirty_decay_ms", arena);
+        mallctl(name, NULL, NULL, &milliseconds, sizeof(milliseconds));
+        snprintf(name, sizeof(name), "arena.%u.muzzy_decay_ms", arena);
+        mallctl(name, NULL, NULL, &milliseconds, sizeof(milliseconds));
+    }
     return failed;
 }
 #endif
