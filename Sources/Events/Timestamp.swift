@@ -35,15 +35,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             return value
         }
-        func literal(_ accepted: UInt8...) -> Bool {
-            guard index < bytes.count, accepted.contains(bytes[index]) else { return false }
+        // One or two accepted bytes, not a variadic list: that was an array per call, several per timestamp.
+        func literal(_ accepted: UInt8, or alternative: UInt8? = nil) -> Bool {
+            guard index < bytes.count, bytes[index] == accepted || bytes[index] == alternative else { return false }
             index += 1
             return true
         }
         guard let year = digits(4), year > 0, literal(UInt8(ascii: "-")),
             let month = digits(2), (1...12).contains(month), literal(UInt8(ascii: "-")),
             let day = digits(2), day >= 1, day <= daysIn(month: month, year: year),
-            literal(UInt8(ascii: "T"), UInt8(ascii: "t")),
+            literal(UInt8(ascii: "T"), or: UInt8(ascii: "t")),
             let hour = digits(2), hour < 24, literal(UInt8(ascii: ":")),
             let minute = digits(2), minute < 60, literal(UInt8(ascii: ":")),
             let second = digits(2), second < 60
@@ -60,7 +61,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             for _ in count..<max(count, 6) { micros *= 10 }
         }
         var offsetSeconds = 0
-        if literal(UInt8(ascii: "Z"), UInt8(ascii: "z")) {
+        if literal(UInt8(ascii: "Z"), or: UInt8(ascii: "z")) {
             offsetSeconds = 0
         } else if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
             let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
