@@ -220,8 +220,8 @@ extension StoreKeys {
         return withUnsafeTemporaryAllocation(byteCount: 2 + customer + order, alignment: 1) { key in
             key[0] = UInt8(truncatingIfNeeded: customer >> 8)
             key[1] = UInt8(truncatingIfNeeded: customer)
-            _ = UnsafeMutableRawBufferPointer(rebasing: key[2..<2 + customer]).copyBytes(from: customerID.utf8)
-            _ = UnsafeMutableRawBufferPointer(rebasing: key[(2 + customer)...]).copyBytes(from: orderID.utf8)
+            UnsafeMutableRawBufferPointer(rebasing: key[2..<2 + customer]).copyBytes(from: customerID.utf8)
+            UnsafeMutableRawBufferPointer(rebasing: key[(2 + customer)...]).copyBytes(from: orderID.utf8)
             return ByteTable.hash(UnsafeRawBufferPointer(key))
         }
     }
@@ -236,7 +236,7 @@ extension StoreKeys {
         }
         return withUnsafeTemporaryAllocation(byteCount: count + 1, alignment: 1) { key in
             key[0] = 0
-            _ = UnsafeMutableRawBufferPointer(rebasing: key[1...]).copyBytes(from: id.utf8)
+            UnsafeMutableRawBufferPointer(rebasing: key[1...]).copyBytes(from: id.utf8)
             return ByteTable.hash(UnsafeRawBufferPointer(key))
         }
     }
