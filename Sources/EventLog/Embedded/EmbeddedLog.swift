@@ -349,38 +349,42 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         return EmbeddedReader(log: self, assignments: assignments)
     }
 
-    /// Lends `body` up to `maxRecords` stored records of `assignments`, taken in turn from `first` on, each from its
-    /// `next` offset, in one read transaction: the records point into the memory map, valid until `body` returns.
-    func lendRecords<Result>(
+    /// Reads up to `maxRecords` stored records of `assignments`, taken in turn from `first` on, each from its `next`
+    /// offset, in one read transaction. `visit` sees each record with the index of its assignment, lent: its bytes
+    /// point into the memory map, valid until `finish`, which runs last, inside the transaction, returns.
+    func readRecords<Result>(
         _ assignments: [EmbeddedReader.Assignment], from first: Int, maxRecords: Int,
-        _ body: ([LentRecord]) throws -> Result
+        visit: (Int, LentRecord) throws -> Void, finish: () throws -> Result
     ) throws -> Result {
         do {
             return try environment.read { txn in
-                var lent: [LentRecord] = []
-                for step in 0..<assignments.count where lent.count < maxRecords {
-                    let assignment = assignments[(first + step) % assignments.count]
+                var count = 0
+                for step in 0..<assignments.count where count < maxRecords {
+                    let index = (first + step) % assignments.count
+                    let assignment = assignments[index]
                     try txn.withCursor(recordsDB) { cursor in
                         var entry = try cursor.seek(
                             atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
-                        while lent.count < maxRecords, let current = entry,
+                        while count < maxRecords, let current = entry,
                             let key = RecordCodec.decodeKey(current.key), key.partitionID == assignment.id
                         {
                             guard let parts = RecordCodec.parts(current.value) else {
                                 throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)")
                             }
-                            lent.append(
+                            try visit(
+                                index,
                                 LentRecord(
                                     position: RecordPosition(
                                         topic: assignment.partition.topic, partition: assignment.partition.partition,
                                         offset: key.offset),
                                     timestampMs: parts.timestampMs, key: parts.key, value: parts.value,
                                     storedHeaders: parts.headers))
+                            count += 1
                             entry = try cursor.next()
                         }
                     }
                 }
-                return try body(lent)
+                return try finish()
             }
         } catch let error as EventLogError {
             throw error

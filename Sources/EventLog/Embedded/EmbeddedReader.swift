@@ -17,20 +17,22 @@ final class EmbeddedReader: LogReader, @unchecked Sendable {
     private var startIndex = 0
     private var isClosed = false
 
-    /// Where each partition is in `assignments`.
-    private let assignmentIndex: [TopicPartition: Int]
-
     init(log: EmbeddedLog, assignments: [Assignment]) {
         self.log = log
         self.assignments = assignments
-        assignmentIndex = Dictionary(uniqueKeysWithValues: assignments.enumerated().map { ($1.partition, $0) })
     }
 
     func poll(maxRecords: Int, timeoutMs: Int) async throws(EventLogError) -> [LogRecord] {
         do {
-            return try await pollLent(maxRecords: maxRecords, timeoutMs: timeoutMs) { lent in
-                var headerCache = LentRecord.HeaderCache()
-                return lent.map { $0.copy(sharingHeaders: &headerCache) }
+            // Copied straight out of the map, with no array of lent records in between.
+            var records: [LogRecord] = []
+            var headerCache = LentRecord.HeaderCache()
+            return try await waitForRecords(maxRecords: maxRecords, timeoutMs: timeoutMs, empty: []) {
+                try readAvailable(maxRecords: maxRecords) {
+                    records.append($0.copy(sharingHeaders: &headerCache))
+                } finish: {
+                    records
+                }
             }
         } catch let error as EventLogError {
             throw error
@@ -42,46 +44,54 @@ final class EmbeddedReader: LogReader, @unchecked Sendable {
     func pollLent<Result>(maxRecords: Int, timeoutMs: Int, _ body: ([LentRecord]) throws -> Result) async throws
         -> Result
     {
+        var lent: [LentRecord] = []
+        lent.reserveCapacity(min(maxRecords, 1 << 16))
+        return try await waitForRecords(maxRecords: maxRecords, timeoutMs: timeoutMs, empty: try body([])) {
+            try readAvailable(maxRecords: maxRecords) {
+                lent.append($0)
+            } finish: {
+                try body(lent)
+            }
+        }
+    }
+
+    /// Calls `read` until it finds records or `timeoutMs` pass (then `empty`), waiting for appends in between.
+    private func waitForRecords<Result>(
+        maxRecords: Int, timeoutMs: Int, empty: @autoclosure () throws -> Result, _ read: () throws -> Result?
+    ) async throws -> Result {
         precondition(maxRecords > 0, "poll needs room for at least one record")
         let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
         while true {
             let generation = log.notifier.current
-            if let result = try lendAvailable(maxRecords: maxRecords, body) { return result }
+            if let result = try read() { return result }
             let remaining = ContinuousClock.now.duration(to: deadline)
-            if remaining <= .zero || log.closed { return try body([]) }
+            if remaining <= .zero || log.closed { return try empty() }
             let remainingMs = Int(
                 remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000)
             await log.notifier.wait(after: generation, timeoutMs: max(1, remainingMs))
         }
     }
 
-    /// What `body` makes of the records available now; nil when there are none.
-    private func lendAvailable<Result>(maxRecords: Int, _ body: ([LentRecord]) throws -> Result) throws -> Result? {
+    /// Reads the records available now, each passed to `visit`, then returns what `finish` makes of them while they
+    /// are still lent; nil when there are none. Each assignment moves past the records read of it.
+    private func readAvailable<Result>(
+        maxRecords: Int, visit: (LentRecord) throws -> Void, finish: () throws -> Result
+    ) throws -> Result? {
         lock.lock()
         defer { lock.unlock() }
         guard !isClosed else { throw EventLogError.closed }
         guard !assignments.isEmpty else { return nil }
-        return try log.lendRecords(assignments, from: startIndex, maxRecords: maxRecords) { lent in
-            guard !lent.isEmpty else { return nil }
-            // The records come in runs of one partition: each run moves its assignment past its last record.
-            var index = 0
-            while index < lent.count {
-                let position = lent[index].position
-                var last = index
-                while last + 1 < lent.count, lent[last + 1].position.partition == position.partition,
-                    lent[last + 1].position.topic == position.topic
-                {
-                    last += 1
-                }
-                if let assignment = assignmentIndex[
-                    TopicPartition(topic: position.topic, partition: position.partition)]
-                {
-                    assignments[assignment].next = lent[last].position.offset + 1
-                }
-                index = last + 1
-            }
+        var next = assignments.map(\.next)
+        var count = 0
+        return try log.readRecords(assignments, from: startIndex, maxRecords: maxRecords) { index, record in
+            next[index] = record.position.offset + 1
+            count += 1
+            try visit(record)
+        } finish: {
+            guard count > 0 else { return nil }
+            for index in assignments.indices { assignments[index].next = next[index] }
             startIndex = (startIndex + 1) % assignments.count
-            return try body(lent)
+            return try finish()
         }
     }
 
