@@ -14,17 +14,6 @@ public struct LentRecord {
     /// The headers in their stored form (`RecordCodec`: count, then per header its name and value with lengths).
     let storedHeaders: UnsafeRawBufferPointer
 
-    init(
-        position: RecordPosition, timestampMs: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer,
-        storedHeaders: UnsafeRawBufferPointer
-    ) {
-        self.position = position
-        self.timestampMs = timestampMs
-        self.key = key
-        self.value = value
-        self.storedHeaders = storedHeaders
-    }
-
     /// Whether a header is named `name`, without decoding the headers (asked of every record a projector reads).
     public func hasHeader(named name: String) -> Bool {
         var name = name

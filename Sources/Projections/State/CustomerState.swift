@@ -58,15 +58,7 @@ public struct CustomerState: Sendable, Equatable {
     }
 }
 
-extension CustomerState {
-    func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(128)
-        encode(into: &bytes)
-        return bytes
-    }
-
-    /// Appends the encoded state to `bytes` (a rebuild writes millions straight into its chunks).
+extension CustomerState: BinaryEncodable {
     func encode(into bytes: inout [UInt8]) {
         var writer = BinaryWriter(appendingTo: &bytes)
         defer { writer.finish(into: &bytes) }

@@ -1,7 +1,7 @@
 import Events
 
 /// One order of one customer, as its placed, cancelled and refunded events have shaped it (in any order).
-public struct OrderState: Sendable, Equatable {
+public struct OrderState: Sendable, Equatable, BinaryEncodable {
     public let orderID: String
     /// Whether a `placed` event has been seen; the first one wins.
     public var isPlaced = false
@@ -21,14 +21,6 @@ public struct OrderState: Sendable, Equatable {
     /// What the order adds to `total_spend`: amount less refunds, never below zero.
     public var netAmount: Money { amount - min(refundedTotal, amount) }
 
-    func encoded() -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(48)
-        encode(into: &bytes)
-        return bytes
-    }
-
-    /// Appends the encoded order to `bytes`.
     func encode(into bytes: inout [UInt8]) {
         var writer = BinaryWriter(appendingTo: &bytes)
         defer { writer.finish(into: &bytes) }

@@ -51,6 +51,21 @@ struct BinaryWriter {
     }
 }
 
+/// A read-model record with a `BinaryWriter` encoding.
+protocol BinaryEncodable {
+    /// Appends the encoding to `bytes` (a rebuild writes millions of records straight into its chunks).
+    func encode(into bytes: inout [UInt8])
+}
+
+extension BinaryEncodable {
+    /// The encoding on its own.
+    func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        encode(into: &bytes)
+        return bytes
+    }
+}
+
 /// Reads what `BinaryWriter` wrote. Corrupt input throws instead of trapping.
 struct BinaryReader {
     struct Corrupt: Error {}
