@@ -40,4 +40,19 @@ struct StoreKeysTests {
             #expect(arena.sortedIndices() == expected, "round \(round)")
         }
     }
+
+    @Test("the lookup hashes built on the stack are the hashes of the keys the tables store")
+    func lookupHashesMatchKeys() {
+        let long = String(repeating: "é", count: StoreKeys.eventIDBytesMax)  // 800 bytes: stored hashed
+        for id in ["", "e", "gen-42-100024-placed-0", "k:café", "k:cafe\u{301}", long] {
+            var key: [UInt8] = []
+            StoreKeys.eventID(id, into: &key)
+            #expect(StoreKeys.eventIDHash(id) == key.withUnsafeBytes(ByteTable.hash), "\(id.prefix(20))")
+            for customer in ["c-1", "", String(repeating: "c", count: 300)] {
+                StoreKeys.order(customerID: customer, orderID: id, into: &key)
+                #expect(
+                    StoreKeys.orderHash(customerID: customer, orderID: id) == key.withUnsafeBytes(ByteTable.hash))
+            }
+        }
+    }
 }

@@ -154,8 +154,7 @@ struct BatchApplier {
     private mutating func customerSlot(_ id: String, hash: UInt64, in txn: borrowing Transaction) throws -> (
         slot: Int, existed: Bool
     ) {
-        var id = id
-        let (slot, added) = id.withUTF8 { customerIDs.findOrInsert(UnsafeRawBufferPointer($0), hash: hash) }
+        let (slot, added) = customerIDs.findOrInsert(id, hash: hash)
         guard added else { return (slot, true) }
         let stored = try txn.withValue(store.customers, key: StoreKeys.id(id)) {
             try $0.map(CustomerState.init(decoding:))

@@ -68,47 +68,39 @@ struct ByteTable {
         entries = [UInt64](repeating: 0, count: 1 << (Int.bitWidth - (wanted - 1).leadingZeroBitCount))
     }
 
-    /// The number of `key`, if it is in the table.
-    func find(_ key: UnsafeRawBufferPointer) -> Int? { find(key, hash: Self.hash(key)) }
-
-    /// `find`, with `hash` already computed (`ByteTable.hash(key)`).
+    /// The number of `key`, whose `ByteTable.hash` is `hash`, if it is in the table.
     func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
-        entries.withUnsafeBufferPointer { entries in
-            let mask = entries.count - 1
-            var place = Int(truncatingIfNeeded: hash) & mask
-            while entries[place] != 0 {
-                let entry = entries[place]
-                if entry >> 32 == hash >> 32, keys.keyEquals(Int(entry & 0xFFFF_FFFF) - 1, key) {
-                    return Int(entry & 0xFFFF_FFFF) - 1
-                }
-                place = (place + 1) & mask
-            }
-            return nil
-        }
+        let (_, number) = probe(key, hash: hash)
+        return number
     }
 
-    /// The number of `key`, adding it (as the next number) when absent; `added` says which.
-    mutating func findOrInsert(_ key: UnsafeRawBufferPointer) -> (number: Int, added: Bool) {
-        findOrInsert(key, hash: Self.hash(key))
-    }
-
-    /// `findOrInsert`, with `hash` already computed (`ByteTable.hash(key)`).
+    /// The number of `key`, whose `ByteTable.hash` is `hash`, adding it (as the next number) when absent; `added`
+    /// says which.
     mutating func findOrInsert(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (number: Int, added: Bool) {
-        let mask = entries.count - 1
-        var place = Int(truncatingIfNeeded: hash) & mask
-        while entries[place] != 0 {
-            let entry = entries[place]
-            if entry >> 32 == hash >> 32, keys.keyEquals(Int(entry & 0xFFFF_FFFF) - 1, key) {
-                return (Int(entry & 0xFFFF_FFFF) - 1, false)
-            }
-            place = (place + 1) & mask
-        }
+        let (place, found) = probe(key, hash: hash)
+        if let found { return (found, false) }
         let number = keys.count
         precondition(number < Int(UInt32.max), "a ByteTable numbers at most 2^32 - 1 keys")
         keys.append(key)
         entries[place] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(number + 1)
         if keys.count * 2 > entries.count { grow() }
         return (number, true)
+    }
+
+    /// Where `key` is (its number), or the empty place where it would go.
+    private func probe(_ key: UnsafeRawBufferPointer, hash: UInt64) -> (place: Int, number: Int?) {
+        entries.withUnsafeBufferPointer { entries in
+            let mask = entries.count - 1
+            var place = Int(truncatingIfNeeded: hash) & mask
+            while entries[place] != 0 {
+                let entry = entries[place]
+                if entry >> 32 == hash >> 32, keys.keyEquals(Int(entry & 0xFFFF_FFFF) - 1, key) {
+                    return (place, Int(entry & 0xFFFF_FFFF) - 1)
+                }
+                place = (place + 1) & mask
+            }
+            return (place, nil)
+        }
     }
 
     /// Doubles the table, placing every key again (hashing it again: the entries keep only half of each hash).
@@ -123,24 +115,16 @@ struct ByteTable {
         }
     }
 
-    /// `find` for the bytes of `key`.
-    func find(_ key: [UInt8]) -> Int? { key.withUnsafeBytes { find($0) } }
-
     /// `find` for the UTF-8 of `key`.
     func find(_ key: String) -> Int? {
         var key = key
-        return key.withUTF8 { find(UnsafeRawBufferPointer($0)) }
-    }
-
-    /// `findOrInsert` for the bytes of `key`.
-    mutating func findOrInsert(_ key: [UInt8]) -> (number: Int, added: Bool) {
-        key.withUnsafeBytes { findOrInsert($0) }
+        return key.withUTF8 { find(UnsafeRawBufferPointer($0), hash: Self.hash(UnsafeRawBufferPointer($0))) }
     }
 
     /// `findOrInsert` for the UTF-8 of `key`.
-    mutating func findOrInsert(_ key: String) -> (number: Int, added: Bool) {
+    mutating func findOrInsert(_ key: String, hash: UInt64) -> (number: Int, added: Bool) {
         var key = key
-        return key.withUTF8 { findOrInsert(UnsafeRawBufferPointer($0)) }
+        return key.withUTF8 { findOrInsert(UnsafeRawBufferPointer($0), hash: hash) }
     }
 
     /// Reads the place where a key of `hash` would be found and returns what it holds (for nothing else): loads

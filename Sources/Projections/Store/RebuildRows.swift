@@ -208,32 +208,25 @@ struct RebuildRows {
         }
     }
 
-    /// Message links under their customers, and dead letters.
+    /// Message links under their customers, and dead letters, each sorted by its key (there are few).
     func writeLinksAndDeadLetters(store: ReadModelStore, _ writer: inout RowWriter) {
-        for customer in messageIDsByCustomer.keys.sorted(by: { StoreKeys.prefixPrecedes($0.value, $1.value) }) {
-            let customerID = customer.value
-            for messageID in messageIDsByCustomer[customer]!.sorted(by: StoreKeys.idPrecedes) {
-                writer.put(
-                    store.customerMessages,
-                    key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID), value: [])
+        var links = KeyArena()
+        for (customer, messageIDs) in messageIDsByCustomer {
+            for messageID in messageIDs {
+                links.append(StoreKeys.customerMessage(customerID: customer.value, messageID: messageID))
             }
         }
-        for letter in deadLetters.sorted(by: { Self.positionKeyPrecedes($0.position, $1.position) }) {
+        for index in links.sortedIndices() {
             writer.put(
-                store.deadLetters, key: StoreKeys.position(letter.position),
+                store.customerMessages, key: { key in links.withKey(index) { key.append(contentsOf: $0) } },
+                value: { _ in })
+        }
+        let letters = deadLetters.map { (key: StoreKeys.position($0.position), letter: $0) }
+        for (key, letter) in letters.sorted(by: { StoreKeys.precedes($0.key, $1.key) }) {
+            writer.put(
+                store.deadLetters, key: key,
                 value: DeadLetterEntry.encodedValue(position: letter.position, reason: letter.reason))
         }
-    }
-
-    // MARK: Key order without building keys
-
-    /// The order of `StoreKeys.position` keys.
-    static func positionKeyPrecedes(_ a: RecordPosition, _ b: RecordPosition) -> Bool {
-        if StoreKeys.prefixPrecedes(a.topic, b.topic) { return true }
-        if StoreKeys.prefixPrecedes(b.topic, a.topic) { return false }
-        let (x, y) = (UInt32(bitPattern: a.partition), UInt32(bitPattern: b.partition))
-        if x != y { return x < y }
-        return UInt64(bitPattern: a.offset) < UInt64(bitPattern: b.offset)
     }
 }
 
