@@ -39,8 +39,14 @@ extension CloudEvent {
     public static func decodeEssentials(structured bytes: UnsafeRawBufferPointer) -> Result<
         EventEssentials, EventValidationError
     > {
-        if let scanned = EventScanner.scan(bytes.assumingMemoryBound(to: UInt8.self)) { return .success(scanned) }
+        if let scanned = scanEssentials(structured: bytes) { return .success(scanned) }
         return decode(structured: Array(bytes)).map(\.essentials)
+    }
+
+    /// The essentials of a plain, valid structured-mode event read in one pass; nil when `decode(structured:)` must
+    /// decide (the event may still be valid).
+    public static func scanEssentials(structured bytes: UnsafeRawBufferPointer) -> EventEssentials? {
+        EventScanner.scan(bytes.assumingMemoryBound(to: UInt8.self))
     }
 }
 
@@ -143,33 +149,35 @@ struct EventScanner {
     private mutating func object(_ plan: ScanPlan) -> ScannedFields? {
         guard take(UInt8(ascii: "{")) else { return nil }
         var values = [ScannedValue](repeating: .absent, count: plan.names.count)
+        var seen = 0
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
             guard let name = scanner.memberName(), let index = plan.names.index(of: name, in: scanner.bytes),
-                case .absent = values[index], let value = scanner.value(plan.fields[index], items: plan.items[index])
+                seen & (1 << index) == 0, let value = scanner.value(plan, index)
             else { return false }
+            seen |= 1 << index
             values[index] = value
             return true
         }
-        guard complete else { return nil }
-        for index in plan.fields.indices where plan.fields[index].isRequired {
-            if case .absent = values[index] { return nil }
-        }
+        guard complete, seen & plan.required == plan.required else { return nil }
         return ScannedFields(plan: plan, values: values)
     }
 
-    /// One member's value, checked as `Validator` checks `field`.
-    private mutating func value(_ field: FieldSpec, items: ScanPlan?) -> ScannedValue? {
+    /// The value of member number `index` of `plan`, checked as `Validator` checks its field.
+    private mutating func value(_ plan: ScanPlan, _ index: Int) -> ScannedValue? {
+        let field = plan.checks[index]
         if current == UInt8(ascii: "n") {
             guard field.isNullable, literal("null") else { return nil }
             return .null
         }
         switch field.kind {
-        case .string(let minLength, let maxLength):
-            guard let range = string(), (minLength...maxLength).contains(scalarCount(range)) else { return nil }
+        case .string:
+            guard let range = string(), (field.minimum...field.maximum).contains(Int64(scalarCount(range))) else {
+                return nil
+            }
             return .string(text(range))
-        case .identifier(let colonAllowed):
+        case .identifier:
             guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(range)),
-                colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
+                field.colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
             else { return nil }
             return .string(text(range))
         case .currency:
@@ -177,12 +185,14 @@ struct EventScanner {
                 slice(range).allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
             else { return nil }
             return .string(text(range))
-        case .enumeration(let allowed):
-            guard let range = string() else { return nil }
+        case .enumeration:
+            guard let range = string(), case .enumeration(let allowed) = plan.fields[index].kind else { return nil }
             let value = text(range)
             return allowed.contains(value) ? .string(value) : nil
-        case .constant(let expected):
-            guard let range = string(), equals(range, expected) else { return nil }
+        case .constant:
+            guard let range = string(), case .constant(let expected) = plan.fields[index].kind,
+                equals(range, expected)
+            else { return nil }
             return .string(expected)
         case .timestamp:
             guard let range = string(), let timestamp = Timestamp.parse(slice(range)) else { return nil }
@@ -192,32 +202,32 @@ struct EventScanner {
                 money >= .zero, money <= .maximum
             else { return nil }
             return .money(money)
-        case .integer(let minimum, let maximum):
+        case .integer:
             guard let number = number(), number.isInteger, let integer = integer(number.range),
-                integer >= minimum, integer <= maximum
+                integer >= field.minimum, integer <= field.maximum
             else { return nil }
             return .integer(integer)
         case .boolean:
             return boolean().map(ScannedValue.bool)
-        case .stringList(let maxItems, let itemMaxLength):
+        case .stringList:
             var strings: [String] = []
             let complete = array { scanner in
-                guard strings.count < maxItems, let range = scanner.string(),
-                    (1...itemMaxLength).contains(scanner.scalarCount(range))
+                guard strings.count < field.maximum, let range = scanner.string(),
+                    (1...field.itemLengthMax).contains(scanner.scalarCount(range))
                 else { return false }
                 strings.append(scanner.text(range))
                 return true
             }
             return complete ? .strings(strings) : nil
-        case .attributes(let maxProperties):
-            return attributes(maxProperties: maxProperties).map(ScannedValue.attributes)
+        case .attributes:
+            return attributes(maxProperties: Int(field.maximum)).map(ScannedValue.attributes)
         case .anyObject:
             return nil
-        case .objectList(let maxItems, _):
-            guard let items else { return nil }
+        case .objectList:
+            guard let items = plan.items[index] else { return nil }
             var objects: [ScannedFields] = []
             let complete = array { scanner in
-                guard objects.count < maxItems, let object = scanner.object(items) else { return false }
+                guard objects.count < field.maximum, let object = scanner.object(items) else { return false }
                 objects.append(object)
                 return true
             }
@@ -424,21 +434,80 @@ struct EventScanner {
     }
 }
 
-/// An object spec prepared for scanning: member names as bytes, and the plan of each list's items.
+/// An object spec prepared for scanning: member names as bytes, each field's checks as plain values, and the plan
+/// of each list's items.
 private final class ScanPlan: Sendable {
     let fields: [FieldSpec]
     let names: NameTable
-    /// The UTF-8 length of each field's name, to skip most names without comparing them.
+    /// Per field, what the scanner checks: read per member of every record, so plain values that copy without
+    /// retaining (a `FieldKind` is boxed; copying a `FieldSpec` retained it).
+    let checks: [FieldCheck]
+    /// The fields that must be present, one bit per index.
+    let required: Int
+    /// The names, to find a field by (`ScannedFields`), and their UTF-8 lengths, to skip most without comparing.
+    let fieldNames: [String]
     let nameLengths: [Int]
     let items: [ScanPlan?]
 
     init(_ spec: ObjectSpec) {
+        precondition(spec.fields.count < Int.bitWidth, "an object spec with more fields than bits in Int")
         fields = spec.fields
         names = NameTable(spec.fields.map(\.name))
+        checks = spec.fields.map(FieldCheck.init)
+        required = spec.fields.indices.reduce(0) { $0 | (spec.fields[$1].isRequired ? 1 << $1 : 0) }
+        fieldNames = spec.fields.map(\.name)
         nameLengths = spec.fields.map(\.name.utf8.count)
         items = spec.fields.map { field in
             if case .objectList(_, let itemSpec) = field.kind { return ScanPlan(itemSpec) }
             return nil
+        }
+    }
+}
+
+/// A field's kind and limits as plain values; enumerations and constants keep their strings in the `FieldSpec`.
+private struct FieldCheck {
+    enum Kind {
+        case string, identifier, currency, enumeration, constant, timestamp, money, integer, boolean, stringList
+        case attributes, anyObject, objectList
+    }
+    var kind: Kind
+    /// A string's least scalars, an integer's minimum.
+    var minimum: Int64 = 0
+    /// A string's most scalars, an integer's maximum, a list's most items, attributes' most properties.
+    var maximum: Int64 = 0
+    /// A string list's longest item.
+    var itemLengthMax = 0
+    var colonAllowed = true
+    var isNullable: Bool
+
+    init(_ field: FieldSpec) {
+        isNullable = field.isNullable
+        switch field.kind {
+        case .string(let minLength, let maxLength):
+            kind = .string
+            (minimum, maximum) = (Int64(minLength), Int64(maxLength))
+        case .identifier(let colonAllowed):
+            kind = .identifier
+            self.colonAllowed = colonAllowed
+        case .currency: kind = .currency
+        case .enumeration: kind = .enumeration
+        case .constant: kind = .constant
+        case .timestamp: kind = .timestamp
+        case .money: kind = .money
+        case .integer(let minimum, let maximum):
+            kind = .integer
+            (self.minimum, self.maximum) = (minimum, maximum)
+        case .boolean: kind = .boolean
+        case .stringList(let maxItems, let itemMaxLength):
+            kind = .stringList
+            (maximum, itemLengthMax) = (Int64(maxItems), itemMaxLength)
+        case .attributes(let maxProperties):
+            kind = .attributes
+            maximum = Int64(maxProperties)
+        case .anyObject: kind = .anyObject
+        case .objectList(let maxItems, _):
+            kind = .objectList
+            maximum = Int64(maxItems)
         }
     }
 }
@@ -451,15 +520,19 @@ private final class NameTable: @unchecked Sendable {
     private let bytes: UnsafeMutableBufferPointer<UInt8>
     /// Per name: where it starts in `bytes` and its length.
     private let spans: UnsafeMutableBufferPointer<(start: Int, count: Int)>
+    /// Per name: its first eight bytes (`head`), which tell most names of one length apart at once.
+    private let heads: UnsafeMutableBufferPointer<UInt64>
 
     init(_ names: [String]) {
         let utf8 = names.map { Array($0.utf8) }
         bytes = .allocate(capacity: max(1, utf8.reduce(0) { $0 + $1.count }))
         spans = .allocate(capacity: max(1, names.count))
+        heads = .allocate(capacity: max(1, names.count))
         var start = 0
         for (index, name) in utf8.enumerated() {
             _ = UnsafeMutableBufferPointer(rebasing: bytes[start..<start + name.count]).initialize(from: name)
             spans[index] = (start, name.count)
+            heads[index] = name.withUnsafeBytes { Self.head($0.baseAddress!, count: name.count, readable: 0) }
             start += name.count
         }
         count = names.count
@@ -468,6 +541,7 @@ private final class NameTable: @unchecked Sendable {
     deinit {
         bytes.deallocate()
         spans.deallocate()
+        heads.deallocate()
     }
 
     let count: Int
@@ -475,11 +549,50 @@ private final class NameTable: @unchecked Sendable {
     /// Which name the bytes of `range` of `source` spell.
     func index(of range: Range<Int>, in source: UnsafeBufferPointer<UInt8>) -> Int? {
         let length = range.count
-        let candidate = source.baseAddress! + range.lowerBound
-        for index in 0..<count where spans[index].count == length {
-            if length == 0 || memcmp(bytes.baseAddress! + spans[index].start, candidate, length) == 0 { return index }
+        let candidate = UnsafeRawPointer(source.baseAddress! + range.lowerBound)
+        let head = Self.head(candidate, count: length, readable: source.count - range.lowerBound)
+        for index in 0..<count where spans[index].count == length && heads[index] == head {
+            if length <= 8
+                || Self.equal(
+                    UnsafeRawPointer(bytes.baseAddress! + spans[index].start + 8), candidate + 8, count: length - 8)
+            {
+                return index
+            }
         }
         return nil
+    }
+
+    /// The first eight bytes of the `count` at `start` (fewer zero-padded), as a little-endian word; loaded at once
+    /// when `readable` bytes from `start` allow it.
+    private static func head(_ start: UnsafeRawPointer, count: Int, readable: Int) -> UInt64 {
+        if readable >= 8 {
+            let word = UInt64(littleEndian: start.loadUnaligned(as: UInt64.self))
+            return count >= 8 ? word : word & ((1 << (8 * UInt64(count))) &- 1)
+        }
+        var word: UInt64 = 0
+        for index in 0..<min(count, 8) {
+            word |= UInt64(start.load(fromByteOffset: index, as: UInt8.self)) << (8 * UInt64(index))
+        }
+        return word
+    }
+
+    /// Whether `count` bytes at `a` and `b` are the same, compared inline eight at a time: names are short, and a
+    /// call to `memcmp` per name compared cost more than the comparison.
+    private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
+        var offset = 0
+        while offset + 8 <= count {
+            guard
+                a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            else { return false }
+            offset += 8
+        }
+        while offset < count {
+            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self)
+            else { return false }
+            offset += 1
+        }
+        return true
     }
 }
 
@@ -505,7 +618,7 @@ private struct ScannedFields: PayloadFields {
     private func value(_ name: String) -> ScannedValue {
         let length = name.utf8.count
         for index in plan.nameLengths.indices where plan.nameLengths[index] == length {
-            if plan.fields[index].name == name { return values[index] }
+            if plan.fieldNames[index] == name { return values[index] }
         }
         return .absent
     }

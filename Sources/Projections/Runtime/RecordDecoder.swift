@@ -17,25 +17,20 @@ public struct DecodedRecord: Sendable {
     /// The hashes of what a fold looks up first, computed by the decoding thread (zero for poison).
     let hashes: LookupHashes
 
-    init(position: RecordPosition, time: Timestamp, content: Content) {
+    /// A record that is an event to fold, with the hashes of what its fold looks up first.
+    init(position: RecordPosition, time: Timestamp, event: consuming EventEssentials) {
         self.position = position
         self.time = time
-        self.content = content
-        if case .event(let event) = content {
-            var orderHash: UInt64 = 0
-            switch event.payload {
-            case .orderPlaced(let order): orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
-            case .orderCancelled(let order):
-                orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
-            case .orderRefunded(let order):
-                orderHash = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
-            default: break
-            }
-            hashes = LookupHashes(
-                eventID: StoreKeys.eventIDHash(event.id), key: ByteTable.hash(event.key), order: orderHash)
-        } else {
-            hashes = LookupHashes()
-        }
+        hashes = LookupHashes(event)
+        content = .event(event)
+    }
+
+    /// A record that is poison, and why.
+    init(position: RecordPosition, time: Timestamp, poisonReason: String) {
+        self.position = position
+        self.time = time
+        content = .poison(reason: poisonReason)
+        hashes = LookupHashes()
     }
 }
 
@@ -46,6 +41,21 @@ struct LookupHashes: Sendable {
     var eventID: UInt64 = 0
     var key: UInt64 = 0
     var order: UInt64 = 0
+
+    init() {}
+
+    init(_ event: borrowing EventEssentials) {
+        switch event.payload {
+        case .orderPlaced(let order): self.order = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+        case .orderCancelled(let order):
+            self.order = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+        case .orderRefunded(let order):
+            self.order = StoreKeys.orderHash(customerID: event.key, orderID: order.orderID)
+        default: break
+        }
+        eventID = StoreKeys.eventIDHash(event.id)
+        key = ByteTable.hash(event.key)
+    }
 }
 
 /// Decodes records in either Kafka binding and applies deployment rules (one currency). Pure.
@@ -63,23 +73,36 @@ public struct RecordDecoder: Sendable {
 
     /// `decode` for a record lent by a log, decoded from the log's own bytes.
     public func decode(_ record: LentRecord) -> DecodedRecord {
+        let logTime = Timestamp(milliseconds: record.timestampMs)
+        let binary = record.hasHeader(named: CloudEvent.binaryModeMarker)
+        // Plain structured events, nearly all of them, straight from the scanner: no `Result` to copy them through.
+        if !binary, let event = CloudEvent.scanEssentials(structured: record.value) {
+            return decoded(event, position: record.position, logTime: logTime)
+        }
         let result: Result<EventEssentials, EventValidationError>
-        if record.hasHeader(named: CloudEvent.binaryModeMarker) {
+        if binary {
             let headers = record.headers.map { (name: $0.name, value: $0.value) }
             result = CloudEvent.decode(binaryHeaders: headers, value: Array(record.value)).map(\.essentials)
         } else {
-            result = CloudEvent.decodeEssentials(structured: record.value)
+            result = CloudEvent.decode(structured: Array(record.value)).map(\.essentials)
         }
-        let logTime = Timestamp(milliseconds: record.timestampMs)
         switch result {
         case .failure(let error):
-            return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: error.description))
+            return DecodedRecord(position: record.position, time: logTime, poisonReason: error.description)
         case .success(let event):
-            if let problem = currencyProblem(event.payload) {
-                return DecodedRecord(position: record.position, time: logTime, content: .poison(reason: problem))
-            }
-            return DecodedRecord(position: record.position, time: event.time ?? logTime, content: .event(event))
+            return decoded(event, position: record.position, logTime: logTime)
         }
+    }
+
+    /// A valid event as folds take it, or as poison when it is in another currency.
+    private func decoded(_ event: consuming EventEssentials, position: RecordPosition, logTime: Timestamp)
+        -> DecodedRecord
+    {
+        if let problem = currencyProblem(event.payload) {
+            return DecodedRecord(position: position, time: logTime, poisonReason: problem)
+        }
+        let time = event.time ?? logTime
+        return DecodedRecord(position: position, time: time, event: event)
     }
 
     /// Why `event` does not belong in this deployment (an order or refund in another currency), if it does not.
