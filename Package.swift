@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // jemalloc, linked into the executable, replaces glibc's malloc (see `CohortMain`).
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
+        // Compiler intrinsics Swift does not offer (a prefetch); a header only.
+        .systemLibrary(name: "CIntrinsics"),
 
         // The only code that imports each C library.
         .target(
@@ -41,7 +43,7 @@ let package = Package(
         // The log interface with its Kafka and embedded implementations.
         .target(
             name: "EventLog",
-            dependencies: ["Kafka", "LMDB", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CIntrinsics", "Kafka", "LMDB", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
 
@@ -49,7 +51,7 @@ let package = Package(
         .target(
             name: "Projections",
             dependencies: [
-                "Events", "EventLog", "LMDB",
+                "CIntrinsics", "Events", "EventLog", "LMDB",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -106,7 +108,8 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API", "Campaigns",
+                "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API",
+                "Campaigns",
                 "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -156,7 +159,9 @@ let package = Package(
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CohortCLITests",
-            dependencies: ["EventLog", "Projections", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "EventLog", "Projections", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

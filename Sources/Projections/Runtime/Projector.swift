@@ -140,7 +140,8 @@ public final class Projector: @unchecked Sendable {
         var finished: Set<TopicPartition> = []
         var state = Progress(remaining: stopsWhenCaughtUp ? Self.remaining(current, ends) : nil)
         var lastLagRefresh = ContinuousClock.now
-        var inFlight: (commit: Task<Void, any Error>, offsets: [TopicPartition: Int64], records: Int)?
+        /// Batches handed to the write queue and not yet settled, oldest first.
+        var inFlight: [(commit: Task<Void, any Error>, offsets: [TopicPartition: Int64], records: Int)] = []
         var rebuild: InMemoryRebuild?
         if let budget = configuration.inMemoryRebuildBytesMax, try store.isEmpty() {
             // Tables sized for the records behind, or as many as the budget holds (about 240 bytes per record of
@@ -150,17 +151,30 @@ public final class Projector: @unchecked Sendable {
             logger.info("projector rebuilding in memory into an empty store")
         }
 
-        /// Waits for the batch being written, then publishes its progress.
-        func settle() async throws {
-            guard let batch = inFlight else { return }
-            inFlight = nil
-            try await batch.commit.value
-            lock.withLock { positions = batch.offsets }
-            state.records += batch.records
-            if rebuild == nil { state.batches += 1 }
-            state.elapsedSeconds = Self.seconds(since: started)
-            if stopsWhenCaughtUp { state.remaining = Self.remaining(batch.offsets, ends) }
-            progress?(state)
+        /// Waits for the oldest batches handed to the write queue until at most `pending` are left, publishing the
+        /// progress of each.
+        func settle(keeping pending: Int = 0) async throws {
+            while inFlight.count > pending {
+                let batch = inFlight.removeFirst()
+                try await batch.commit.value
+                lock.withLock { positions = batch.offsets }
+                state.records += batch.records
+                if rebuild == nil { state.batches += 1 }
+                state.elapsedSeconds = Self.seconds(since: started)
+                if stopsWhenCaughtUp { state.remaining = Self.remaining(batch.offsets, ends) }
+                progress?(state)
+            }
+        }
+
+        /// Hands `work` (folding or applying one batch) to the write queue after every batch handed over before it.
+        func enqueue(_ work: @escaping @Sendable () throws -> Void, offsets: [TopicPartition: Int64], records: Int) {
+            let previous = inFlight.last?.commit
+            let commit = Task { [self] in
+                // A batch that failed stops every later one: batches fold in order or not at all.
+                try await previous?.value
+                try await onWriteQueue(work)
+            }
+            inFlight.append((commit, offsets, records))
         }
 
         /// Writes what a rebuild in memory has folded up to `offsets`; ordinary batches follow, if any.
@@ -249,15 +263,18 @@ public final class Projector: @unchecked Sendable {
                 continue
             }
             current = reached
-            // The batch was decoded while the previous one was still being written; its poison records are on the
-            // dead-letter topic before it commits, so that none is lost. Then it goes to the write queue once the
-            // previous commit is done: batches commit in order, one at a time.
+            // The batch was decoded while earlier ones were still being written; its poison records are on the
+            // dead-letter topic before it commits, so that none is lost. Then it joins the write queue: batches
+            // commit in order, one at a time, and the next is decoded meanwhile unless `Self.batchesInFlightMax`
+            // already wait.
             try await deadLetter(poison)
-            try await settle()
+            try await settle(keeping: Self.batchesInFlightMax - 1)
             let offsets = current
             let batch = decoded
             if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
+                // As of the batches folded so far: the budget may be passed by those still in flight.
                 if inMemory.isFull(bytesMax: budget, batchRecordsMax: configuration.batchRecordsMax) {
+                    try await settle()
                     logger.notice(
                         "projector rebuild outgrew its memory budget; writing it and going on in batches",
                         metadata: ["projector.budget_bytes": "\(budget)"])
@@ -265,13 +282,14 @@ public final class Projector: @unchecked Sendable {
                 }
             }
             if let inMemory = rebuild {
-                inFlight = (
-                    Task { [self] in try await onWriteQueue { try inMemory.fold(batch) } }, offsets, batch.count
-                )
+                enqueue({ try inMemory.fold(batch) }, offsets: offsets, records: batch.count)
             } else {
-                inFlight = (
-                    Task { [self] in try await self.apply(batch, nextOffsets: offsets) }, offsets, batch.count
-                )
+                let (store, observer) = (self.store, self.observer)
+                enqueue(
+                    {
+                        let changes = try store.apply(batch, nextOffsets: offsets)
+                        observer?.didCommit(changes)
+                    }, offsets: offsets, records: batch.count)
             }
             if ContinuousClock.now - lastLagRefresh > .milliseconds(configuration.lagRefreshMs) {
                 lastLagRefresh = ContinuousClock.now
@@ -316,15 +334,12 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// Applies a decoded batch and the offsets in one transaction on the write queue.
-    private func apply(_ decoded: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) async throws {
-        let store = self.store
-        let observer = self.observer
-        try await onWriteQueue {
-            let changes = try store.apply(decoded, nextOffsets: nextOffsets)
-            observer?.didCommit(changes)
-        }
-    }
+    /// How many records ahead of the one being decoded a decoding thread prefetches.
+    private static let prefetchDistance = 4
+
+    /// Decoded batches that may wait for the write queue at once: two, so that the next batch is decoded while
+    /// one is folded and another waits, and neither side idles when the other takes a little longer.
+    static let batchesInFlightMax = 2
 
     /// Runs `body` on the write queue: LMDB write transactions belong to one thread.
     private func onWriteQueue<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
@@ -342,7 +357,9 @@ public final class Projector: @unchecked Sendable {
     /// by 8 %. A rebuild in memory folds faster than it decodes, so it decodes on every core.
     private func decode(_ records: [LentRecord], threads: Int) -> [DecodedRecord] {
         let decoder = self.decoder
-        let chunks = records.count >= 2_000 ? threads : 1
+        // More chunks than threads, taken in turn: a thread that shares its core with the write thread takes
+        // fewer, instead of the others waiting for its equal share.
+        let chunks = threads > 1 ? min(records.count / 500, threads * 8) : 1
         if chunks <= 1 { return records.map(decoder.decode) }
         let size = (records.count + chunks - 1) / chunks
         // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
@@ -350,7 +367,10 @@ public final class Projector: @unchecked Sendable {
             nonisolated(unsafe) let shared = buffer
             nonisolated(unsafe) let records = records
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for index in (chunk * size)..<min(records.count, (chunk + 1) * size) {
+                let end = min(records.count, (chunk + 1) * size)
+                for index in (chunk * size)..<end {
+                    // Most of a record's first touch is a cache miss: started a few records ahead, they overlap.
+                    if index + Self.prefetchDistance < end { records[index + Self.prefetchDistance].prefetch() }
                     (shared.baseAddress! + index).initialize(to: decoder.decode(records[index]))
                 }
             }

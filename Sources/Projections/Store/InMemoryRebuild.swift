@@ -1,5 +1,6 @@
 import EventLog
 import LMDB
+import Synchronization
 
 /// A rebuild into an empty store, folded in memory and written in one transaction at the end (or when it outgrows
 /// its memory budget): the fastest way to fold a whole log, and as exact as batches, since the folds are the same.
@@ -22,14 +23,21 @@ public final class InMemoryRebuild: @unchecked Sendable {
     /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses).
     public func fold(_ batch: [DecodedRecord]) throws {
         try store.environment.read { txn in try applier.fold(batch, in: txn) }
-        records += batch.count
+        let bytes = applier.estimatedBytes
+        folded.withLock {
+            $0.records += batch.count
+            $0.bytes = bytes
+        }
     }
 
+    /// Records folded so far and roughly how many bytes they hold: asked from other threads while batches fold.
+    private let folded = Mutex((records: 0, bytes: 0))
+
     /// Roughly how many bytes the folded state holds.
-    public var estimatedBytes: Int { applier.estimatedBytes }
+    public var estimatedBytes: Int { folded.withLock { $0.bytes } }
 
     /// Records folded so far.
-    public private(set) var records = 0
+    public var records: Int { folded.withLock { $0.records } }
 
     /// The most records one rebuild holds, whatever the memory budget: its tables number entries with 32 bits.
     public static let recordsMax = 1 << 30
