@@ -1,3 +1,4 @@
+import CIntrinsics
 import EventLog
 import Foundation
 import Events
@@ -74,30 +75,29 @@ struct BatchApplier {
     ///
     /// The first lookups of a record (its event id, its customer) go to tables of up to millions of entries, each a
     /// cache miss that stalls the thread when taken one at a time. So records are taken a group at a time: first
-    /// their table places are read, all at once, letting the misses overlap; then each is folded, its places in
-    /// cache.
+    /// their table places are requested, all at once, letting the misses overlap; then each is folded, its places
+    /// in cache.
     mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
-        var start = batch.startIndex
-        while start < batch.endIndex {
-            let end = min(batch.endIndex, start + Self.probeGroupRecords)
-            var touched: UInt64 = 0
-            for index in start..<end {
-                let hashes = batch[index].hashes
-                touched ^=
-                    (rows?.touchEventID(hash: hashes.eventID) ?? 0) ^ customerIDs.touch(hash: hashes.key)
-                    ^ orderKeys.touch(hash: hashes.order)
+        // Records are read in place: an array's subscript copies each out, retaining every string it holds.
+        try batch.withUnsafeBufferPointer { records in
+            var start = 0
+            while start < records.count {
+                let end = min(records.count, start + Self.prefetchGroupRecords)
+                for index in start..<end {
+                    let hashes = records[index].hashes
+                    rows?.prefetchEventID(hash: hashes.eventID)
+                    customerIDs.prefetch(hash: hashes.key)
+                    orderKeys.prefetch(hash: hashes.order)
+                }
+                for index in start..<end { try fold(records[index], in: txn) }
+                start = end
             }
-            probeSink ^= touched
-            for index in start..<end { try fold(batch[index], in: txn) }
-            start = end
         }
     }
 
-    /// Records whose table places are read together (`fold(_:in:)`): enough to overlap that many misses, few enough
-    /// that the places are still in cache when their records are folded.
-    private static let probeGroupRecords = 16
-    /// Where the places read ahead go, so that reading them is not optimised away.
-    private var probeSink: UInt64 = 0
+    /// Records whose table places are requested together (`fold(_:in:)`): enough to overlap that many misses, few
+    /// enough that the places are still in cache when their records are folded.
+    private static let prefetchGroupRecords = 16
 
     mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
         let position = decoded.position
@@ -137,7 +137,7 @@ struct BatchApplier {
 
     /// Records an event id; false when it was seen before, whatever its position in the log.
     private mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) throws -> Bool {
-        if rows != nil { return rows!.claim(eventID: id, hash: hash) }
+        if rows != nil { return rows!.claim(eventID: id, hash: hash) != nil }
         // One insert that refuses an existing key both checks and records the id.
         StoreKeys.eventID(id, into: &keyBuffer)
         return try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite)
@@ -237,8 +237,8 @@ struct BatchApplier {
         in txn: borrowing Transaction
     ) throws {
         if rows != nil {
-            rows!.addTimeline(
-                time: time, position: position, type: event.type, eventID: event.id, slot: slot, customerID: customerID)
+            // The event being folded is the one claimed last: its timeline value shares the claimed id's bytes.
+            rows!.addTimeline(time: time, position: position, type: event.type, slot: slot, customerID: customerID)
             return
         }
         let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
@@ -448,6 +448,12 @@ struct BatchApplier {
             guard !applier.orderStates.isEmpty else { return }
             for (_, slot) in customersByPrefix {
                 let places = applier.ordersOfSlot[slot]
+                // Orders are read out of order, each key and state a cache miss: requested together, they overlap.
+                for place in places { keys.prefetchBounds(place) }
+                applier.orderStates.withUnsafeBufferPointer { states in
+                    for place in places { cohort_prefetch(states.baseAddress! + place) }
+                }
+                for place in places { keys.prefetchBytes(place) }
                 for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {
                     writer.put(
                         applier.store.orders, key: { key in keys.withKey(place) { key.append(contentsOf: $0) } },
