@@ -135,6 +135,14 @@ public struct Cursor: ~Copyable {
     /// The entry before the current one.
     public func previous() throws -> Entry? { try move(MDB_PREV) }
 
+    /// Puts `value` under `key` through this cursor (`mdb_cursor_put`). Keys appended in order through one cursor
+    /// (`append`) go where the last one went, without a search of the tree from its root for each.
+    public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: Transaction.PutFlags) throws {
+        var mdbKey = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
+        var mdbValue = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
+        try check(mdb_cursor_put(handle, &mdbKey, &mdbValue, flags.rawValue), "mdb_cursor_put(\(databaseName))")
+    }
+
     /// The first entry whose key is ≥ `key`.
     public func seek(atOrAfter key: [UInt8]) throws -> Entry? {
         try key.withUnsafeBytes { try move(MDB_SET_RANGE, key: $0) }

@@ -17,20 +17,22 @@ struct RowChunk: Sendable {
 }
 
 extension Transaction {
-    /// Puts (or deletes) every row of `chunk` in order, with `flags` on each put.
+    /// Puts (or deletes) every row of `chunk` in order, with `flags` on each put, through one cursor: appended
+    /// rows go where the one before went.
     func apply(_ chunk: RowChunk, flags: PutFlags) throws {
-        try chunk.bytes.withUnsafeBytes { bytes in
-            var start = 0
-            for (keyEnd, valueEnd) in chunk.ends {
-                let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
-                if valueEnd < 0 {
-                    try delete(chunk.database, key: key)
-                    start = keyEnd
-                } else {
-                    try put(
-                        chunk.database, key: key, value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<valueEnd]),
-                        flags: flags)
-                    start = valueEnd
+        try withCursor(chunk.database) { cursor in
+            try chunk.bytes.withUnsafeBytes { bytes in
+                var start = 0
+                for (keyEnd, valueEnd) in chunk.ends {
+                    let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
+                    if valueEnd < 0 {
+                        try delete(chunk.database, key: key)
+                        start = keyEnd
+                    } else {
+                        try cursor.put(
+                            key: key, value: UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<valueEnd]), flags: flags)
+                        start = valueEnd
+                    }
                 }
             }
         }
