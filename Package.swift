@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
 
         // Domain: CloudEvents, event types, validation. No I/O.
-        .target(name: "Events", swiftSettings: swiftSettings),
+        .target(name: "Events", dependencies: ["CIntrinsics"], swiftSettings: swiftSettings),
 
         // The log interface with its Kafka and embedded implementations.
         .target(

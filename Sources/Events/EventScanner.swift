@@ -1,3 +1,4 @@
+import CIntrinsics
 import Foundation
 
 /// What folds need of a valid event: its identity, time, key and typed payload, without the JSON tree.
@@ -553,8 +554,7 @@ private final class NameTable: @unchecked Sendable {
         let head = Self.head(candidate, count: length, readable: source.count - range.lowerBound)
         for index in 0..<count where spans[index].count == length && heads[index] == head {
             if length <= 8
-                || Self.equal(
-                    UnsafeRawPointer(bytes.baseAddress! + spans[index].start + 8), candidate + 8, count: length - 8)
+                || cohort_equal_bytes(bytes.baseAddress! + spans[index].start + 8, candidate + 8, length - 8) != 0
             {
                 return index
             }
@@ -576,24 +576,6 @@ private final class NameTable: @unchecked Sendable {
         return word
     }
 
-    /// Whether `count` bytes at `a` and `b` are the same, compared inline eight at a time: names are short, and a
-    /// call to `memcmp` per name compared cost more than the comparison.
-    private static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, count: Int) -> Bool {
-        var offset = 0
-        while offset + 8 <= count {
-            guard
-                a.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                    == b.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-            else { return false }
-            offset += 8
-        }
-        while offset < count {
-            guard a.load(fromByteOffset: offset, as: UInt8.self) == b.load(fromByteOffset: offset, as: UInt8.self)
-            else { return false }
-            offset += 1
-        }
-        return true
-    }
 }
 
 /// A value the scanner read, already checked against its field's kind.

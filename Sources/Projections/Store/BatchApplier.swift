@@ -47,7 +47,7 @@ struct BatchApplier {
     /// slot's orders (for recomputes and erasure).
     private var orderKeys: ByteTable
     private var orderStates: [OrderState] = []
-    private var ordersOfSlot: [[Int]] = []
+    private var ordersOfSlot = PlaceLists()
     // Ids below compare byte for byte, as LMDB compares keys: two ids equal only as Unicode text are two entries.
     private var campaigns: [ByteString: CampaignState?] = [:]
     /// Saved segments, nil once deleted.
@@ -65,7 +65,7 @@ struct BatchApplier {
         let customers = inMemory ? expectedRecords / 4 : expectedRecords
         customerIDs = ByteTable(expectedCount: customers, expectedBytes: customers * 16)
         customerStates.reserveCapacity(customers)
-        ordersOfSlot.reserveCapacity(customers)
+        ordersOfSlot.reserveCapacity(slots: customers, places: expectedRecords / 2)
         orderKeys = ByteTable(expectedCount: expectedRecords / 2, expectedBytes: expectedRecords * 16)
         orderStates.reserveCapacity(expectedRecords / 2)
         keyBuffer.reserveCapacity(512)
@@ -160,7 +160,7 @@ struct BatchApplier {
             try $0.map(CustomerState.init(decoding:))
         }
         customerStates.append(stored ?? CustomerState(customerID: id))
-        ordersOfSlot.append([])
+        ordersOfSlot.addSlot()
         return (slot, stored != nil)
     }
 
@@ -215,8 +215,9 @@ struct BatchApplier {
                 orderStates[orderPlace] = updatedOrder
             } else {
                 // The key is still in `keyBuffer`: nothing since the lookup has built another.
-                ordersOfSlot[slot].append(
-                    keyBuffer.withUnsafeBytes { orderKeys.findOrInsert($0, hash: hashes.order) }.number)
+                ordersOfSlot.add(
+                    place: keyBuffer.withUnsafeBytes { orderKeys.findOrInsert($0, hash: hashes.order) }.number,
+                    toSlot: slot)
                 orderStates.append(updatedOrder)
             }
         }
@@ -225,7 +226,9 @@ struct BatchApplier {
             for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
                 all[ByteString(stored.orderID)] = stored
             }
-            for place in ordersOfSlot[slot] { all[ByteString(orderStates[place].orderID)] = orderStates[place] }
+            for place in ordersOfSlot.places(of: slot) {
+                all[ByteString(orderStates[place].orderID)] = orderStates[place]
+            }
             CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: Array(all.values))
         }
         try addTimeline(customerID, slot: slot, event: event, time: time, position: position, in: txn)
@@ -251,7 +254,7 @@ struct BatchApplier {
         let prefix = StoreKeys.prefix(customerID)
         // The orders stay numbered (an erased customer's events change nothing, so they are not looked up again)
         // but are no longer the customer's, so they are not written.
-        ordersOfSlot[slot] = []
+        ordersOfSlot.clear(slot: slot)
         var messageIDs: [String] = []
         if rows != nil {
             rows!.dropTimeline(slot: slot, customerID: customerID)
@@ -398,7 +401,13 @@ struct BatchApplier {
         if rows == nil {
             try RowPipeline.runHere(jobs) { try txn.apply($0, flags: []) }
         } else {
-            try RowPipeline.run(jobs) { try txn.apply($0, flags: .append) }
+            // A rebuild writes a new environment through its map: its pages are filled ahead on the other core.
+            let populator = store.environment.populatingAhead(lead: 64 << 20)
+            defer { populator.finish() }
+            try RowPipeline.run(jobs) { chunk in
+                try txn.apply(chunk, flags: .append)
+                populator.advance(by: chunk.bytes.count)
+            }
         }
         for (counter, delta) in counterDeltas.all where delta != 0 {
             let key = Array(counter.rawValue.utf8)
@@ -447,7 +456,7 @@ struct BatchApplier {
             let keys = applier.orderKeys.keys
             guard !applier.orderStates.isEmpty else { return }
             for (_, slot) in customersByPrefix {
-                let places = applier.ordersOfSlot[slot]
+                let places = applier.ordersOfSlot.places(of: slot)
                 // Orders are read out of order, each key and state a cache miss: requested together, they overlap.
                 for place in places { keys.prefetchBounds(place) }
                 applier.orderStates.withUnsafeBufferPointer { states in
@@ -487,6 +496,45 @@ struct BatchApplier {
         private func inKeyOrder<Value>(_ table: [ByteString: Value]) -> [(id: String, value: Value)] {
             table.map { (id: $0.key.value, value: $0.value) }.sorted { StoreKeys.idPrecedes($0.id, $1.id) }
         }
+    }
+}
+
+/// The places of each customer slot's orders: per slot a list threaded through two flat arrays, instead of an
+/// array per customer, a heap object of its own whose header the fold read (most often a cache miss) on every
+/// order it added.
+struct PlaceLists {
+    /// Per slot: its place added last, or -1.
+    private var last: [Int32] = []
+    /// Per place: the place its slot had before it, or -1.
+    private var previous: [Int32] = []
+
+    mutating func reserveCapacity(slots: Int, places: Int) {
+        last.reserveCapacity(slots)
+        previous.reserveCapacity(places)
+    }
+
+    /// A new slot, with no places.
+    mutating func addSlot() { last.append(-1) }
+
+    /// Adds `place`, the next place (places are numbered 0, 1, 2… as they are added), to `slot`.
+    mutating func add(place: Int, toSlot slot: Int) {
+        precondition(place == previous.count, "places are added in order")
+        previous.append(last[slot])
+        last[slot] = Int32(place)
+    }
+
+    /// Drops every place of `slot` (they stay numbered).
+    mutating func clear(slot: Int) { last[slot] = -1 }
+
+    /// The places of `slot`, in the order they were added.
+    func places(of slot: Int) -> [Int] {
+        var places: [Int] = []
+        var place = last[slot]
+        while place >= 0 {
+            places.append(Int(place))
+            place = previous[Int(place)]
+        }
+        return places.reversed()
     }
 }
 

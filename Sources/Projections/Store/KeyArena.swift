@@ -263,7 +263,8 @@ extension KeyArena {
     /// Whether key `index` holds exactly `other`.
     func keyEquals(_ index: Int, _ other: UnsafeRawBufferPointer) -> Bool {
         withKey(index) { key in
-            key.count == other.count && (key.count == 0 || memcmp(key.baseAddress!, other.baseAddress!, key.count) == 0)
+            key.count == other.count
+                && (key.count == 0 || cohort_equal_bytes(key.baseAddress!, other.baseAddress!, key.count) != 0)
         }
     }
 }

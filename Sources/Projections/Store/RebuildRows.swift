@@ -19,7 +19,7 @@ struct RebuildRows {
         let topic: Int32
         /// The event's id: its number in `eventIDs`, whose key holds the id's bytes (`StoreKeys.eventID`).
         let eventID: Int32
-        /// The event's type (`TimelineEntry.typeCodes`): with the id, the stored value.
+        /// The event's type (`TimelineEntry.typeCode`): with the id, the stored value.
         let typeCode: UInt8
     }
 
@@ -73,7 +73,7 @@ struct RebuildRows {
         }
         let row = TimelineRow(
             time: time.microseconds, offset: position.offset, partition: position.partition, topic: Int32(topic),
-            eventID: lastClaimed, typeCode: TimelineEntry.typeCodes[type]!)
+            eventID: lastClaimed, typeCode: TimelineEntry.typeCode(type))
         if let slot {
             timelineRows.append(row)
             timelineRowSlots.append(Int32(slot))

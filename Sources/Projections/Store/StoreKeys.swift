@@ -145,9 +145,11 @@ public struct TimelineEntry: Sendable, Equatable {
         self.position = position
     }
 
-    /// Each type's byte in a timeline value: its position in `EventType.allCases`, looked up once.
-    static let typeCodes: [EventType: UInt8] = Dictionary(
-        uniqueKeysWithValues: EventType.allCases.enumerated().map { ($1, UInt8($0)) })
+    /// Each type's byte in a timeline value: its position in `EventType.allCases`. Found by comparing cases, a
+    /// handful of byte compares: asked once per event of a replay, a dictionary's hashing cost more.
+    static func typeCode(_ type: EventType) -> UInt8 {
+        UInt8(typesByCode.firstIndex(of: type)!)
+    }
     static let typesByCode = EventType.allCases
 
     func encodedValue() -> [UInt8] {
@@ -159,7 +161,7 @@ public struct TimelineEntry: Sendable, Equatable {
     /// The stored value of an entry written into `value`, reusing its storage.
     static func encodeValue(type: EventType, eventID: String, into value: inout [UInt8]) {
         value.removeAll(keepingCapacity: true)
-        value.append(typeCodes[type]!)
+        value.append(typeCode(type))
         value.append(contentsOf: eventID.utf8)
     }
 
