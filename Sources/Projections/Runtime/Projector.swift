@@ -137,6 +137,8 @@ public final class Projector: @unchecked Sendable {
 
         let reader = try await log.makeReader(startingAt: current)
         defer { Task { await reader.close() } }
+        let decoders = DecodeThreads(count: Self.processors)
+        defer { decoders.stop() }
         var finished: Set<TopicPartition> = []
         var state = Progress(remaining: stopsWhenCaughtUp ? Self.remaining(current, ends) : nil)
         var lastLagRefresh = ContinuousClock.now
@@ -214,7 +216,6 @@ public final class Projector: @unchecked Sendable {
             /// The next offset of every partition once this batch is folded.
             var reached = current
             let deadline = ContinuousClock.now + .milliseconds(configuration.batchWaitMs)
-            let decodeThreads = rebuild == nil ? max(1, Self.processors - 1) : Self.processors
             while decoded.count < configuration.batchRecordsMax {
                 let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
                 // Records are decoded from the log's own bytes while it lends them; only poison is copied out.
@@ -238,7 +239,7 @@ public final class Projector: @unchecked Sendable {
                         }
                     }
                     Self.advance(&reached, past: taken)
-                    let fresh = decode(taken, threads: decodeThreads)
+                    let fresh = decode(taken, on: decoders)
                     if let topic = configuration.deadLetterTopic {
                         for (record, entry) in zip(taken, fresh) {
                             if case .poison(let reason) = entry.content {
@@ -352,26 +353,23 @@ public final class Projector: @unchecked Sendable {
 
     private static let processors = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Decoding is pure and independent per record, so large batches are split across `threads`. Ordinary batches
-    /// leave one core to the write thread: it is the slower side, and sharing its core with a decoder slowed folding
-    /// by 8 %. A rebuild in memory folds faster than it decodes, so it decodes on every core.
-    private func decode(_ records: [LentRecord], threads: Int) -> [DecodedRecord] {
+    /// Decoding is pure and independent per record, so large batches are split into chunks that `decoders` take
+    /// in turn (more chunks than threads: a thread that gets less of its core takes fewer).
+    private func decode(_ records: [LentRecord], on decoders: DecodeThreads) -> [DecodedRecord] {
         let decoder = self.decoder
-        // More chunks than threads, taken in turn: a thread that shares its core with the write thread takes
-        // fewer, instead of the others waiting for its equal share.
-        let chunks = threads > 1 ? min(records.count / 500, threads * 8) : 1
+        let chunks = min(records.count / 500, Self.processors * 8)
         if chunks <= 1 { return records.map(decoder.decode) }
         let size = (records.count + chunks - 1) / chunks
         // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
         return [DecodedRecord](unsafeUninitializedCapacity: records.count) { buffer, initialized in
-            nonisolated(unsafe) let shared = buffer
-            nonisolated(unsafe) let records = records
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let end = min(records.count, (chunk + 1) * size)
-                for index in (chunk * size)..<end {
-                    // Most of a record's first touch is a cache miss: started a few records ahead, they overlap.
-                    if index + Self.prefetchDistance < end { records[index + Self.prefetchDistance].prefetch() }
-                    (shared.baseAddress! + index).initialize(to: decoder.decode(records[index]))
+            records.withUnsafeBufferPointer { records in
+                decoders.perform(chunks: chunks) { chunk in
+                    let end = min(records.count, (chunk + 1) * size)
+                    for index in (chunk * size)..<end {
+                        // Most of a record's first touch is a cache miss: started a few records ahead, they overlap.
+                        if index + Self.prefetchDistance < end { records[index + Self.prefetchDistance].prefetch() }
+                        (buffer.baseAddress! + index).initialize(to: decoder.decode(records[index]))
+                    }
                 }
             }
             initialized = records.count
