@@ -29,11 +29,12 @@ final class DecodeThreads: @unchecked Sendable {
     }
 
     /// Calls `body` with each chunk number in `0..<chunks`, spread over the threads, and returns once every call
-    /// has returned.
+    /// has returned. One caller at a time (a projector's read loop).
     func perform(chunks: Int, _ body: (Int) -> Void) {
         withoutActuallyEscaping(body) { body in
             condition.lock()
             defer { condition.unlock() }
+            precondition(work == nil && !stopping, "DecodeThreads.perform: one caller at a time, before stop()")
             work = body
             self.chunks = chunks
             nextChunk = 0
