@@ -78,7 +78,8 @@ struct BatchApplier {
     /// their table places are requested, all at once, letting the misses overlap; then each is folded, its places
     /// in cache.
     mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
-        // Records are read in place: an array's subscript copies each out, retaining every string it holds.
+        // Hashes are read through a buffer pointer: an array's subscript would copy each record out (retaining every
+        // string it holds) to read them. Folding a record still copies it (`fold(_:in:)` takes it by value).
         try batch.withUnsafeBufferPointer { records in
             var start = 0
             while start < records.count {
