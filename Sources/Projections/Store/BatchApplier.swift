@@ -138,7 +138,7 @@ struct BatchApplier {
 
     /// Records an event id; false when it was seen before, whatever its position in the log.
     private mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) throws -> Bool {
-        if rows != nil { return rows!.claim(eventID: id, hash: hash) != nil }
+        if rows != nil { return rows!.claim(eventID: id, hash: hash) }
         // One insert that refuses an existing key both checks and records the id.
         StoreKeys.eventID(id, into: &keyBuffer)
         return try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite)
@@ -459,11 +459,10 @@ struct BatchApplier {
             for (_, slot) in customersByPrefix {
                 let places = applier.ordersOfSlot.places(of: slot)
                 // Orders are read out of order, each key and state a cache miss: requested together, they overlap.
-                for place in places { keys.prefetchBounds(place) }
                 applier.orderStates.withUnsafeBufferPointer { states in
                     for place in places { cohort_prefetch(states.baseAddress! + place) }
                 }
-                for place in places { keys.prefetchBytes(place) }
+                keys.prefetch(keys: places)
                 for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {
                     writer.put(
                         applier.store.orders, key: { key in keys.withKey(place) { key.append(contentsOf: $0) } },

@@ -113,16 +113,15 @@ struct KeyArena {
         }
     }
 
-    /// Starts loading where key `index` starts and ends, without waiting: the first of the two dependent loads
-    /// `withKey` makes, which for keys read out of order are each a cache miss.
-    func prefetchBounds(_ index: Int) {
-        starts.withUnsafeBufferPointer { cohort_prefetch($0.baseAddress! + index) }
-    }
-
-    /// Starts loading the first bytes of key `index`, without waiting (after `prefetchBounds`, once it is in).
-    func prefetchBytes(_ index: Int) {
+    /// Starts loading the keys numbered `indices`, without waiting. A key read out of order costs two dependent
+    /// cache misses (where it starts, then its bytes): requested for several keys at once, first all their bounds,
+    /// then all their bytes, the misses overlap instead of stalling the reader one by one.
+    func prefetch(keys indices: some Collection<Int>) {
         starts.withUnsafeBufferPointer { starts in
-            bytes.withUnsafeBufferPointer { cohort_prefetch($0.baseAddress! + starts[index]) }
+            for index in indices { cohort_prefetch(starts.baseAddress! + index) }
+            bytes.withUnsafeBufferPointer { bytes in
+                for index in indices { cohort_prefetch(bytes.baseAddress! + starts[index]) }
+            }
         }
     }
 

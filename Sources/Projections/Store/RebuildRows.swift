@@ -48,16 +48,16 @@ struct RebuildRows {
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
-    /// Records `id`, whose key hashes to `hash` (`StoreKeys.eventIDHash`): its number, or nil when it was seen
-    /// before.
-    mutating func claim(eventID id: String, hash: UInt64) -> Int32? {
+    /// Records `id`, whose key hashes to `hash` (`StoreKeys.eventIDHash`), as the id claimed last; false when it
+    /// was seen before.
+    mutating func claim(eventID id: String, hash: UInt64) -> Bool {
         StoreKeys.eventID(id, into: &scratch)
         let (number, added) = scratch.withUnsafeBytes { eventIDs.findOrInsert($0, hash: hash) }
-        guard added else { return nil }
+        guard added else { return false }
         lastClaimed = Int32(truncatingIfNeeded: number)
         if scratch.first != 0 { longEventIDs[lastClaimed] = id }
         estimatedBytes += 32 + id.utf8.count
-        return lastClaimed
+        return true
     }
 
     /// Adds a timeline row of the customer in `slot`, or, without one, of `customerID`, for the event whose id was
@@ -202,8 +202,7 @@ struct RebuildRows {
                 if named.isEmpty {
                     // Each row's event id is read out of order, two cache misses each: requested for all the
                     // customer's rows first, they overlap instead of stalling the writing loop one by one.
-                    for place in places { eventIDs.keys.prefetchBounds(Int(rows[place].eventID)) }
-                    for place in places { eventIDs.keys.prefetchBytes(Int(rows[place].eventID)) }
+                    eventIDs.keys.prefetch(keys: places.lazy.map { Int(rows[$0].eventID) })
                     for place in places { put(rows[place]) }
                 } else {
                     for row in merged { put(row) }
