@@ -271,7 +271,8 @@ public final class Projector: @unchecked Sendable {
             try await deadLetter(poison)
             try await settle(keeping: Self.batchesInFlightMax - 1)
             let offsets = current
-            let batch = decoded
+            // Handed over whole: the fold then holds the only reference and moves records out instead of copying.
+            let batch = BatchHandOff(consume decoded)
             if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
                 // As of the batches folded so far: the budget may be passed by those still in flight.
                 if inMemory.isFull(bytesMax: budget, batchRecordsMax: configuration.batchRecordsMax) {
@@ -283,12 +284,12 @@ public final class Projector: @unchecked Sendable {
                 }
             }
             if let inMemory = rebuild {
-                enqueue({ try inMemory.fold(batch) }, offsets: offsets, records: batch.count)
+                enqueue({ try inMemory.fold(batch.take()) }, offsets: offsets, records: batch.count)
             } else {
                 let (store, observer) = (self.store, self.observer)
                 enqueue(
                     {
-                        let changes = try store.apply(batch, nextOffsets: offsets)
+                        let changes = try store.apply(batch.take(), nextOffsets: offsets)
                         observer?.didCommit(changes)
                     }, offsets: offsets, records: batch.count)
             }
@@ -332,6 +333,25 @@ public final class Projector: @unchecked Sendable {
                 metadata: [
                     "projector.attempt": "\(attempt)", "projector.backoff_ms": "\(backoffMs)", "error": "\(error)",
                 ])
+        }
+    }
+
+    /// A decoded batch on its way to the write queue, taken out there once: the taker then holds the only reference
+    /// to its records (a closure's captured array stays shared with the closure).
+    private final class BatchHandOff: @unchecked Sendable {
+        // @unchecked Sendable: filled before the write queue sees it, taken once there.
+        private var records: [DecodedRecord]
+        let count: Int
+
+        init(_ records: consuming [DecodedRecord]) {
+            count = records.count
+            self.records = records
+        }
+
+        func take() -> [DecodedRecord] {
+            var taken: [DecodedRecord] = []
+            swap(&taken, &records)
+            return taken
         }
     }
 

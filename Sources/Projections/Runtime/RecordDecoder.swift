@@ -25,6 +25,19 @@ public struct DecodedRecord: Sendable {
         content = .event(event)
     }
 
+    /// The record taken apart, its content moved out rather than copied.
+    consuming func parts() -> (position: RecordPosition, time: Timestamp, hashes: LookupHashes, content: Content) {
+        (position, time, hashes, content)
+    }
+
+    /// What a batch holds in place of a record moved out of it to be folded: poison with no reason, at no
+    /// position, holding nothing to release.
+    static var vacated: DecodedRecord {
+        DecodedRecord(
+            position: RecordPosition(topic: "", partition: 0, offset: 0), time: Timestamp(microseconds: 0),
+            poisonReason: "")
+    }
+
     /// A record that is poison, and why.
     init(position: RecordPosition, time: Timestamp, poisonReason: String) {
         self.position = position
@@ -41,6 +54,9 @@ struct LookupHashes: Sendable {
     var eventID: UInt64 = 0
     var key: UInt64 = 0
     var order: UInt64 = 0
+    /// Where the event id's bytes are, when they are on the heap (ids of over 15 bytes): a hint for the fold to
+    /// request them early, only ever prefetched, never read through (0 when there is none).
+    var eventIDBytes: UInt = 0
 
     init() {}
 
@@ -54,6 +70,9 @@ struct LookupHashes: Sendable {
         default: break
         }
         eventID = StoreKeys.eventIDHash(event.id)
+        if event.id.utf8.count > 15 {
+            eventIDBytes = event.id.utf8.withContiguousStorageIfAvailable { UInt(bitPattern: $0.baseAddress) } ?? 0
+        }
         key = ByteTable.hash(event.key)
     }
 }

@@ -8,10 +8,11 @@ extension ReadModelStore {
     /// Folds one batch in one write transaction together with the next offset of every partition it consumed.
     /// Either all of it is stored or none of it. Returns what changed, for in-memory views kept beside the store.
     @discardableResult
-    public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
-        try environment.write { txn in
+    public func apply(_ batch: consuming [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
+        var batch = batch
+        return try environment.write { txn in
             var applier = BatchApplier(store: self, expectedRecords: batch.count)
-            try applier.fold(batch, in: txn)
+            try applier.fold(&batch, in: txn)
             let changes = try applier.flush(in: txn)
             try Self.writeOffsets(nextOffsets, to: offsets, in: txn)
             return changes
@@ -71,26 +72,40 @@ struct BatchApplier {
         keyBuffer.reserveCapacity(512)
     }
 
-    /// Folds every record of `batch`, in order.
+    /// Folds every record of `batch`, in order, moving each out of it (`batch` is left holding placeholders).
+    ///
+    /// Moved, a record is folded without being copied: a copy retains every string and box it holds, a cache miss
+    /// each on the folding thread, since another thread decoded them. When the caller still shares `batch`, taking
+    /// it `inout` copies it first (as folding copied each record before); callers hand batches over whole.
     ///
     /// The first lookups of a record (its event id, its customer) go to tables of up to millions of entries, each a
     /// cache miss that stalls the thread when taken one at a time. So records are taken a group at a time: first
     /// their table places are requested, all at once, letting the misses overlap; then each is folded, its places
     /// in cache.
-    mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
-        // Hashes are read through a buffer pointer: an array's subscript would copy each record out (retaining every
-        // string it holds) to read them. Folding a record still copies it (`fold(_:in:)` takes it by value).
-        try batch.withUnsafeBufferPointer { records in
+    mutating func fold(_ batch: inout [DecodedRecord], in txn: borrowing Transaction) throws {
+        try batch.withUnsafeMutableBufferPointer { records in
             var start = 0
             while start < records.count {
                 let end = min(records.count, start + Self.prefetchGroupRecords)
                 for index in start..<end {
+                    // The record itself (written by another core) and its id's bytes are misses of their own.
+                    let record = UnsafeRawPointer(records.baseAddress! + index)
+                    for line in stride(from: 64, to: MemoryLayout<DecodedRecord>.size, by: 64) {
+                        cohort_prefetch(record + line)
+                    }
                     let hashes = records[index].hashes
-                    rows?.prefetchEventID(hash: hashes.eventID)
+                    if let idBytes = UnsafeRawPointer(bitPattern: hashes.eventIDBytes) { cohort_prefetch(idBytes) }
+                    if rows != nil { rows!.prefetchEventID(hash: hashes.eventID) }
                     customerIDs.prefetch(hash: hashes.key)
                     orderKeys.prefetch(hash: hashes.order)
                 }
-                for index in start..<end { try fold(records[index], in: txn) }
+                for index in start..<end {
+                    let place = records.baseAddress! + index
+                    let record = place.move()
+                    // Refilled at once: whatever the fold throws, the array's elements stay initialized.
+                    place.initialize(to: .vacated)
+                    try fold(record, in: txn)
+                }
                 start = end
             }
         }
@@ -100,33 +115,35 @@ struct BatchApplier {
     /// enough that the places are still in cache when their records are folded.
     private static let prefetchGroupRecords = 16
 
-    mutating func fold(_ decoded: DecodedRecord, in txn: borrowing Transaction) throws {
-        let position = decoded.position
-        guard case .event(let event) = decoded.content else {
-            if case .poison(let reason) = decoded.content {
-                if rows != nil {
-                    rows!.addDeadLetter(position, reason: reason)
-                } else {
-                    try txn.put(
-                        store.deadLetters, key: StoreKeys.position(position),
-                        value: DeadLetterEntry.encodedValue(position: position, reason: reason))
-                }
-                counterDeltas.deadLetters += 1
+    mutating func fold(_ decoded: consuming DecodedRecord, in txn: borrowing Transaction) throws {
+        // Taken apart and its content switched on as consumed: matched in place, the event was copied (retaining
+        // all it holds) instead of moved.
+        let (position, time, hashes, content) = decoded.parts()
+        let event: EventEssentials
+        switch consume content {
+        case .event(let value): event = value
+        case .poison(let reason):
+            if rows != nil {
+                rows!.addDeadLetter(position, reason: reason)
+            } else {
+                try txn.put(
+                    store.deadLetters, key: StoreKeys.position(position),
+                    value: DeadLetterEntry.encodedValue(position: position, reason: reason))
             }
+            counterDeltas.deadLetters += 1
             return
         }
-        guard try claim(eventID: event.id, hash: decoded.hashes.eventID, in: txn) else {
+        guard try claim(eventID: event.id, hash: hashes.eventID, in: txn) else {
             counterDeltas.duplicates += 1
             return
         }
         counterDeltas.events += 1
 
-        let time = decoded.time
         let payload = event.payload
         switch event.type.stream {
         case .customers, .orders, .activity:
             try foldCustomerEvent(
-                event, payload: payload, time: time, position: position, hashes: decoded.hashes, in: txn)
+                event, payload: payload, time: time, position: position, hashes: hashes, in: txn)
         case .campaigns:
             try foldCampaignEvent(payload, time: time, in: txn)
         case .deliveries:

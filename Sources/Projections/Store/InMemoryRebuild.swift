@@ -20,12 +20,15 @@ public final class InMemoryRebuild: @unchecked Sendable {
         applier = BatchApplier(store: store, expectedRecords: expectedRecords, inMemory: true)
     }
 
-    /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses).
-    public func fold(_ batch: [DecodedRecord]) throws {
-        try store.environment.read { txn in try applier.fold(batch, in: txn) }
+    /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses). Records are moved out of
+    /// `batch` when the caller handed it over (`BatchApplier.fold`).
+    public func fold(_ batch: consuming [DecodedRecord]) throws {
+        var batch = batch
+        let count = batch.count
+        try store.environment.read { txn in try applier.fold(&batch, in: txn) }
         let bytes = applier.estimatedBytes
         folded.withLock {
-            $0.records += batch.count
+            $0.records += count
             $0.bytes = bytes
         }
     }

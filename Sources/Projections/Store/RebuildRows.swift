@@ -83,8 +83,10 @@ struct RebuildRows {
         estimatedBytes += 40
     }
 
-    /// Starts loading where an event id hashing to `hash` would be (`ByteTable.prefetch`).
-    func prefetchEventID(hash: UInt64) { eventIDs.prefetch(hash: hash) }
+    /// Starts loading where an event id hashing to `hash` would be (`ByteTable.prefetch`). Mutating though it
+    /// changes nothing: called through the applier's optional, a non-mutating call copied the whole struct,
+    /// retaining each of its tables, per record.
+    mutating func prefetchEventID(hash: UInt64) { eventIDs.prefetch(hash: hash) }
 
     /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure).
     mutating func dropTimeline(slot: Int, customerID: String) {
