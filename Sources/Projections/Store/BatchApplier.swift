@@ -78,42 +78,60 @@ struct BatchApplier {
     /// each on the folding thread, since another thread decoded them. When the caller still shares `batch`, taking
     /// it `inout` copies it first (as folding copied each record before); callers hand batches over whole.
     ///
-    /// The first lookups of a record (its event id, its customer) go to tables of up to millions of entries, each a
-    /// cache miss that stalls the thread when taken one at a time. So records are taken a group at a time: first
-    /// their table places are requested, all at once, letting the misses overlap; then each is folded, its places
-    /// in cache.
+    /// A record's lookups go to tables of up to millions of entries, and then to the state they number: each a
+    /// cache miss that stalls the thread when taken one at a time. So they are requested ahead, in two stages that
+    /// overlap the misses of many records: `prefetchDistance` records ahead, the record itself, its id's bytes and
+    /// its table places; half that far ahead, with those places in cache, the states they number.
     mutating func fold(_ batch: inout [DecodedRecord], in txn: borrowing Transaction) throws {
         try batch.withUnsafeMutableBufferPointer { records in
-            var start = 0
-            while start < records.count {
-                let end = min(records.count, start + Self.prefetchGroupRecords)
-                for index in start..<end {
-                    // The record itself (written by another core) and its id's bytes are misses of their own.
-                    let record = UnsafeRawPointer(records.baseAddress! + index)
-                    for line in stride(from: 64, to: MemoryLayout<DecodedRecord>.size, by: 64) {
-                        cohort_prefetch(record + line)
-                    }
-                    let hashes = records[index].hashes
-                    if let idBytes = UnsafeRawPointer(bitPattern: hashes.eventIDBytes) { cohort_prefetch(idBytes) }
-                    if rows != nil { rows!.prefetchEventID(hash: hashes.eventID) }
-                    customerIDs.prefetch(hash: hashes.key)
-                    orderKeys.prefetch(hash: hashes.order)
-                }
-                for index in start..<end {
-                    let place = records.baseAddress! + index
-                    let record = place.move()
-                    // Refilled at once: whatever the fold throws, the array's elements stay initialized.
-                    place.initialize(to: .vacated)
-                    try fold(record, in: txn)
-                }
-                start = end
+            let (far, near) = (Self.prefetchDistance, Self.prefetchDistance / 2)
+            for index in 0..<min(records.count, far) { requestPlaces(of: records.baseAddress! + index) }
+            for index in 0..<min(records.count, near) { requestStates(of: records[index].hashes) }
+            for index in records.indices {
+                if index + far < records.count { requestPlaces(of: records.baseAddress! + index + far) }
+                if index + near < records.count { requestStates(of: records[index + near].hashes) }
+                let place = records.baseAddress! + index
+                let record = place.move()
+                // Refilled at once: whatever the fold throws, the array's elements stay initialized.
+                place.initialize(to: .vacated)
+                try fold(record, in: txn)
             }
         }
     }
 
-    /// Records whose table places are requested together (`fold(_:in:)`): enough to overlap that many misses, few
-    /// enough that the places are still in cache when their records are folded.
-    private static let prefetchGroupRecords = 16
+    /// How many records ahead of the one being folded its lookups are requested (`fold(_:in:)`): enough to overlap
+    /// that many misses, few enough that what they bring is still in cache when the record is folded.
+    private static let prefetchDistance = 16
+
+    /// The first stage: the record (written by another core), its id's bytes and its table places.
+    private mutating func requestPlaces(of record: UnsafePointer<DecodedRecord>) {
+        let start = UnsafeRawPointer(record)
+        for line in stride(from: 64, to: MemoryLayout<DecodedRecord>.size, by: 64) { cohort_prefetch(start + line) }
+        let hashes = record.pointee.hashes
+        if let idBytes = UnsafeRawPointer(bitPattern: hashes.eventIDBytes) { cohort_prefetch(idBytes) }
+        if rows != nil { rows!.prefetchEventID(hash: hashes.eventID) }
+        customerIDs.prefetch(hash: hashes.key)
+        orderKeys.prefetch(hash: hashes.order)
+    }
+
+    /// The second stage: the states the record's customer and order places number, when they hold any. Mutating
+    /// though it changes nothing, like `requestPlaces`: called from the mutating fold, a non-mutating method was
+    /// handed a copy of the whole applier, retaining every table, per record.
+    private mutating func requestStates(of hashes: LookupHashes) {
+        if let slot = customerIDs.likelyNumber(hash: hashes.key), slot < customerStates.count {
+            customerIDs.keys.prefetch(keys: CollectionOfOne(slot))
+            customerStates.withUnsafeBufferPointer { states in
+                let start = UnsafeRawPointer(states.baseAddress! + slot)
+                for line in stride(from: 0, to: MemoryLayout<CustomerState>.size, by: 64) {
+                    cohort_prefetch(start + line)
+                }
+            }
+        }
+        if hashes.order != 0, let place = orderKeys.likelyNumber(hash: hashes.order), place < orderStates.count {
+            orderKeys.keys.prefetch(keys: CollectionOfOne(place))
+            orderStates.withUnsafeBufferPointer { cohort_prefetch($0.baseAddress! + place) }
+        }
+    }
 
     mutating func fold(_ decoded: consuming DecodedRecord, in txn: borrowing Transaction) throws {
         // Taken apart and its content switched on as consumed: matched in place, the event was copied (retaining
@@ -240,14 +258,15 @@ struct BatchApplier {
             }
         }
         if needsRecompute {
-            var all: [ByteString: OrderState] = [:]
-            for stored in try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders) {
-                all[ByteString(stored.orderID)] = stored
+            // The batch's orders of the customer, each once (places are per order key), over those stored before.
+            var orders = ordersOfSlot.places(of: slot).map { orderStates[$0] }
+            let stored = try ReadModelStore.orders(ofCustomer: customerID, in: txn, database: store.orders)
+            if !stored.isEmpty {
+                var all: [ByteString: OrderState] = [:]
+                for order in stored + orders { all[ByteString(order.orderID)] = order }
+                orders = Array(all.values)
             }
-            for place in ordersOfSlot.places(of: slot) {
-                all[ByteString(orderStates[place].orderID)] = orderStates[place]
-            }
-            CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: Array(all.values))
+            CustomerFold.recomputeOrderAggregates(&customerStates[slot], orders: orders)
         }
         try addTimeline(customerID, slot: slot, event: event, time: time, position: position, in: txn)
     }

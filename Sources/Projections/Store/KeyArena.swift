@@ -218,6 +218,17 @@ struct ByteTable {
         }
     }
 
+    /// The number of the key at the first place a key of `hash` would be found, if its entry holds part of that
+    /// hash: a guess to prefetch by (neither the key is compared nor the probe followed), read without waiting
+    /// only when `prefetch(hash:)` brought the place in earlier.
+    func likelyNumber(hash: UInt64) -> Int? {
+        entries.withUnsafeBufferPointer { entries in
+            let entry = entries[Int(truncatingIfNeeded: hash) & (entries.count - 1)]
+            guard entry != 0, entry >> 32 == hash >> 32 else { return nil }
+            return Int(entry & 0xFFFF_FFFF) - 1
+        }
+    }
+
     /// A seeded hash: the seed is random per process, so keys chosen to collide cannot be predicted from outside
     /// it; the same in every thread, so it can be computed where a key is decoded. Eight bytes at a time, each word
     /// folded in by a full-width multiply: SipHash (`Hasher`) cost a twentieth of decoding.
