@@ -56,3 +56,40 @@ struct StoreKeysTests {
         }
     }
 }
+
+@Suite("place lists")
+struct PlaceListsTests {
+    @Test("grouped gives each slot's places in the order they were added, and none for cleared slots")
+    func grouped() {
+        var random = SplitMix64(seed: 5)
+        var lists = PlaceLists()
+        var expected: [[Int]] = []
+        // An erased customer's slot is cleared and never gets a place again.
+        var cleared: Set<Int> = []
+        var place = 0
+        for _ in 0..<2_000 {
+            if expected.isEmpty || Int.random(in: 0..<4, using: &random) == 0 {
+                lists.addSlot()
+                expected.append([])
+            }
+            let slot = Int.random(in: 0..<expected.count, using: &random)
+            if cleared.contains(slot) { continue }
+            if Int.random(in: 0..<25, using: &random) == 0 {
+                lists.clear(slot: slot)
+                cleared.insert(slot)
+                expected[slot] = []
+            } else {
+                lists.add(place: place, toSlot: slot)
+                expected[slot].append(place)
+                place += 1
+            }
+        }
+        #expect(!cleared.isEmpty && place > 1_000)
+        let (starts, places) = lists.grouped()
+        #expect(starts.count == expected.count + 1)
+        for slot in expected.indices {
+            #expect(Array(places[starts[slot]..<starts[slot + 1]]) == expected[slot], "slot \(slot)")
+            #expect(lists.places(of: slot) == expected[slot], "slot \(slot)")
+        }
+    }
+}

@@ -492,14 +492,28 @@ struct BatchApplier {
         func writeOrders(to writer: inout RowWriter) {
             let keys = applier.orderKeys.keys
             guard !applier.orderStates.isEmpty else { return }
-            for (_, slot) in customersByPrefix {
-                let places = applier.ordersOfSlot.places(of: slot)
-                // Orders are read out of order, each key and state a cache miss: requested together, they overlap.
+            let customers = customersByPrefix
+            let (starts, grouped) = applier.ordersOfSlot.grouped()
+            func places(of customer: Int) -> ArraySlice<Int> {
+                let slot = customers[customer].slot
+                return grouped[starts[slot]..<starts[slot + 1]]
+            }
+            // Orders are read out of order, each key and state a cache miss: requested a few customers ahead, the
+            // misses overlap instead of stalling the writing loop one by one.
+            let ahead = 4
+            func request(_ customer: Int) {
+                guard customer < customers.count else { return }
+                let places = places(of: customer)
                 applier.orderStates.withUnsafeBufferPointer { states in
                     for place in places { cohort_prefetch(states.baseAddress! + place) }
                 }
                 keys.prefetch(keys: places)
-                for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : places {
+            }
+            for customer in 0..<min(ahead, customers.count) { request(customer) }
+            for customer in customers.indices {
+                request(customer + ahead)
+                let places = places(of: customer)
+                for place in places.count > 1 ? places.sorted(by: keys.keyPrecedes) : Array(places) {
                     writer.put(
                         applier.store.orders, key: { key in keys.withKey(place) { key.append(contentsOf: $0) } },
                         value: { applier.orderStates[place].encode(into: &$0) })
@@ -543,10 +557,13 @@ struct PlaceLists {
     private var last: [Int32] = []
     /// Per place: the place its slot had before it, or -1.
     private var previous: [Int32] = []
+    /// Per place: its slot.
+    private var slots: [Int32] = []
 
     mutating func reserveCapacity(slots: Int, places: Int) {
         last.reserveCapacity(slots)
         previous.reserveCapacity(places)
+        self.slots.reserveCapacity(places)
     }
 
     /// A new slot, with no places.
@@ -556,7 +573,25 @@ struct PlaceLists {
     mutating func add(place: Int, toSlot slot: Int) {
         precondition(place == previous.count, "places are added in order")
         previous.append(last[slot])
+        slots.append(Int32(slot))
         last[slot] = Int32(place)
+    }
+
+    /// Every slot's places at once, grouped by slot in two passes over the places: slot `s` has
+    /// `places[starts[s]..<starts[s + 1]]`, in the order they were added; cleared slots have none. For reading many
+    /// slots' places, where following each slot's list took a cache miss per place.
+    func grouped() -> (starts: [Int], places: [Int]) {
+        var starts = [Int](repeating: 0, count: last.count + 1)
+        // A cleared slot is one whose list is empty though it had places (a slot gets none after being cleared).
+        for slot in slots where last[Int(slot)] >= 0 { starts[Int(slot) + 1] += 1 }
+        for slot in last.indices { starts[slot + 1] += starts[slot] }
+        var next = starts
+        var places = [Int](repeating: 0, count: starts[last.count])
+        for (place, slot) in slots.enumerated() where last[Int(slot)] >= 0 {
+            places[next[Int(slot)]] = place
+            next[Int(slot)] += 1
+        }
+        return (starts, places)
     }
 
     /// Drops every place of `slot` (they stay numbered).

@@ -1,3 +1,4 @@
+import CIntrinsics
 import EventLog
 import Events
 import Foundation
@@ -152,7 +153,25 @@ struct RebuildRows {
         var places: [Int] = []
         var customerPrefix: [UInt8] = []
         timelineRows.withUnsafeBufferPointer { rows in
-            for (customerID, slot) in customers {
+            // Rows are read out of order, a cache miss each, and each row's event id two more (where its key
+            // starts, then its bytes): requested customers ahead, the rows first and their ids once the rows are
+            // in, the misses overlap instead of stalling the writing loop one by one.
+            func rowsPlaces(of customer: Int) -> ArraySlice<Int> {
+                guard customer < customers.count, let slot = customers[customer].slot else { return [] }
+                return bySlot[starts[slot]..<starts[slot + 1]]
+            }
+            let (rowsAhead, idsAhead) = (8, 3)
+            func requestRows(_ customer: Int) {
+                for place in rowsPlaces(of: customer) { cohort_prefetch(rows.baseAddress! + place) }
+            }
+            func requestIDs(_ customer: Int) {
+                eventIDs.keys.prefetch(keys: rowsPlaces(of: customer).lazy.map { Int(rows[$0].eventID) })
+            }
+            for customer in 0..<rowsAhead { requestRows(customer) }
+            for customer in 0..<idsAhead { requestIDs(customer) }
+            for (customer, (customerID, slot)) in customers.enumerated() {
+                requestRows(customer + rowsAhead)
+                requestIDs(customer + idsAhead)
                 places.removeAll(keepingCapacity: true)
                 if let slot, !erasedSlots.contains(slot) { places += bySlot[starts[slot]..<starts[slot + 1]] }
                 let named = others.isEmpty ? [] : others.removeValue(forKey: ByteString(customerID)) ?? []
@@ -202,9 +221,6 @@ struct RebuildRows {
                     }
                 }
                 if named.isEmpty {
-                    // Each row's event id is read out of order, two cache misses each: requested for all the
-                    // customer's rows first, they overlap instead of stalling the writing loop one by one.
-                    eventIDs.keys.prefetch(keys: places.lazy.map { Int(rows[$0].eventID) })
                     for place in places { put(rows[place]) }
                 } else {
                     for row in merged { put(row) }
