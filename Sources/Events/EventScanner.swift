@@ -61,6 +61,8 @@ extension CloudEvent {
 struct EventScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var position = 0
+    /// The timestamp parsed last and the bytes it was parsed from (`timestamp(_:)`).
+    private var lastTimestamp: (range: Range<Int>, value: Timestamp)?
 
     /// The essentials of `bytes` when they are a plain, valid event; nil when the full decoder must decide.
     static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> EventEssentials? {
@@ -129,7 +131,7 @@ struct EventScanner {
             }
             typeIndex = index
         case 4:
-            guard let value = string(), let parsed = Timestamp.parse(slice(value)) else { return false }
+            guard let value = string(), let parsed = timestamp(value) else { return false }
             time = parsed
         case 5:
             guard let value = string() else { return false }
@@ -196,7 +198,7 @@ struct EventScanner {
             else { return nil }
             return .string(expected)
         case .timestamp:
-            guard let range = string(), let timestamp = Timestamp.parse(slice(range)) else { return nil }
+            guard let range = string(), let timestamp = timestamp(range) else { return nil }
             return .timestamp(timestamp)
         case .money:
             guard let number = number(), case .success(let money) = Money.parse(utf8: slice(number.range)),
@@ -369,11 +371,37 @@ struct EventScanner {
         }
     }
 
-    /// The Unicode scalars in a string `string()` returned (its UTF-8 is valid): the bytes that start one.
+    /// The Unicode scalars in a string `string()` returned (its UTF-8 is valid): its bytes less the continuation
+    /// bytes (`10xxxxxx`), counted eight at a time.
     private func scalarCount(_ range: Range<Int>) -> Int {
-        var count = 0
-        for byte in slice(range) where byte & 0xC0 != 0x80 { count += 1 }
+        var count = range.count
+        var index = range.lowerBound
+        let base = UnsafeRawPointer(bytes.baseAddress!)
+        while index + 8 <= range.upperBound {
+            let word = (base + index).loadUnaligned(as: UInt64.self)
+            // Per byte: its top bit set and the one below clear (shifted up, each byte's bit 6 lands on its bit 7).
+            count -= (word & ~(word << 1) & 0x8080_8080_8080_8080).nonzeroBitCount
+            index += 8
+        }
+        while index < range.upperBound {
+            if bytes[index] & 0xC0 == 0x80 { count -= 1 }
+            index += 1
+        }
         return count
+    }
+
+    /// The timestamp the bytes of `range` spell, if they are one. An event's `time` and its data's own time
+    /// (`placed_at`, `visited_at`) are nearly always the same text: it is parsed once.
+    private mutating func timestamp(_ range: Range<Int>) -> Timestamp? {
+        if let (last, value) = lastTimestamp, last.count == range.count,
+            cohort_equal_bytes(bytes.baseAddress! + last.lowerBound, bytes.baseAddress! + range.lowerBound, range.count)
+                != 0
+        {
+            return value
+        }
+        guard let parsed = Timestamp.parse(slice(range)) else { return nil }
+        lastTimestamp = (range, parsed)
+        return parsed
     }
 
     private mutating func literal(_ word: StaticString) -> Bool {

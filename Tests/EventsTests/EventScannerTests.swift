@@ -40,6 +40,13 @@ struct EventScannerTests {
             #"{"order_id":"o-1","customer_id":"c-1","amount":2499.5,"currency":"INR","placed_at":"2024-05-01T04:30:00Z","items":[{"sku":"A","quantity":2,"price":1000},{"sku":"B","quantity":1,"price":499.50}],"channel":"app"}"#
         ),
         envelope("crm.order.placed", #"{"order_id":"o-2","customer_id":"c-1","amount":1.25e2,"items":[]}"#),
+        // The same text as the event's `time` (parsed once), then text of the same length that differs.
+        envelope(
+            "crm.order.placed",
+            #"{"order_id":"o-4","customer_id":"c-1","amount":5,"placed_at":"2024-05-01T10:00:00.5+05:30"}"#),
+        envelope(
+            "crm.order.placed",
+            #"{"order_id":"o-5","customer_id":"c-1","amount":5,"placed_at":"2024-05-01T10:00:00.7+05:30"}"#),
         envelope("crm.order.placed", #"{"order_id":"o-3","customer_id":"c-1","amount":0}"#),
         envelope("crm.order.cancelled", #"{"order_id":"o-1","customer_id":"c-1","reason":"changed mind"}"#),
         envelope("crm.order.refunded", #"{"order_id":"o-1","customer_id":"c-1","amount":100.0001,"currency":"INR"}"#),
