@@ -129,6 +129,25 @@ struct InMemoryRebuildTests {
         await world.log.close()
     }
 
+    @Test("a batch whose transaction outgrows the map is folded again, whole, once the map has grown")
+    func batchRetriedAfterGrowth() async throws {
+        let world = try await World()
+        try await Self.richLog(world)
+        var small = ReadModelStore.defaultOptions
+        small.mapSizeBytes = 256 * 1024
+        let grown = try ReadModelStore(path: world.directory.path + "/grown", options: small)
+        let progress = try await world.project(into: grown)
+        #expect(progress.batches == 1)
+        // The one batch's read models outgrew the first map: its transaction ran out of space and was run again.
+        let size = try FileManager.default.attributesOfItem(atPath: world.directory.path + "/grown/data.mdb")[.size]
+        #expect((size as? Int ?? 0) > small.mapSizeBytes)
+        let roomy = try world.store("roomy")
+        _ = try await world.project(into: roomy)
+        #expect(try grown.digest() == roomy.digest())
+        #expect(try grown.counter(.deadLetters) == roomy.counter(.deadLetters))
+        await world.log.close()
+    }
+
     @Test("a store that already holds read models is folded in batches, and an explicit rebuild refuses it")
     func notEmpty() async throws {
         let world = try await World()

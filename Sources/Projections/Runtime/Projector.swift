@@ -271,7 +271,8 @@ public final class Projector: @unchecked Sendable {
             try await deadLetter(poison)
             try await settle(keeping: Self.batchesInFlightMax - 1)
             let offsets = current
-            // Handed over whole: the fold then holds the only reference and moves records out instead of copying.
+            // Handed over whole: a rebuild's fold then holds the only reference and moves records out instead of
+            // copying them.
             let batch = BatchHandOff(consume decoded)
             if let inMemory = rebuild, let budget = configuration.inMemoryRebuildBytesMax {
                 // As of the batches folded so far: the budget may be passed by those still in flight.

@@ -8,11 +8,11 @@ extension ReadModelStore {
     /// Folds one batch in one write transaction together with the next offset of every partition it consumed.
     /// Either all of it is stored or none of it. Returns what changed, for in-memory views kept beside the store.
     @discardableResult
-    public func apply(_ batch: consuming [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
-        var batch = batch
-        return try environment.write { txn in
+    public func apply(_ batch: [DecodedRecord], nextOffsets: [TopicPartition: Int64]) throws -> BatchChanges {
+        try environment.write { txn in
             var applier = BatchApplier(store: self, expectedRecords: batch.count)
-            try applier.fold(&batch, in: txn)
+            // Copied, not moved out of the batch: a transaction that outgrows the map is run again, whole.
+            try applier.fold(batch, in: txn)
             let changes = try applier.flush(in: txn)
             try Self.writeOffsets(nextOffsets, to: offsets, in: txn)
             return changes
@@ -72,30 +72,45 @@ struct BatchApplier {
         keyBuffer.reserveCapacity(512)
     }
 
-    /// Folds every record of `batch`, in order, moving each out of it (`batch` is left holding placeholders).
+    /// Folds every record of `batch`, in order, moving each out of it (`batch` is left holding placeholders): for
+    /// a batch folded once, as a rebuild's are (a write transaction may be run again, and must copy instead).
     ///
     /// Moved, a record is folded without being copied: a copy retains every string and box it holds, a cache miss
     /// each on the folding thread, since another thread decoded them. When the caller still shares `batch`, taking
-    /// it `inout` copies it first (as folding copied each record before); callers hand batches over whole.
+    /// it `inout` copies it first; callers hand batches over whole.
+    mutating func fold(moving batch: inout [DecodedRecord], in txn: borrowing Transaction) throws {
+        try batch.withUnsafeMutableBufferPointer { records in
+            try fold(UnsafeBufferPointer(records), in: txn) { index in
+                let record = (records.baseAddress! + index).move()
+                // Refilled at once: whatever the fold throws, the array's elements stay initialized.
+                (records.baseAddress! + index).initialize(to: .vacated)
+                return record
+            }
+        }
+    }
+
+    /// Folds every record of `batch`, in order, copying each.
+    mutating func fold(_ batch: [DecodedRecord], in txn: borrowing Transaction) throws {
+        try batch.withUnsafeBufferPointer { records in try fold(records, in: txn) { records[$0] } }
+    }
+
+    /// Folds `records` in order, each as `take` gives it.
     ///
     /// A record's lookups go to tables of up to millions of entries, and then to the state they number: each a
     /// cache miss that stalls the thread when taken one at a time. So they are requested ahead, in two stages that
     /// overlap the misses of many records: `prefetchDistance` records ahead, the record itself, its id's bytes and
     /// its table places; half that far ahead, with those places in cache, the states they number.
-    mutating func fold(_ batch: inout [DecodedRecord], in txn: borrowing Transaction) throws {
-        try batch.withUnsafeMutableBufferPointer { records in
-            let (far, near) = (Self.prefetchDistance, Self.prefetchDistance / 2)
-            for index in 0..<min(records.count, far) { requestPlaces(of: records.baseAddress! + index) }
-            for index in 0..<min(records.count, near) { requestStates(of: records[index].hashes) }
-            for index in records.indices {
-                if index + far < records.count { requestPlaces(of: records.baseAddress! + index + far) }
-                if index + near < records.count { requestStates(of: records[index + near].hashes) }
-                let place = records.baseAddress! + index
-                let record = place.move()
-                // Refilled at once: whatever the fold throws, the array's elements stay initialized.
-                place.initialize(to: .vacated)
-                try fold(record, in: txn)
-            }
+    private mutating func fold(
+        _ records: UnsafeBufferPointer<DecodedRecord>, in txn: borrowing Transaction,
+        taking take: (Int) -> DecodedRecord
+    ) throws {
+        let (far, near) = (Self.prefetchDistance, Self.prefetchDistance / 2)
+        for index in 0..<min(records.count, far) { requestPlaces(of: records.baseAddress! + index) }
+        for index in 0..<min(records.count, near) { requestStates(of: records[index].hashes) }
+        for index in records.indices {
+            if index + far < records.count { requestPlaces(of: records.baseAddress! + index + far) }
+            if index + near < records.count { requestStates(of: records[index + near].hashes) }
+            try fold(take(index), in: txn)
         }
     }
 

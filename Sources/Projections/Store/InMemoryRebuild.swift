@@ -21,11 +21,11 @@ public final class InMemoryRebuild: @unchecked Sendable {
     }
 
     /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses). Records are moved out of
-    /// `batch` when the caller handed it over (`BatchApplier.fold`).
+    /// `batch` when the caller handed it over (`BatchApplier.fold(moving:in:)`): a read transaction is not run again.
     public func fold(_ batch: consuming [DecodedRecord]) throws {
         var batch = batch
         let count = batch.count
-        try store.environment.read { txn in try applier.fold(&batch, in: txn) }
+        try store.environment.read { txn in try applier.fold(moving: &batch, in: txn) }
         let bytes = applier.estimatedBytes
         folded.withLock {
             $0.records += count
