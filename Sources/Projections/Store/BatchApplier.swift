@@ -596,17 +596,26 @@ struct PlaceLists {
     /// `places[starts[s]..<starts[s + 1]]`, in the order they were added; cleared slots have none. For reading many
     /// slots' places, where following each slot's list took a cache miss per place.
     func grouped() -> (starts: [Int], places: [Int]) {
-        var starts = [Int](repeating: 0, count: last.count + 1)
         // A cleared slot is one whose list is empty though it had places (a slot gets none after being cleared).
-        for slot in slots where last[Int(slot)] >= 0 { starts[Int(slot) + 1] += 1 }
-        for slot in last.indices { starts[slot + 1] += starts[slot] }
+        let (starts, places) = Self.group(slots, slotCount: last.count) { last[$0] >= 0 }
+        return (starts, places)
+    }
+
+    /// The indices of `slots` grouped by the slot they hold, with a counting sort (one pass to count, one to
+    /// place): slot `s` has `members[starts[s]..<starts[s + 1]]`, in index order; slots `keeps` refuses have none.
+    static func group(_ slots: [Int32], slotCount: Int, keeping keeps: (Int) -> Bool = { _ in true }) -> (
+        starts: [Int], members: [Int]
+    ) {
+        var starts = [Int](repeating: 0, count: slotCount + 1)
+        for slot in slots where keeps(Int(slot)) { starts[Int(slot) + 1] += 1 }
+        for slot in 0..<slotCount { starts[slot + 1] += starts[slot] }
         var next = starts
-        var places = [Int](repeating: 0, count: starts[last.count])
-        for (place, slot) in slots.enumerated() where last[Int(slot)] >= 0 {
-            places[next[Int(slot)]] = place
+        var members = [Int](repeating: 0, count: starts[slotCount])
+        for (index, slot) in slots.enumerated() where keeps(Int(slot)) {
+            members[next[Int(slot)]] = index
             next[Int(slot)] += 1
         }
-        return (starts, places)
+        return (starts, members)
     }
 
     /// Drops every place of `slot` (they stay numbered).

@@ -114,17 +114,8 @@ struct RebuildRows {
     func writeTimelines(
         to database: Database, customersByPrefix: [(id: String, slot: Int)], _ writer: inout RowWriter
     ) {
-        // Rows are grouped by slot with a counting sort: one pass to count, one to place.
         let slotCount = (customersByPrefix.map(\.slot).max() ?? -1) + 1
-        var starts = [Int](repeating: 0, count: slotCount + 1)
-        for slot in timelineRowSlots { starts[Int(slot) + 1] += 1 }
-        for slot in 0..<slotCount { starts[slot + 1] += starts[slot] }
-        var next = starts
-        var bySlot = [Int](repeating: 0, count: timelineRows.count)
-        for (index, slot) in timelineRowSlots.enumerated() {
-            bySlot[next[Int(slot)]] = index
-            next[Int(slot)] += 1
-        }
+        let (starts, bySlot) = PlaceLists.group(timelineRowSlots, slotCount: slotCount)
         // Customers named only by messages have rows under their id; a customer with both has them merged.
         var others = timelineOfOthers
         var customers = customersByPrefix.map { (id: $0.id, slot: Optional($0.slot)) }
