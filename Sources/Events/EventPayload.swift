@@ -159,8 +159,9 @@ protocol PayloadFields {
     func strings(_ name: String) -> [String]?
     func attributes(_ name: String) -> [String: AttributeValue]?
     func object(_ name: String) -> JSONObject?
-    /// The members of an array of objects, each readable the same way.
-    func objects(_ name: String) -> [Self]?
+    /// The members of an array of objects, each readable the same way and handed to `read` in turn (the fields of
+    /// one may live only as long as that call).
+    func objects<Item>(_ name: String, _ read: (Self) -> Item) -> [Item]?
 }
 
 extension PayloadFields {
@@ -200,11 +201,12 @@ extension EventPayload {
         case .customerErased:
             self = .customerErased(customerID: fields.string("customer_id") ?? "")
         case .orderPlaced:
-            let items = (fields.objects("items") ?? []).map { item in
-                OrderItem(
-                    sku: item.string("sku") ?? "", quantity: item.integer("quantity") ?? 0,
-                    price: item.money("price") ?? .zero)
-            }
+            let items =
+                fields.objects("items") { item in
+                    OrderItem(
+                        sku: item.string("sku") ?? "", quantity: item.integer("quantity") ?? 0,
+                        price: item.money("price") ?? .zero)
+                } ?? []
             self = .orderPlaced(
                 OrderPlaced(
                     orderID: fields.string("order_id") ?? "", customerID: fields.string("customer_id") ?? "",
@@ -302,8 +304,8 @@ extension JSONObject: PayloadFields {
 
     func object(_ name: String) -> JSONObject? { self[name]?.objectValue }
 
-    func objects(_ name: String) -> [JSONObject]? {
+    func objects<Item>(_ name: String, _ read: (JSONObject) -> Item) -> [Item]? {
         guard case .array(let elements) = self[name] else { return nil }
-        return elements.compactMap(\.objectValue)
+        return elements.compactMap(\.objectValue).map(read)
     }
 }

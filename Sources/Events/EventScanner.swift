@@ -83,14 +83,27 @@ struct EventScanner {
     private static let types = EventType.allCases
     private static let plans = types.map { ScanPlan($0.dataSpec) }
 
+    /// The most fields a type's data has: the envelope's scanned values are kept on the stack in as many places.
+    private static let fieldCountMax = plans.map(\.checks.count).max() ?? 0
+
     private mutating func envelope() -> EventEssentials? {
+        // Kept on the stack, only for the scan: a heap array per event, allocated, then destroyed element by element
+        // through the runtime's generic witnesses, was a tenth of decoding.
+        withUnsafeTemporaryAllocation(of: ScannedValue.self, capacity: Self.fieldCountMax) { values in
+            values.initialize(repeating: .absent)
+            defer { values.deinitialize() }
+            return envelope(dataInto: values)
+        }
+    }
+
+    /// The envelope, its data's values read into `values` (which hold `.absent`).
+    private mutating func envelope(dataInto values: UnsafeMutableBufferPointer<ScannedValue>) -> EventEssentials? {
         skipWhitespace()
         guard take(UInt8(ascii: "{")) else { return nil }
         var seen = 0
         var id = ""
         var typeIndex: Int?
         var time: Timestamp?
-        var data: ScannedFields?
         var last = -1
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
             guard let name = scanner.memberName(),
@@ -99,21 +112,25 @@ struct EventScanner {
             else { return false }
             seen |= 1 << attribute
             last = attribute
-            return scanner.attribute(attribute, typeIndex: &typeIndex, id: &id, time: &time, data: &data)
+            return scanner.attribute(attribute, typeIndex: &typeIndex, id: &id, time: &time, data: values)
         }
         skipWhitespace()
-        guard complete, position == bytes.count, seen & Self.required == Self.required, let typeIndex, let data else {
+        // `data` is required, so when every required attribute was read, so were the data's values.
+        guard complete, position == bytes.count, seen & Self.required == Self.required, let typeIndex else {
             return nil
         }
         let type = Self.types[typeIndex]
+        let data = ScannedFields(plan: Self.plans[typeIndex], values: UnsafeBufferPointer(values), source: bytes)
         return EventEssentials(
             id: id, type: type, time: time, key: data.string(type.keyField) ?? "",
             payload: EventPayload(type: type, fields: data))
     }
 
-    /// Reads envelope attribute number `attribute` into its variable; false when it is not plain and valid.
+    /// Reads envelope attribute number `attribute` into its variable (`data` into its values); false when it is not
+    /// plain and valid.
     private mutating func attribute(
-        _ attribute: Int, typeIndex: inout Int?, id: inout String, time: inout Timestamp?, data: inout ScannedFields?
+        _ attribute: Int, typeIndex: inout Int?, id: inout String, time: inout Timestamp?,
+        data: UnsafeMutableBufferPointer<ScannedValue>
     ) -> Bool {
         switch attribute {
         case 0:
@@ -142,18 +159,18 @@ struct EventScanner {
             guard let value = string() else { return false }
             return equals(value, CloudEvent.dataContentType)
         default:
-            guard let typeIndex, let fields = object(Self.plans[typeIndex]) else { return false }
-            data = fields
+            guard let typeIndex else { return false }
+            return members(of: Self.plans[typeIndex], into: data)
         }
         return true
     }
 
     // MARK: Values checked against specs
 
-    /// An object of exactly the shape `plan` describes.
-    private mutating func object(_ plan: ScanPlan) -> ScannedFields? {
-        guard take(UInt8(ascii: "{")) else { return nil }
-        var values = [ScannedValue](repeating: .absent, count: plan.names.count)
+    /// The members of an object of exactly the shape `plan` describes, each into its field's place in `values`
+    /// (which hold `.absent`); false when the object is not that shape.
+    private mutating func members(of plan: ScanPlan, into values: UnsafeMutableBufferPointer<ScannedValue>) -> Bool {
+        guard take(UInt8(ascii: "{")) else { return false }
         var seen = 0
         var last = -1
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
@@ -166,8 +183,7 @@ struct EventScanner {
             values[index] = value
             return true
         }
-        guard complete, seen & plan.required == plan.required else { return nil }
-        return ScannedFields(plan: plan, values: values)
+        return complete && seen & plan.required == plan.required
     }
 
     /// The value of member number `index` of `plan`, checked as `Validator` checks its field.
@@ -182,26 +198,27 @@ struct EventScanner {
             guard let range = string(), (field.minimum...field.maximum).contains(Int64(scalarCount(range))) else {
                 return nil
             }
-            return .string(text(range))
+            return .string(range)
         case .identifier:
             guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(range)),
                 field.colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
             else { return nil }
-            return .string(text(range))
+            return .string(range)
         case .currency:
             guard let range = string(), range.count == 3,
                 slice(range).allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
             else { return nil }
-            return .string(text(range))
+            return .string(range)
         case .enumeration:
-            guard let range = string(), case .enumeration(let allowed) = plan.fields[index].kind else { return nil }
-            let value = text(range)
-            return allowed.contains(value) ? .string(value) : nil
+            guard let range = string(), case .enumeration(let allowed) = plan.fields[index].kind,
+                allowed.contains(where: { equals(range, $0) })
+            else { return nil }
+            return .string(range)
         case .constant:
             guard let range = string(), case .constant(let expected) = plan.fields[index].kind,
                 equals(range, expected)
             else { return nil }
-            return .string(expected)
+            return .string(range)
         case .timestamp:
             guard let range = string(), let timestamp = timestamp(range) else { return nil }
             return .timestamp(timestamp)
@@ -233,10 +250,14 @@ struct EventScanner {
             return nil
         case .objectList:
             guard let items = plan.items[index] else { return nil }
-            var objects: [ScannedFields] = []
+            var objects: [[ScannedValue]] = []
             let complete = array { scanner in
-                guard objects.count < field.maximum, let object = scanner.object(items) else { return false }
-                objects.append(object)
+                guard objects.count < field.maximum else { return false }
+                var values = [ScannedValue](repeating: .absent, count: items.checks.count)
+                guard values.withUnsafeMutableBufferPointer({ scanner.members(of: items, into: $0) }) else {
+                    return false
+                }
+                objects.append(values)
                 return true
             }
             return complete ? .objects(objects) : nil
@@ -624,28 +645,35 @@ private final class NameTable: @unchecked Sendable {
 private enum ScannedValue {
     case absent
     case null
-    case string(String)
+    /// Where a string's bytes are in the scanned event: made a `String` only if a payload reads it.
+    case string(Range<Int>)
     case timestamp(Timestamp)
     case integer(Int64)
     case money(Money)
     case bool(Bool)
     case strings([String])
     case attributes([String: AttributeValue])
-    case objects([ScannedFields])
+    /// A list of objects: the values of each, by their index in the list's item plan.
+    case objects([[ScannedValue]])
 }
 
-/// The members of one scanned object, by their index in its plan.
+/// The members of one scanned object, by their index in its plan; valid only while the scanner lends them and
+/// the bytes they were read from.
 private struct ScannedFields: PayloadFields {
     let plan: ScanPlan
-    let values: [ScannedValue]
+    let values: UnsafeBufferPointer<ScannedValue>
+    /// The scanned event, whose bytes strings are made from.
+    let source: UnsafeBufferPointer<UInt8>
 
-    private func value(_ name: String) -> ScannedValue {
+    private func index(_ name: String) -> Int? {
         let length = name.utf8.count
         for index in plan.nameLengths.indices where plan.nameLengths[index] == length {
-            if plan.fieldNames[index] == name { return values[index] }
+            if plan.fieldNames[index] == name { return index }
         }
-        return .absent
+        return nil
     }
+
+    private func value(_ name: String) -> ScannedValue { index(name).map { values[$0] } ?? .absent }
 
     func isNull(_ name: String) -> Bool {
         if case .null = value(name) { return true }
@@ -653,7 +681,10 @@ private struct ScannedFields: PayloadFields {
     }
 
     func string(_ name: String) -> String? {
-        if case .string(let value) = value(name) { return value }
+        // `EventScanner.string()` checked that the bytes are valid UTF-8.
+        if case .string(let range) = value(name) {
+            return String(decoding: UnsafeBufferPointer(rebasing: source[range]), as: UTF8.self)
+        }
         return nil
     }
 
@@ -690,8 +721,12 @@ private struct ScannedFields: PayloadFields {
     /// Never: the scanner gives `rules` objects to the full decoder.
     func object(_ name: String) -> JSONObject? { nil }
 
-    func objects(_ name: String) -> [ScannedFields]? {
-        if case .objects(let value) = value(name) { return value }
-        return nil
+    func objects<Item>(_ name: String, _ read: (ScannedFields) -> Item) -> [Item]? {
+        guard let index = index(name), case .objects(let lists) = values[index], let items = plan.items[index] else {
+            return nil
+        }
+        return lists.map { list in
+            list.withUnsafeBufferPointer { read(ScannedFields(plan: items, values: $0, source: source)) }
+        }
     }
 }
