@@ -10,7 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
         subcommands: [
-            BenchLogCommand.self, BenchProjectCommand.self, BenchSegmentsCommand.self, BenchIngestCommand.self,
+            BenchLogCommand.self, BenchProjectCommand.self, BenchDecodeCommand.self, BenchSegmentsCommand.self,
+            BenchIngestCommand.self,
             BenchCampaignCommand.self,
         ])
 }

@@ -56,7 +56,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
             for stream in EventStream.allCases {
                 try await log.createTopic(stream.defaultTopic, partitions: target.partitions)
             }
-            let total = try await fill(log, events: events)
+            let total = try await BenchMeasure.fillGenerated(log, events: events)
             for inMemory in modes {
                 let label = "embedded " + (inMemory ? "rebuild" : "batches")
                 let rates = try await measure(
@@ -72,7 +72,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
                 try cluster.mock?.createTopic(stream.defaultTopic, partitions: target.partitions * 3)
             }
             let log = try KafkaLog(configuration: KafkaConfiguration(bootstrapServers: cluster.servers), logger: logger)
-            let total = try await fill(log, events: kafkaEvents)
+            let total = try await BenchMeasure.fillGenerated(log, events: kafkaEvents)
             for inMemory in modes {
                 let label = target.kafkaLabel + (inMemory ? " rebuild" : " batches")
                 let rates = try await measure(
@@ -92,19 +92,6 @@ struct BenchProjectCommand: AsyncParsableCommand {
         case .batches: [false]
         case .all: [true, false]
         }
-    }
-
-    /// Appends generated traffic of about `events` records; returns the exact count.
-    private func fill(_ log: any EventLog, events: Int) async throws -> Int {
-        var options = EventGenerator.Options()
-        options.customers = max(100, events / 10)
-        options.orders = events * 4 / 10
-        options.visits = events - options.customers - options.orders
-        let started = ContinuousClock.now
-        let total = try await Wiring.appendGenerated(options, to: log, topic: \.defaultTopic)
-        Output.line(
-            "generated \(total) records in \(BenchMeasure.format(BenchMeasure.seconds(since: started))) s (untimed)")
-        return total
     }
 
     private func measure(

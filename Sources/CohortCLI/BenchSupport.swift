@@ -1,7 +1,9 @@
 import ArgumentParser
+import EventLog
 import Foundation
 import Kafka
 import Logging
+import Projections
 
 /// Options every log benchmark shares: which log, how many runs, and where Kafka is.
 struct BenchTargetOptions: ParsableArguments {
@@ -58,6 +60,19 @@ enum BenchMeasure {
 
     /// Two decimals.
     static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// Appends generated traffic of about `events` records (a tenth customers, four tenths orders with their
+    /// cancels and refunds, the rest visits), untimed; returns the exact count.
+    static func fillGenerated(_ log: any EventLog, events: Int) async throws -> Int {
+        var options = EventGenerator.Options()
+        options.customers = max(100, events / 10)
+        options.orders = events * 4 / 10
+        options.visits = events - options.customers - options.orders
+        let started = ContinuousClock.now
+        let total = try await Wiring.appendGenerated(options, to: log, topic: \.defaultTopic)
+        Output.line("generated \(total) records in \(format(seconds(since: started))) s (untimed)")
+        return total
+    }
 
     /// VmRSS from /proc/self/status: memory resident now.
     static func residentMegabytes() -> Int { statusMegabytes("VmRSS:") }

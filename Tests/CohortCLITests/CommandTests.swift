@@ -54,6 +54,22 @@ struct CommandTests {
         #expect(fromEnvironment.errorOutput.contains("environment COHORT_CURRENCY"))
     }
 
+    @Test("bench decode decodes every generated record, none poison, and reports a median; bad options are refused")
+    func benchDecode() throws {
+        let child = try ChildProcess.cohort(["bench", "decode", "--events", "2000", "--runs", "3", "--partitions", "2"])
+        #expect(child.waitForExit(timeout: 120) == 0, "\(child.errorOutput)")
+        let lines = child.outputLines
+        let generated = lines.first { $0.hasPrefix("generated ") }?.split(separator: " ").dropFirst().first
+        let total = try #require(generated.flatMap { Int($0) })
+        #expect(total >= 2000)
+        #expect(lines.filter { $0.hasPrefix("  decode run ") && $0.contains(": \(total) records in ") }.count == 3)
+        #expect(lines.contains { $0.hasPrefix("decode (one thread): \(total) records/run, median ") })
+
+        let refused = try ChildProcess.cohort(["bench", "decode", "--events", "10"])
+        #expect(refused.waitForExit(timeout: 60) != 0)
+        #expect(refused.errorOutput.contains("--events must be between 1000 and 100000000"))
+    }
+
     @Test("the same log can be used through Kafka: log info against cohort broker")
     func logInfoOnKafka() throws {
         let broker = try DevBroker(partitions: 2)

@@ -356,9 +356,6 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// How many records ahead of the one being decoded a decoding thread prefetches.
-    private static let prefetchDistance = 4
-
     /// Decoded batches that may wait for the write queue at once: two, so that the next batch is decoded while
     /// one is folded and another waits, and neither side idles when the other takes a little longer.
     static let batchesInFlightMax = 2
@@ -379,18 +376,14 @@ public final class Projector: @unchecked Sendable {
     private func decode(_ records: [LentRecord], on decoders: DecodeThreads) -> [DecodedRecord] {
         let decoder = self.decoder
         let chunks = min(records.count / 500, Self.processors * 8)
-        if chunks <= 1 { return records.map(decoder.decode) }
+        if chunks <= 1 { return decoder.decode(records) }
         let size = (records.count + chunks - 1) / chunks
         // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
         return [DecodedRecord](unsafeUninitializedCapacity: records.count) { buffer, initialized in
             records.withUnsafeBufferPointer { records in
                 decoders.perform(chunks: chunks) { chunk in
-                    let end = min(records.count, (chunk + 1) * size)
-                    for index in (chunk * size)..<end {
-                        // Most of a record's first touch is a cache miss: started a few records ahead, they overlap.
-                        if index + Self.prefetchDistance < end { records[index + Self.prefetchDistance].prefetch() }
-                        (buffer.baseAddress! + index).initialize(to: decoder.decode(records[index]))
-                    }
+                    let range = (chunk * size)..<min(records.count, (chunk + 1) * size)
+                    decoder.decode(records, range, into: buffer.baseAddress!)
                 }
             }
             initialized = records.count

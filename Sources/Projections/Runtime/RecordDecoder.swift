@@ -113,6 +113,29 @@ public struct RecordDecoder: Sendable {
         }
     }
 
+    /// Every record of `records` decoded, in order, on this thread.
+    public func decode(_ records: [LentRecord]) -> [DecodedRecord] {
+        [DecodedRecord](unsafeUninitializedCapacity: records.count) { buffer, initialized in
+            records.withUnsafeBufferPointer { decode($0, $0.indices, into: buffer.baseAddress!) }
+            initialized = records.count
+        }
+    }
+
+    /// Decodes `records[range]` into the same places of `destination`, which are uninitialized. Most of a record's
+    /// first touch is a cache miss: each is requested `prefetchDistance` records ahead, so that the misses overlap
+    /// the decoding of the records before.
+    public func decode(
+        _ records: UnsafeBufferPointer<LentRecord>, _ range: Range<Int>,
+        into destination: UnsafeMutablePointer<DecodedRecord>
+    ) {
+        for index in range {
+            if index + Self.prefetchDistance < range.upperBound { records[index + Self.prefetchDistance].prefetch() }
+            (destination + index).initialize(to: decode(records[index]))
+        }
+    }
+
+    private static let prefetchDistance = 4
+
     /// A valid event as folds take it, or as poison when it is in another currency.
     private func decoded(_ event: consuming EventEssentials, position: RecordPosition, logTime: Timestamp)
         -> DecodedRecord
