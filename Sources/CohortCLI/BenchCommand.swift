@@ -11,8 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
         subcommands: [
             BenchLogCommand.self, BenchProjectCommand.self, BenchDecodeCommand.self, BenchSegmentsCommand.self,
-            BenchIngestCommand.self,
-            BenchCampaignCommand.self,
+            BenchIngestCommand.self, BenchCampaignCommand.self,
         ])
 }
 
@@ -66,13 +65,9 @@ struct BenchLogCommand: AsyncParsableCommand {
         if target.measuresEmbedded {
             var results: [RunResult] = []
             for run in 1...target.runs {
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "cohort-bench-\(UUID().uuidString)"
-                ).path
+                let directory = BenchMeasure.scratchDirectory()
                 defer { try? FileManager.default.removeItem(atPath: directory) }
-                var configuration = EmbeddedLog.Configuration(path: directory)
-                configuration.defaultPartitions = target.partitions
-                let log = try EmbeddedLog(configuration: configuration, logger: logger)
+                let log = try BenchMeasure.embeddedLog(at: directory, partitions: target.partitions, logger: logger)
                 let result = try await measure(log, topic: "bench.log", events: events)
                 await log.close()
                 report("embedded", run: run, result)

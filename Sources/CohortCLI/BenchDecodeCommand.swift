@@ -36,16 +36,11 @@ struct BenchDecodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "cohort-bench-\(UUID().uuidString)"
-        ).path
+        let directory = BenchMeasure.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var configuration = EmbeddedLog.Configuration(path: directory)
-        configuration.defaultPartitions = partitions
-        let log = try EmbeddedLog(configuration: configuration, logger: logger)
+        let (log, total) = try await BenchMeasure.generatedEmbeddedLog(
+            at: directory, partitions: partitions, events: events, logger: logger)
         let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)
-        for topic in topics { try await log.createTopic(topic, partitions: partitions) }
-        let total = try await BenchMeasure.fillGenerated(log, events: events)
         let decoder = RecordDecoder(currency: "INR")
         var rates: [Double] = []
         for run in 1...runs {

@@ -45,18 +45,11 @@ struct BenchProjectCommand: AsyncParsableCommand {
     func run() async throws {
         Allocator.keepFreedMemory()  // as `cohort replay` does
         let logger = LoggingSetup.logger("cohort.bench", level: "warning")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "cohort-bench-\(UUID().uuidString)"
-        ).path
+        let directory = BenchMeasure.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         if target.measuresEmbedded {
-            var configuration = EmbeddedLog.Configuration(path: directory + "/log")
-            configuration.defaultPartitions = target.partitions
-            let log = try EmbeddedLog(configuration: configuration, logger: logger)
-            for stream in EventStream.allCases {
-                try await log.createTopic(stream.defaultTopic, partitions: target.partitions)
-            }
-            let total = try await BenchMeasure.fillGenerated(log, events: events)
+            let (log, total) = try await BenchMeasure.generatedEmbeddedLog(
+                at: directory + "/log", partitions: target.partitions, events: events, logger: logger)
             for inMemory in modes {
                 let label = "embedded " + (inMemory ? "rebuild" : "batches")
                 let rates = try await measure(

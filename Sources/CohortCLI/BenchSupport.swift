@@ -1,5 +1,6 @@
 import ArgumentParser
 import EventLog
+import Events
 import Foundation
 import Kafka
 import Logging
@@ -60,6 +61,28 @@ enum BenchMeasure {
 
     /// Two decimals.
     static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// A fresh directory for one benchmark's data, under the system's temporary directory; the caller removes it.
+    static func scratchDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cohort-bench-\(UUID().uuidString)").path
+    }
+
+    /// An embedded log in `path` whose topics get `partitions` partitions.
+    static func embeddedLog(at path: String, partitions: Int32, logger: Logger) throws -> EmbeddedLog {
+        var configuration = EmbeddedLog.Configuration(path: path)
+        configuration.defaultPartitions = partitions
+        return try EmbeddedLog(configuration: configuration, logger: logger)
+    }
+
+    /// An embedded log in `path` with every `crm.*` topic, holding generated traffic of about `events` records
+    /// (`fillGenerated`); returns it and the exact count.
+    static func generatedEmbeddedLog(at path: String, partitions: Int32, events: Int, logger: Logger) async throws
+        -> (log: EmbeddedLog, total: Int)
+    {
+        let log = try embeddedLog(at: path, partitions: partitions, logger: logger)
+        for stream in EventStream.allCases { try await log.createTopic(stream.defaultTopic, partitions: partitions) }
+        return (log, try await fillGenerated(log, events: events))
+    }
 
     /// Appends generated traffic of about `events` records (a tenth customers, four tenths orders with their
     /// cancels and refunds, the rest visits), untimed; returns the exact count.
