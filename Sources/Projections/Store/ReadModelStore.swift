@@ -336,24 +336,102 @@ public final class ReadModelStore: @unchecked Sendable {
     /// A SHA-256 over all read-model content in key order: equal for equal read models, whatever the history
     /// of crashes and restarts that produced them. Offsets are not content and are left out.
     public func digest() throws -> String {
-        var hasher = SHA256()
+        var hasher = FramingHasher()
         let names = [
             "customers", "orders", "timeline", "event_ids", "segments", "campaigns", "campaign_stats",
             "messages", "customer_messages", "dead_letters", "counters",
         ]
         try environment.read { txn in
             for (name, database) in zip(names, contentDatabases) {
-                hasher.update(data: Array("db:\(name)\n".utf8))
+                var header = "db:\(name)\n"
+                header.withUTF8 { hasher.add(UnsafeRawBufferPointer($0)) }
                 try txn.forEach(database) { key, value in
-                    var lengths = StoreKeys.int64(Int64(key.count)) + StoreKeys.int64(Int64(value.count))
-                    hasher.update(data: lengths)
-                    hasher.update(bufferPointer: key)
-                    hasher.update(bufferPointer: value)
-                    lengths.removeAll()
+                    hasher.add(length: key.count)
+                    hasher.add(length: value.count)
+                    hasher.add(key)
+                    hasher.add(value)
                     return true
                 }
             }
         }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize()
     }
+}
+
+/// SHA-256 over many small pieces, gathered into a buffer that is hashed when full: hashing each key, value and
+/// length of a digest on its own took four times as long as the hashing itself. Full buffers are hashed on another
+/// thread while the next fills (two buffers, one in flight). A hash is the same over any split of its bytes, so the
+/// digest is too.
+private struct FramingHasher: ~Copyable {
+    private let hashing = HashingThread()
+    private let buffers = [0, 1].map { _ in
+        UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 64)
+    }
+    private var filling = 0
+    private var count = 0
+
+    deinit {
+        hashing.wait()
+        for buffer in buffers { buffer.deallocate() }
+    }
+
+    /// Adds a length as the digest frames it: 8 bytes, big-endian (`StoreKeys.append`).
+    mutating func add(length: Int) {
+        withUnsafeBytes(of: Int64(length).bigEndian) { add($0) }
+    }
+
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        let buffer = buffers[filling]
+        if count + bytes.count > buffer.count {
+            handOver()
+            if bytes.count > buffer.count {
+                // Larger than a buffer: hashed from where it is, after what came before it.
+                hashing.hash(bytes)
+                hashing.wait()
+                return
+            }
+        }
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            (buffers[filling].baseAddress! + count).copyMemory(from: base, byteCount: bytes.count)
+            count += bytes.count
+        }
+    }
+
+    /// Starts hashing the buffer being filled and fills the other, once the hashing of that one has finished.
+    private mutating func handOver() {
+        hashing.wait()
+        hashing.hash(UnsafeRawBufferPointer(rebasing: buffers[filling][..<count]))
+        filling = 1 - filling
+        count = 0
+    }
+
+    consuming func finalize() -> String {
+        handOver()
+        hashing.wait()
+        return hashing.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// A SHA-256 updated on a thread of its own, one piece at a time.
+private final class HashingThread: @unchecked Sendable {
+    // @unchecked Sendable: `hasher` is used on `queue` only, and by `finalize` after `wait`.
+    private var hasher = SHA256()
+    private let queue = DispatchQueue(label: "cohort.digest")
+    private let pending = DispatchGroup()
+
+    /// Pointer to bytes that stay valid and unchanged until `wait` returns.
+    private struct Bytes: @unchecked Sendable {
+        let pointer: UnsafeRawBufferPointer
+    }
+
+    /// Starts hashing `bytes`, which must stay valid and unchanged until `wait` returns.
+    func hash(_ bytes: UnsafeRawBufferPointer) {
+        let bytes = Bytes(pointer: bytes)
+        queue.async(group: pending) { self.hasher.update(bufferPointer: bytes.pointer) }
+    }
+
+    /// Returns once every piece handed to `hash` is hashed.
+    func wait() { pending.wait() }
+
+    func finalize() -> SHA256.Digest { hasher.finalize() }
 }
