@@ -31,6 +31,11 @@ public protocol LogReader: Sendable {
     func pollLent<Result>(maxRecords: Int, timeoutMs: Int, _ body: ([LentRecord]) throws -> Result) async throws
         -> Result
 
+    /// `poll`, lending the records in ranges that several threads may read at once (`SplitPoll`); returns what
+    /// `body` returns. Every reader has it (`SplitPoll.swift`); the embedded log reads each range when it is lent.
+    func pollSplit<Result>(maxRecords: Int, timeoutMs: Int, _ body: (SplitPoll) throws -> Result) async throws
+        -> Result
+
     /// Stops reading and releases resources.
     func close() async
 }

@@ -82,6 +82,82 @@ struct EventLogConformanceTests {
         await harness.close()
     }
 
+    @Test(
+        "a split poll lends, range by range from several threads at once, the records poll returns",
+        arguments: LogKind.allCases)
+    func splitPollsLendPolledRecords(kind: LogKind) async throws {
+        let harness = try await LogHarness(kind)
+        let sent = (0..<500).map { index in
+            record(
+                "crm.orders", key: "customer-\(index % 29)", value: "{\"n\":\(index)}",
+                headers: [Header("x-index", String(index))], timestampMs: 1_700_000_000_000 + Int64(index))
+        }
+        _ = try await harness.log.append(sent)
+        let polled = try await harness.readAll(["crm.orders"])
+        #expect(polled.count == sent.count)
+
+        let reader = try await harness.log.makeReader(
+            startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
+        var split: [LogRecord] = []
+        let deadline = Date().addingTimeInterval(30)
+        while split.count < sent.count && Date() < deadline {
+            split += try await reader.pollSplit(maxRecords: 97, timeoutMs: 1000) { poll in
+                // Ranges of 10 (the last shorter), each read on whichever thread takes it.
+                let ranges = stride(from: 0, to: poll.count, by: 10).map { $0..<min(poll.count, $0 + 10) }
+                let parts = Parts(count: ranges.count)
+                DispatchQueue.concurrentPerform(iterations: ranges.count) { part in
+                    do {
+                        try poll.lend(ranges[part]) { records in parts.set(part, records.map { $0.copy() }) }
+                    } catch {
+                        parts.fail(error)
+                    }
+                }
+                #expect(parts.errors.isEmpty, "\(parts.errors)")
+                let records = parts.records.flatMap { $0 }
+                #expect(records.count == poll.count)
+                // The runs name the records' partitions and offsets, in poll order.
+                var index = 0
+                for run in poll.runs {
+                    let positions = records.dropFirst(index).prefix(run.offsets.count).map(\.position)
+                    #expect(
+                        positions
+                            == run.offsets.map {
+                                RecordPosition(topic: run.partition.topic, partition: run.partition.partition, offset: $0)
+                            })
+                    index += run.offsets.count
+                }
+                #expect(index == poll.count)
+                return records
+            }
+        }
+        await reader.close()
+        #expect(split.count == polled.count)
+        let byPosition = Dictionary(uniqueKeysWithValues: polled.map { ($0.position, $0) })
+        for record in split {
+            #expect(byPosition[record.position] == record, "\(record.position)")
+        }
+        // Each partition's records come in offset order, once each.
+        for (partition, records) in Dictionary(grouping: split, by: \.partition) {
+            #expect(records.map(\.offset) == Array(0..<Int64(records.count)), "partition \(partition)")
+        }
+        await harness.close()
+    }
+
+    /// What the threads of a split poll's test read, each into its own place.
+    private final class Parts: @unchecked Sendable {
+        // @unchecked Sendable: every field is read and written under `lock`.
+        private let lock = NSLock()
+        private var stored: [[LogRecord]]
+        private var failures: [any Error] = []
+
+        init(count: Int) { stored = Array(repeating: [], count: count) }
+
+        func set(_ part: Int, _ records: [LogRecord]) { lock.withLock { stored[part] = records } }
+        func fail(_ error: any Error) { lock.withLock { failures.append(error) } }
+        var records: [[LogRecord]] { lock.withLock { stored } }
+        var errors: [any Error] { lock.withLock { failures } }
+    }
+
     @Test("offsets are contiguous from 0 in every partition and watermarks match", arguments: LogKind.allCases)
     func offsetsAreContiguous(kind: LogKind) async throws {
         let harness = try await LogHarness(kind)

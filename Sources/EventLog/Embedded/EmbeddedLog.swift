@@ -356,41 +356,87 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         _ assignments: [EmbeddedReader.Assignment], from first: Int, maxRecords: Int,
         visit: (Int, LentRecord) throws -> Void, finish: () throws -> Result
     ) throws -> Result {
-        do {
-            return try environment.read { txn in
-                var count = 0
-                for step in 0..<assignments.count where count < maxRecords {
-                    let index = (first + step) % assignments.count
-                    let assignment = assignments[index]
-                    try txn.withCursor(recordsDB) { cursor in
-                        var entry = try cursor.seek(
-                            atOrAfter: RecordCodec.storageKey(partitionID: assignment.id, offset: assignment.next))
-                        while count < maxRecords, let current = entry,
-                            let key = RecordCodec.decodeKey(current.key), key.partitionID == assignment.id
-                        {
-                            guard let parts = RecordCodec.parts(current.value) else {
-                                throw EventLogError.storage("corrupt record at \(assignment.partition)@\(key.offset)")
-                            }
-                            try visit(
-                                index,
-                                LentRecord(
-                                    position: RecordPosition(
-                                        topic: assignment.partition.topic, partition: assignment.partition.partition,
-                                        offset: key.offset),
-                                    timestampMs: parts.timestampMs, key: parts.key, value: parts.value,
-                                    storedHeaders: parts.headers))
-                            count += 1
-                            entry = try cursor.next()
-                        }
-                    }
-                }
-                return try finish()
+        try reading { txn in
+            var count = 0
+            for step in 0..<assignments.count where count < maxRecords {
+                let index = (first + step) % assignments.count
+                let assignment = assignments[index]
+                count += try walk(
+                    txn, assignment.partition, id: assignment.id, from: assignment.next, upTo: maxRecords - count
+                ) { try visit(index, $0) }
             }
+            return try finish()
+        }
+    }
+
+    /// Reads the records of `runs` (each exactly `offsets.count` stored records of the partition with that id), in
+    /// order, in a read transaction of its own, and lends them to `body`: safe to call from several threads at once.
+    func readRuns(
+        _ runs: [(id: UInt32, run: SplitPoll.Run)], _ body: (UnsafeBufferPointer<LentRecord>) throws -> Void
+    ) throws {
+        var lent: [LentRecord] = []
+        lent.reserveCapacity(runs.reduce(0) { $0 + $1.run.offsets.count })
+        try reading { txn in
+            for (id, run) in runs {
+                var expected = run.offsets.lowerBound
+                _ = try walk(txn, run.partition, id: id, from: expected, upTo: run.offsets.count) { record in
+                    // Offsets are contiguous: a gap is a record lost from the file.
+                    guard record.position.offset == expected else {
+                        throw EventLogError.storage("record missing at \(run.partition)@\(expected)")
+                    }
+                    lent.append(record)
+                    expected += 1
+                }
+                guard expected == run.offsets.upperBound else {
+                    throw EventLogError.storage("record missing at \(run.partition)@\(expected)")
+                }
+            }
+            try lent.withUnsafeBufferPointer(body)
+        }
+    }
+
+    /// Runs `body` in a read transaction, with LMDB's errors as `EventLogError`s.
+    private func reading<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
+        do {
+            return try environment.read(body)
         } catch let error as EventLogError {
             throw error
         } catch let error as LMDBError {
             throw EventLogError.storage("\(error)")
         }
+    }
+
+    /// Lends `visit` up to `limit` stored records of one partition, in offset order from `offset` on; returns how
+    /// many it lent.
+    private func walk(
+        _ txn: borrowing Transaction, _ partition: TopicPartition, id: UInt32, from offset: Int64, upTo limit: Int,
+        _ visit: (LentRecord) throws -> Void
+    ) throws -> Int {
+        try txn.withCursor(recordsDB) { cursor in
+            var count = 0
+            var entry = try cursor.seek(atOrAfter: RecordCodec.storageKey(partitionID: id, offset: offset))
+            while count < limit, let current = entry, let key = RecordCodec.decodeKey(current.key),
+                key.partitionID == id
+            {
+                guard let parts = RecordCodec.parts(current.value) else {
+                    throw EventLogError.storage("corrupt record at \(partition)@\(key.offset)")
+                }
+                try visit(
+                    LentRecord(
+                        position: RecordPosition(
+                            topic: partition.topic, partition: partition.partition, offset: key.offset),
+                        timestampMs: parts.timestampMs, key: parts.key, value: parts.value,
+                        storedHeaders: parts.headers))
+                count += 1
+                entry = try cursor.next()
+            }
+            return count
+        }
+    }
+
+    /// The next offset of each partition id in `ids`, as committed: every record below it is stored.
+    func committedEnds(of ids: [UInt32]) -> [Int64] {
+        stateLock.withLock { ids.map { nextOffsets[$0] ?? 0 } }
     }
 
     var closed: Bool { stateLock.withLock { isClosed } }

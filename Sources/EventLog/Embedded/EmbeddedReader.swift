@@ -55,6 +55,50 @@ final class EmbeddedReader: LogReader, @unchecked Sendable {
         }
     }
 
+    func pollSplit<Result>(maxRecords: Int, timeoutMs: Int, _ body: (SplitPoll) throws -> Result) async throws
+        -> Result
+    {
+        try await waitForRecords(
+            maxRecords: maxRecords, timeoutMs: timeoutMs, empty: try body(SplitPoll(lending: []))
+        ) {
+            try planAvailable(maxRecords: maxRecords, body)
+        }
+    }
+
+    /// Plans a poll of up to `maxRecords` of the records committed now, taken in turn from `startIndex` like
+    /// `readAvailable`, and returns what `body` makes of it while its records are lent; nil when there are none.
+    /// Nothing is read until `body` lends a range: offsets are contiguous, so committed offsets say which records
+    /// the poll holds.
+    private func planAvailable<Result>(maxRecords: Int, _ body: (SplitPoll) throws -> Result) throws -> Result? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !isClosed else { throw EventLogError.closed }
+        guard !assignments.isEmpty else { return nil }
+        let ends = log.committedEnds(of: assignments.map(\.id))
+        var runs: [(index: Int, id: UInt32, run: SplitPoll.Run)] = []
+        var count = 0
+        for step in 0..<assignments.count where count < maxRecords {
+            let index = (startIndex + step) % assignments.count
+            let assignment = assignments[index]
+            let taken = min(ends[index] - assignment.next, Int64(maxRecords - count))
+            guard taken > 0 else { continue }
+            runs.append(
+                (index, assignment.id,
+                    SplitPoll.Run(partition: assignment.partition, offsets: assignment.next..<(assignment.next + taken))))
+            count += Int(taken)
+        }
+        guard count > 0 else { return nil }
+        let ids = Dictionary(uniqueKeysWithValues: runs.map { ($0.run.partition, $0.id) })
+        let log = self.log
+        let result = try body(
+            SplitPoll(runs: runs.map(\.run)) { parts, lend in
+                try log.readRuns(parts.map { (ids[$0.partition]!, $0) }, lend)
+            })
+        for (index, _, run) in runs { assignments[index].next = run.offsets.upperBound }
+        startIndex = (startIndex + 1) % assignments.count
+        return result
+    }
+
     /// Calls `read` until it finds records or `timeoutMs` pass (then `empty`), waiting for appends in between.
     private func waitForRecords<Result>(
         maxRecords: Int, timeoutMs: Int, empty: @autoclosure () throws -> Result, _ read: () throws -> Result?

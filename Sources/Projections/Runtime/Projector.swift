@@ -216,16 +216,30 @@ public final class Projector: @unchecked Sendable {
             /// The next offset of every partition once this batch is folded.
             var reached = current
             let deadline = ContinuousClock.now + .milliseconds(configuration.batchWaitMs)
+            /// Decodes a poll for the batch; records are decoded from the log's own bytes while it lends them, and
+            /// only poison is copied out.
+            func take(_ poll: SplitPoll) throws -> [DecodedRecord] {
+                for run in poll.runs { reached[run.partition] = run.offsets.upperBound }
+                let fresh = try decode(poll, on: decoders)
+                if let topic = configuration.deadLetterTopic {
+                    for index in fresh.indices {
+                        guard case .poison(let reason) = fresh[index].content else { continue }
+                        try poll.lend(index..<(index + 1)) { record in
+                            poison.append(Self.deadLetter(record[0].copy(), reason: reason, topic: topic))
+                        }
+                    }
+                }
+                return fresh
+            }
             while decoded.count < configuration.batchRecordsMax {
                 let waitMs = max(0, Int((deadline - ContinuousClock.now) / .milliseconds(1)))
-                // Records are decoded from the log's own bytes while it lends them; only poison is copied out.
-                let polled = try await reader.pollLent(
-                    maxRecords: configuration.batchRecordsMax - decoded.count,
-                    timeoutMs: decoded.isEmpty ? max(waitMs, 100) : waitMs
-                ) { lent in
-                    var taken = lent
-                    if let until {
-                        taken = []
+                let maxRecords = configuration.batchRecordsMax - decoded.count
+                let timeoutMs = decoded.isEmpty ? max(waitMs, 100) : waitMs
+                let polled: Int
+                let fresh: [DecodedRecord]
+                if let until {
+                    (polled, fresh) = try await reader.pollLent(maxRecords: maxRecords, timeoutMs: timeoutMs) { lent in
+                        var taken: [LentRecord] = []
                         for record in lent {
                             let partition = TopicPartition(
                                 topic: record.position.topic, partition: record.position.partition)
@@ -237,20 +251,17 @@ public final class Projector: @unchecked Sendable {
                             }
                             taken.append(record)
                         }
+                        return (lent.count, try take(SplitPoll(lending: taken)))
                     }
-                    Self.advance(&reached, past: taken)
-                    let fresh = decode(taken, on: decoders)
-                    if let topic = configuration.deadLetterTopic {
-                        for (record, entry) in zip(taken, fresh) {
-                            if case .poison(let reason) = entry.content {
-                                poison.append(Self.deadLetter(record.copy(), reason: reason, topic: topic))
-                            }
-                        }
+                } else {
+                    // Split: the decoding threads read the records they decode, so that reading is not one
+                    // thread's work done before theirs.
+                    (polled, fresh) = try await reader.pollSplit(maxRecords: maxRecords, timeoutMs: timeoutMs) {
+                        poll in (poll.count, try take(poll))
                     }
-                    // The first poll nearly always fills the batch: taken whole, nothing is copied.
-                    if decoded.isEmpty { decoded = fresh } else { decoded += fresh }
-                    return lent.count
                 }
+                // The first poll nearly always fills the batch: taken whole, nothing is copied.
+                if decoded.isEmpty { decoded = fresh } else { decoded += fresh }
                 if polled == 0 || ContinuousClock.now >= deadline || shouldStop { break }
                 if stopsWhenCaughtUp
                     && ends.allSatisfy({ finished.contains($0.key) || reached[$0.key, default: 0] >= $0.value })
@@ -307,23 +318,6 @@ public final class Projector: @unchecked Sendable {
         return state
     }
 
-    /// Moves `offsets` past `records`. A poll returns runs of one partition's records, so a partition is looked
-    /// up once per run instead of once per record.
-    static func advance(_ offsets: inout [TopicPartition: Int64], past records: [LentRecord]) {
-        var index = records.startIndex
-        while index < records.endIndex {
-            let first = records[index].position
-            var last = index
-            while last + 1 < records.endIndex, records[last + 1].position.partition == first.partition,
-                records[last + 1].position.topic == first.topic
-            {
-                last += 1
-            }
-            offsets[TopicPartition(topic: first.topic, partition: first.partition)] = records[last].position.offset + 1
-            index = last + 1
-        }
-    }
-
     /// Appends poison records to the dead-letter topic; a broker outage makes the batch wait instead of the
     /// projector dying.
     private func deadLetter(_ poison: [OutgoingRecord]) async throws {
@@ -371,22 +365,38 @@ public final class Projector: @unchecked Sendable {
 
     private static let processors = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Decoding is pure and independent per record, so large batches are split into chunks that `decoders` take
-    /// in turn (more chunks than threads: a thread that gets less of its core takes fewer).
-    private func decode(_ records: [LentRecord], on decoders: DecodeThreads) -> [DecodedRecord] {
+    /// Decoding is pure and independent per record, so large polls are split into chunks that `decoders` take in
+    /// turn (more chunks than threads: a thread that gets less of its core takes fewer), each reading its own
+    /// records from the poll and decoding them straight into its part of the result.
+    private func decode(_ poll: SplitPoll, on decoders: DecodeThreads) throws -> [DecodedRecord] {
         let decoder = self.decoder
-        let chunks = min(records.count / 500, Self.processors * 8)
-        if chunks <= 1 { return decoder.decode(records) }
-        let size = (records.count + chunks - 1) / chunks
-        // Each chunk decodes straight into its own part of the result: no per-chunk arrays to join and copy.
-        return [DecodedRecord](unsafeUninitializedCapacity: records.count) { buffer, initialized in
-            records.withUnsafeBufferPointer { records in
-                decoders.perform(chunks: chunks) { chunk in
-                    let range = (chunk * size)..<min(records.count, (chunk + 1) * size)
-                    decoder.decode(records, range, into: buffer.baseAddress!)
+        let chunks = max(1, min(poll.count / 500, Self.processors * 8))
+        let size = (poll.count + chunks - 1) / chunks
+        let failures = NSLock()
+        var failed: [(chunk: Int, error: any Error)] = []
+        return try [DecodedRecord](unsafeUninitializedCapacity: poll.count) { buffer, initialized in
+            func range(_ chunk: Int) -> Range<Int> { (chunk * size)..<min(poll.count, (chunk + 1) * size) }
+            func decodeChunk(_ chunk: Int) {
+                let range = range(chunk)
+                do {
+                    try poll.lend(range) { records in
+                        decoder.decode(records, records.indices, into: buffer.baseAddress! + range.lowerBound)
+                    }
+                } catch {
+                    failures.withLock { failed.append((chunk, error)) }
                 }
             }
-            initialized = records.count
+            if chunks == 1 { decodeChunk(0) } else { decoders.perform(chunks: chunks, decodeChunk) }
+            if let first = failed.min(by: { $0.chunk < $1.chunk }) {
+                // A chunk that could not be read decoded nothing; release what the others decoded.
+                let unread = Set(failed.map(\.chunk))
+                for chunk in 0..<chunks where !unread.contains(chunk) {
+                    let range = range(chunk)
+                    (buffer.baseAddress! + range.lowerBound).deinitialize(count: range.count)
+                }
+                throw first.error
+            }
+            initialized = poll.count
         }
     }
 
