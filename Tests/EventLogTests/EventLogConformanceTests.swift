@@ -50,12 +50,7 @@ struct EventLogConformanceTests {
                 "crm.orders", key: key, value: "{\"n\":\(index)}", headers: headers,
                 timestampMs: 1_700_000_000_000 + Int64(index))
         }
-        _ = try await harness.log.append(sent)
-        let polled = try await harness.readAll(["crm.orders"])
-        #expect(polled.count == sent.count)
-
-        let reader = try await harness.log.makeReader(
-            startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
+        let (polled, reader) = try await harness.appendAndReadBack(sent, topic: "crm.orders")
         var lent: [LogRecord] = []
         var headerChecks = 0
         let deadline = Date().addingTimeInterval(30)
@@ -92,12 +87,7 @@ struct EventLogConformanceTests {
                 "crm.orders", key: "customer-\(index % 29)", value: "{\"n\":\(index)}",
                 headers: [Header("x-index", String(index))], timestampMs: 1_700_000_000_000 + Int64(index))
         }
-        _ = try await harness.log.append(sent)
-        let polled = try await harness.readAll(["crm.orders"])
-        #expect(polled.count == sent.count)
-
-        let reader = try await harness.log.makeReader(
-            startingAt: try await harness.log.allPartitions(of: ["crm.orders"]))
+        let (polled, reader) = try await harness.appendAndReadBack(sent, topic: "crm.orders")
         var split: [LogRecord] = []
         let deadline = Date().addingTimeInterval(30)
         while split.count < sent.count && Date() < deadline {

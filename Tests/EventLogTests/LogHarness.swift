@@ -60,4 +60,15 @@ final class LogHarness: @unchecked Sendable {
         await reader.close()
         return records
     }
+
+    /// Appends `records` to `topic`, reads them all back with `poll`, and opens another reader of the topic from
+    /// offset 0: for comparing another way of reading with `poll`.
+    func appendAndReadBack(_ records: [OutgoingRecord], topic: String) async throws
+        -> (polled: [LogRecord], reader: any LogReader)
+    {
+        _ = try await log.append(records)
+        let polled = try await readAll([topic])
+        #expect(polled.count == records.count)
+        return (polled, try await log.makeReader(startingAt: try await log.allPartitions(of: [topic])))
+    }
 }
