@@ -1,7 +1,8 @@
-import EventLog
 import Foundation
 import Testing
 import TestSupport
+
+@testable import EventLog
 
 /// Behaviour specific to the embedded log (the shared contract is in EventLogConformanceTests).
 @Suite("embedded log")
@@ -27,6 +28,31 @@ struct EmbeddedLogTests {
         let after = log.statistics
         #expect(after.appends - before.appends == 320)
         #expect(after.commits - before.commits < 320, "some appends must have shared a commit")
+        await log.close()
+    }
+
+    @Test("a split poll's range lends its records in order, and fails whole when one of them is not stored")
+    func splitRangesAreWholeOrFail() async throws {
+        let directory = TemporaryDirectory()
+        let log = try EmbeddedLog(configuration: EmbeddedLog.Configuration(path: directory.path))
+        try await log.createTopic("t", partitions: 1)
+        _ = try await log.append(
+            (0..<5).map { OutgoingRecord(topic: "t", key: nil, value: [UInt8($0)], partition: 0) })
+        let partition = TopicPartition(topic: "t", partition: 0)
+        let id = EmbeddedLog.partitionID(topic: 0, partition: 0)
+        var values: [[UInt8]] = []
+        try log.readRuns([(id, SplitPoll.Run(partition: partition, offsets: 1..<4))]) { records in
+            values = records.map { Array($0.value) }
+            #expect(records.map(\.position.offset) == [1, 2, 3])
+        }
+        #expect(values == [[1], [2], [3]])
+        var lent = 0
+        #expect {
+            try log.readRuns([(id, SplitPoll.Run(partition: partition, offsets: 2..<8))]) { lent += $0.count }
+        } throws: { error in
+            "\(error)".contains("record missing at t/0@5")
+        }
+        #expect(lent == 0, "nothing of a range that cannot be read whole is lent")
         await log.close()
     }
 

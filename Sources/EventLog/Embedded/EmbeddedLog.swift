@@ -82,7 +82,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         thread.start()
     }
 
-    private static func partitionID(topic: UInt16, partition: Int32) -> UInt32 {
+    static func partitionID(topic: UInt16, partition: Int32) -> UInt32 {
         UInt32(topic) << 16 | UInt32(partition)
     }
 
