@@ -337,13 +337,9 @@ public final class ReadModelStore: @unchecked Sendable {
     /// of crashes and restarts that produced them. Offsets are not content and are left out.
     public func digest() throws -> String {
         var hasher = FramingHasher()
-        let names = [
-            "customers", "orders", "timeline", "event_ids", "segments", "campaigns", "campaign_stats",
-            "messages", "customer_messages", "dead_letters", "counters",
-        ]
         try environment.read { txn in
-            for (name, database) in zip(names, contentDatabases) {
-                var header = "db:\(name)\n"
+            for database in contentDatabases {
+                var header = "db:\(database.name)\n"
                 header.withUTF8 { hasher.add(UnsafeRawBufferPointer($0)) }
                 try txn.forEach(database) { key, value in
                     hasher.add(length: key.count)
