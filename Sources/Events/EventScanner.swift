@@ -47,7 +47,19 @@ extension CloudEvent {
     /// The essentials of a plain, valid structured-mode event read in one pass; nil when `decode(structured:)` must
     /// decide (the event may still be valid).
     public static func scanEssentials(structured bytes: UnsafeRawBufferPointer) -> EventEssentials? {
-        EventScanner.scan(bytes.assumingMemoryBound(to: UInt8.self))
+        var scanned: EventEssentials?
+        _ = scanEssentials(structured: bytes) { scanned = $0 }
+        return scanned
+    }
+
+    /// `scanEssentials(structured:)` handing the essentials to `body` in the frame that built them, to be moved once
+    /// into their final place (a batch's slot) instead of being returned up through every caller, a copy of the
+    /// whole value at each step; false, without calling `body`, when `decode(structured:)` must decide.
+    public static func scanEssentials(
+        structured bytes: UnsafeRawBufferPointer, _ body: (consuming EventEssentials) -> Void
+    ) -> Bool {
+        var scanner = EventScanner(bytes: bytes.assumingMemoryBound(to: UInt8.self))
+        return scanner.envelope(body)
     }
 }
 
@@ -64,13 +76,7 @@ struct EventScanner {
     /// The timestamp parsed last and the bytes it was parsed from (`timestamp(_:)`).
     private var lastTimestamp: (range: Range<Int>, value: Timestamp)?
 
-    /// The essentials of `bytes` when they are a plain, valid event; nil when the full decoder must decide.
-    static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> EventEssentials? {
-        var scanner = EventScanner(bytes: bytes)
-        return scanner.envelope()
-    }
-
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    fileprivate init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     // MARK: Envelope
 
@@ -86,28 +92,31 @@ struct EventScanner {
     /// The most fields a type's data has: the envelope's scanned values are kept on the stack in as many places.
     private static let fieldCountMax = plans.map(\.checks.count).max() ?? 0
 
-    private mutating func envelope() -> EventEssentials? {
+    /// Calls `body` with the essentials when the bytes are a plain, valid event; false when the full decoder must
+    /// decide.
+    fileprivate mutating func envelope(_ body: (consuming EventEssentials) -> Void) -> Bool {
         // Kept on the stack, only for the scan: a heap array per event, allocated, then destroyed element by element
         // through the runtime's generic witnesses, was a tenth of decoding.
         withUnsafeTemporaryAllocation(of: ScannedValue.self, capacity: Self.fieldCountMax) { values in
             values.initialize(repeating: .absent)
             defer { values.deinitialize() }
-            return envelope(dataInto: values)
+            return envelope(dataInto: values, body)
         }
     }
 
-    /// The envelope, its data's values read into `values` (which hold `.absent`).
-    private mutating func envelope(dataInto values: UnsafeMutableBufferPointer<ScannedValue>) -> EventEssentials? {
+    /// The envelope, its data's values read into `values` (which hold `.absent`), handed to `body`.
+    private mutating func envelope(
+        dataInto values: UnsafeMutableBufferPointer<ScannedValue>, _ body: (consuming EventEssentials) -> Void
+    ) -> Bool {
         skipWhitespace()
-        guard take(UInt8(ascii: "{")) else { return nil }
+        guard take(UInt8(ascii: "{")) else { return false }
         var seen = 0
         var id = ""
         var typeIndex: Int?
         var time: Timestamp?
         var last = -1
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
-            guard let name = scanner.memberName(),
-                let attribute = Self.attributeNames.index(of: name, in: scanner.bytes, expected: last + 1),
+            guard let attribute = scanner.memberName(in: Self.attributeNames, expected: last + 1),
                 seen & (1 << attribute) == 0
             else { return false }
             seen |= 1 << attribute
@@ -117,13 +126,15 @@ struct EventScanner {
         skipWhitespace()
         // `data` is required, so when every required attribute was read, so were the data's values.
         guard complete, position == bytes.count, seen & Self.required == Self.required, let typeIndex else {
-            return nil
+            return false
         }
         let type = Self.types[typeIndex]
         let data = ScannedFields(plan: Self.plans[typeIndex], values: UnsafeBufferPointer(values), source: bytes)
-        return EventEssentials(
-            id: id, type: type, time: time, key: data.string(type.keyField) ?? "",
-            payload: EventPayload(type: type, fields: data))
+        body(
+            EventEssentials(
+                id: id, type: type, time: time, key: data.string(type.keyField) ?? "",
+                payload: EventPayload(type: type, fields: data)))
+        return true
     }
 
     /// Reads envelope attribute number `attribute` into its variable (`data` into its values); false when it is not
@@ -174,8 +185,7 @@ struct EventScanner {
         var seen = 0
         var last = -1
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
-            guard let name = scanner.memberName(),
-                let index = plan.names.index(of: name, in: scanner.bytes, expected: last + 1),
+            guard let index = scanner.memberName(in: plan.names, expected: last + 1),
                 seen & (1 << index) == 0, let value = scanner.value(plan, index)
             else { return false }
             seen |= 1 << index
@@ -346,6 +356,27 @@ struct EventScanner {
         return true
     }
 
+    /// `"name" :` with the whitespace around it, as the name's number in `names`, looking from `expected` on;
+    /// nil when it is none of them. The name expected is tried in place first: producers write members in one
+    /// order, and reading each name as a string, then finding it, was a sixth of scanning.
+    private mutating func memberName(in names: NameTable, expected: Int) -> Int? {
+        skipWhitespace()
+        let index: Int
+        if let (found, length) = names.quoted(at: position, in: bytes, expected: expected) {
+            position += length
+            index = found
+        } else {
+            guard let name = string(), let found = names.index(of: name, in: bytes, expected: expected) else {
+                return nil
+            }
+            index = found
+        }
+        skipWhitespace()
+        guard take(UInt8(ascii: ":")) else { return nil }
+        skipWhitespace()
+        return index
+    }
+
     /// `"name" :` with the whitespace around it; the range of the name.
     private mutating func memberName() -> Range<Int>? {
         skipWhitespace()
@@ -379,7 +410,9 @@ struct EventScanner {
     }
 
     /// Skips eight bytes at a time while none of them ends the string, escapes, is a control character or is not
-    /// ASCII; `string()` reads the rest byte by byte. Most of a record's bytes are in strings.
+    /// ASCII, then up to the first that does in the word that has it; `string()` reads on from there byte by byte.
+    /// Most of a record's bytes are in strings, most strings are short: their last bytes, read one at a time, were
+    /// most of reading them.
     private mutating func skipPlainASCII() {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
@@ -392,7 +425,12 @@ struct EventScanner {
             // word with any high bit set, non-ASCII bytes included, is left to the byte loop.
             let special =
                 ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word)
-            if (special | word) & highs != 0 { return }
+            let stops = (special | word) & highs
+            if stops != 0 {
+                // The lowest flagged byte is exact (a borrow only ever flags bytes above a real match).
+                position += stops.trailingZeroBitCount / 8
+                return
+            }
             position += 8
         }
     }
@@ -613,6 +651,25 @@ private final class NameTable: @unchecked Sendable {
         for step in 0..<count {
             let index = start + step < count ? start + step : start + step - count
             if name(index, is: candidate, length: length, head: head) { return index }
+        }
+        return nil
+    }
+
+    /// Which name, in quotes, the bytes of `source` at `position` start with, and how many bytes that is, looking
+    /// from name number `expected` on (and round), as `index(of:in:expected:)` does; nil when none does (a name
+    /// with other bytes, or not plain, is for `index(of:in:expected:)` to find).
+    func quoted(at position: Int, in source: UnsafeBufferPointer<UInt8>, expected: Int) -> (index: Int, length: Int)? {
+        guard position < source.count, source[position] == UInt8(ascii: "\"") else { return nil }
+        let start = expected < count ? expected : 0
+        for step in 0..<count {
+            let index = start + step < count ? start + step : start + step - count
+            let (from, length) = spans[index]
+            let end = position + length + 2
+            if end <= source.count, source[end - 1] == UInt8(ascii: "\""),
+                cohort_equal_bytes(bytes.baseAddress! + from, source.baseAddress! + position + 1, length) != 0
+            {
+                return (index, length + 2)
+            }
         }
         return nil
     }

@@ -76,6 +76,9 @@ public final class Environment: @unchecked Sendable {
         }
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
+        var stat = MDB_stat()
+        mdb_env_stat(env, &stat)
+        self.pageSize = Int(stat.ms_psize)
         self.handle = env
         self.path = path
         self.mapSizeBytes = max(options.mapSizeBytes, info.me_mapsize)
@@ -85,6 +88,9 @@ public final class Environment: @unchecked Sendable {
     deinit {
         mdb_env_close(handle)
     }
+
+    /// The size of the environment's pages, each aligned to it in the memory map.
+    public let pageSize: Int
 
     /// The current size of the memory map.
     public var currentMapSizeBytes: Int {

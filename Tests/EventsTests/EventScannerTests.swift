@@ -15,7 +15,7 @@ struct EventScannerTests {
     }
 
     static func scan(_ bytes: [UInt8]) -> EventEssentials? {
-        bytes.withUnsafeBufferPointer(EventScanner.scan)
+        bytes.withUnsafeBytes(CloudEvent.scanEssentials(structured:))
     }
 
     static func envelope(_ type: String, _ data: String, extra: String = "") -> String {

@@ -1,3 +1,4 @@
+import CIntrinsics
 import Foundation
 import LMDB
 import Logging
@@ -412,12 +413,22 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         _ txn: borrowing Transaction, _ partition: TopicPartition, id: UInt32, from offset: Int64, upTo limit: Int,
         _ visit: (LentRecord) throws -> Void
     ) throws -> Int {
-        try txn.withCursor(recordsDB) { cursor in
+        // A partition's pages lie wherever they were split off, between other partitions': each new page is a
+        // cache miss, and so was each of its records in turn, their nodes read one by one. The whole page is requested
+        // when the walk enters it, so that its records' misses overlap.
+        let pageMask = ~UInt(environment.pageSize - 1)
+        var page: UInt = 0
+        return try txn.withCursor(recordsDB) { cursor in
             var count = 0
             var entry = try cursor.seek(atOrAfter: RecordCodec.storageKey(partitionID: id, offset: offset))
             while count < limit, let current = entry, let key = RecordCodec.decodeKey(current.key),
                 key.partitionID == id
             {
+                let start = UInt(bitPattern: current.key.baseAddress) & pageMask
+                if start != page {
+                    page = start
+                    cohort_prefetch_range(UnsafeRawPointer(bitPattern: start), environment.pageSize)
+                }
                 guard let parts = RecordCodec.parts(current.value) else {
                     throw EventLogError.storage("corrupt record at \(partition)@\(key.offset)")
                 }
