@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
         // Compiler intrinsics Swift does not offer (a prefetch); a header only.
         .systemLibrary(name: "CIntrinsics"),
+        // jemalloc's start-up options, which only a C global can carry.
+        .target(name: "AllocatorOptions"),
 
         // The only code that imports each C library.
         .target(
@@ -108,9 +110,8 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections", "Segments", "API",
-                "Campaigns",
-                "VendorSim",
+                "AllocatorOptions", "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections",
+                "Segments", "API", "Campaigns", "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

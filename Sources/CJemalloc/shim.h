@@ -15,6 +15,13 @@ static inline const char *cohort_jemalloc_version(void) {
     return mallctl("version", &version, &length, NULL, 0) == 0 ? version : NULL;
 }
 
+/// jemalloc's transparent huge page mode (`opt.thp`: "default", "always" or "never"), or NULL if it has none.
+static inline const char *cohort_jemalloc_thp_mode(void) {
+    const char *mode = NULL;
+    size_t length = sizeof(mode);
+    return mallctl("opt.thp", &mode, &length, NULL, 0) == 0 ? mode : NULL;
+}
+
 /// Sets how long freed pages are kept before they go back to the kernel, in every arena and in arenas created later
 /// (-1: never; 0: at once). 0 on success.
 static inline int cohort_jemalloc_set_decay_ms(ssize_t milliseconds) {

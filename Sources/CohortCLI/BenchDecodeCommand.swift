@@ -65,5 +65,6 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         }
         await log.close()
         Output.line("decode (one thread): \(total) records/run, median \(Int(BenchMeasure.median(rates))) records/s")
+        Output.line("allocator: \(Allocator.description)")
     }
 }

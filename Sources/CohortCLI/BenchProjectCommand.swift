@@ -76,6 +76,7 @@ struct BenchProjectCommand: AsyncParsableCommand {
             withExtendedLifetime(cluster.mock) {}
         }
         Output.line("peak resident memory of this process: \(BenchMeasure.peakResidentMegabytes()) MB")
+        Output.line("allocator: \(Allocator.description)")
     }
 
     /// Whether each measured mode folds in memory.

@@ -14,8 +14,15 @@ enum CohortMain {
     }
 }
 
-/// The process's allocator, jemalloc.
+/// The process's allocator, jemalloc, with the options this executable gives it (`AllocatorOptions`).
 enum Allocator {
+    /// Which allocator and how it is set up, as benchmarks report it.
+    static var description: String {
+        let version = cohort_jemalloc_version().map { String(cString: $0) } ?? "unknown"
+        let hugePages = cohort_jemalloc_thp_mode().map { String(cString: $0) } ?? "unknown"
+        return "jemalloc \(version), transparent huge pages: \(hugePages)"
+    }
+
     /// Keeps freed memory in the process instead of handing it back to the kernel after ten idle seconds: a rebuild
     /// frees and allocates gigabytes over a minute, and every page handed back was faulted in and zeroed again when
     /// reused (a 10M-record replay spent a quarter of its time in the kernel). For jobs that end, not for servers.
