@@ -1,3 +1,4 @@
+import AllocatorOptions
 import ArgumentParser
 import CJemalloc
 
@@ -20,7 +21,8 @@ enum Allocator {
     static var description: String {
         let version = cohort_jemalloc_version().map { String(cString: $0) } ?? "unknown"
         let hugePages = cohort_jemalloc_thp_mode().map { String(cString: $0) } ?? "unknown"
-        return "jemalloc \(version), transparent huge pages: \(hugePages)"
+        let options = String(cString: cohort_allocator_options())
+        return "jemalloc \(version), options \"\(options)\", transparent huge pages: \(hugePages)"
     }
 
     /// Keeps freed memory in the process instead of handing it back to the kernel after ten idle seconds: a rebuild
