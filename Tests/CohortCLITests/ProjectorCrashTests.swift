@@ -81,8 +81,10 @@ struct ProjectorCrashTests {
         let directory = TemporaryDirectory("cohort-replay")
         let data = directory.path + "/node"
         _ = try run([
-            // More than one projector batch (20,000 records), so that a budget can be outgrown between two.
-            "generate", "--data", data, "--into-log", "--customers", "4000", "--orders", "12000", "--visits", "12000",
+            // Three projector batches (20,000 records each at most), so that a budget is outgrown between two for
+            // certain: it is checked as of the batches folded so far, and with two batches in flight, only the third
+            // is sure to find the first folded (with two, a fast decoder finds none folded yet).
+            "generate", "--data", data, "--into-log", "--customers", "4000", "--orders", "12000", "--visits", "30000",
             "--redeliveries", "0.02", "--poison", "0.01",
         ])
         let first = try run(["replay", "--data", data, "--into", directory.path + "/r1"]).outputLines.last
