@@ -357,8 +357,9 @@ struct EventScanner {
     }
 
     /// `"name" :` with the whitespace around it, as the name's number in `names`, looking from `expected` on;
-    /// nil when it is none of them. The name expected is tried in place first: producers write members in one
-    /// order, and reading each name as a string, then finding it, was a sixth of scanning.
+    /// nil when it is none of them. Names are compared in place, quotes included, the expected one first
+    /// (producers write members in one order): only a name that is none of them, or not plain, is read as a
+    /// string and looked up.
     private mutating func memberName(in names: NameTable, expected: Int) -> Int? {
         skipWhitespace()
         let index: Int

@@ -54,9 +54,7 @@ struct CommandTests {
         #expect(fromEnvironment.errorOutput.contains("environment COHORT_CURRENCY"))
     }
 
-    @Test(
-        "bench decode decodes every generated record, none poison, reports a median and the allocator; bad options are refused"
-    )
+    @Test("bench decode decodes every generated record, reports a median and the allocator; bad options are refused")
     func benchDecode() throws {
         let child = try ChildProcess.cohort(["bench", "decode", "--events", "2000", "--runs", "3", "--partitions", "2"])
         #expect(child.waitForExit(timeout: 120) == 0, "\(child.errorOutput)")
@@ -67,7 +65,8 @@ struct CommandTests {
         #expect(lines.filter { $0.hasPrefix("  decode run ") && $0.contains(": \(total) records in ") }.count == 3)
         #expect(lines.contains { $0.hasPrefix("decode (one thread): \(total) records/run, median ") })
         // The executable's own allocator options are in effect (`AllocatorOptions`), not jemalloc's defaults.
-        #expect(lines.contains { $0.hasPrefix("allocator: jemalloc ") && $0.hasSuffix("transparent huge pages: always") })
+        #expect(
+            lines.contains { $0.hasPrefix("allocator: jemalloc ") && $0.hasSuffix("transparent huge pages: always") })
 
         let refused = try ChildProcess.cohort(["bench", "decode", "--events", "10"])
         #expect(refused.waitForExit(timeout: 60) != 0)
