@@ -72,6 +72,12 @@ struct EventScannerTests {
         // Whitespace everywhere JSON allows it, members in another order, no `time`, a subject and content type.
         " \n{ \"specversion\" : \"1.0\" ,\r\"id\":\"e-3\",\"source\":\"/s\", \"type\":\"crm.customer.erased\",\n\"data\" : { \"customer_id\" : \"c-9\" } }\t",
         #"{"type":"crm.visit.recorded","id":"e-2","specversion":"1.0","source":"/s","subject":"c-1","datacontenttype":"application/json","data":{ "customer_id" : "c-1" , "page" : "/" }}"#,
+        // Data members in the reverse of the spec's order (each name found by going round the table), and a string
+        // whose first non-ASCII letter comes after its first eight bytes.
+        envelope(
+            "crm.visit.recorded",
+            #"{"page":"/p/ünter","channel":"app","visited_at":"2024-05-01T10:00:00Z","customer_id":"c-1"}"#),
+        envelope("crm.customer.upserted", #"{"customer_id":"c-1","name":"Annapoorna Iyer-Ümit","city":"Köln"}"#),
     ]
 
     @Test("takes every plain event and gives what the full decoder gives")
@@ -128,6 +134,14 @@ struct EventScannerTests {
             Self.envelope("crm.message.failed", #"{"message_id":"k:c","campaign_id":"k","retryable":1}"#),
             Self.envelope("crm.message.sent", #"{"message_id":"kc","campaign_id":"k"}"#),
             Self.envelope("crm.customer.erased", #"{"customer_id":null}"#),
+            // A member name that starts like a known one, and a known one spelled with an escape (which the full
+            // decoder accepts): neither is matched in place.
+            Self.envelope("crm.visit.recorded", #"{"customer_idx":"c-1"}"#),
+            Self.envelope("crm.visit.recorded", #"{"customer\u005fid":"c-1"}"#),
+            #"{"specversion":"1.0","idx":"e","id":"e","source":"/s","type":"crm.visit.recorded","data":{"customer_id":"c"}}"#,
+            // An escape, and a raw control character, after a string's first eight bytes.
+            Self.envelope("crm.visit.recorded", #"{"customer_id":"c-123456\u0037"}"#),
+            Self.envelope("crm.visit.recorded", "{\"customer_id\":\"c-123456\t7\"}"),
         ]
         for text in others {
             let bytes = Array(text.utf8)
