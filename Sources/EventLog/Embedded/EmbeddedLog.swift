@@ -416,7 +416,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         // A partition's pages lie wherever they were split off, between other partitions': each new page is a
         // cache miss, and so was each of its records in turn, their nodes read one by one. The whole page is requested
         // when the walk enters it, so that its records' misses overlap.
-        let pageMask = ~UInt(environment.pageSize - 1)
+        let pageSize = environment.pageSize
+        let pageMask = ~UInt(pageSize - 1)
         var page: UInt = 0
         return try txn.withCursor(recordsDB) { cursor in
             var count = 0
@@ -427,7 +428,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 let start = UInt(bitPattern: current.key.baseAddress) & pageMask
                 if start != page {
                     page = start
-                    cohort_prefetch_range(UnsafeRawPointer(bitPattern: start), environment.pageSize)
+                    cohort_prefetch_range(UnsafeRawPointer(bitPattern: start), pageSize)
                 }
                 guard let parts = RecordCodec.parts(current.value) else {
                     throw EventLogError.storage("corrupt record at \(partition)@\(key.offset)")
