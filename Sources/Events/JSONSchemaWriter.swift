@@ -13,6 +13,11 @@ public enum JSONSchemaWriter {
     /// File name of the envelope schema.
     public static let envelopeFileName = "cloudevent.schema.json"
 
+    /// What every money field's schema says about the check it leaves to Cohort.
+    public static let moneyDescription =
+        "An exact decimal amount with at most 4 fraction digits. The fraction-digit limit is checked by Cohort on "
+        + "the number's text, not by this schema: binary floating point cannot evaluate it exactly."
+
     /// Every schema document keyed by file name.
     public static func allDocuments() -> [(fileName: String, document: JSONValue)] {
         [(envelopeFileName, envelopeSchema())] + EventType.allCases.map { (fileName($0), dataSchema($0)) }
@@ -136,7 +141,10 @@ public enum JSONSchemaWriter {
             return JSONObject([
                 ("type", .string("number")), ("minimum", number(0)),
                 ("maximum", .number(JSONNumber(validLexeme: "1000000000000", isInteger: true))),
-                ("multipleOf", .number(JSONNumber(validLexeme: "0.0001", isInteger: false))),
+                // No `multipleOf: 0.0001`: validators that parse numbers as binary floats (Python `jsonschema`'s
+                // default, ajv's) reject exact amounts such as 183.51 with it. The description carries the rule;
+                // Cohort's validator checks it exactly on the number's text.
+                ("description", .string(moneyDescription)),
             ])
         case .integer(let minimum, let maximum):
             return JSONObject([
