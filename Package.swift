@@ -26,8 +26,10 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // jemalloc, linked into the executable, replaces glibc's malloc (see `CohortMain`).
         .systemLibrary(name: "CJemalloc", pkgConfig: "jemalloc", providers: [.apt(["libjemalloc-dev"])]),
-        // Compiler intrinsics Swift does not offer (a prefetch); a header only.
+        // Compiler intrinsics Swift does not offer (a prefetch); a header only, imported by `Memory` alone.
         .systemLibrary(name: "CIntrinsics"),
+        // Memory tricks in one place: prefetch, inline byte comparison, huge-page advice. Domain code calls these.
+        .target(name: "Memory", dependencies: ["CIntrinsics"], swiftSettings: swiftSettings),
         // jemalloc's start-up options, which only a C global can carry.
         .target(name: "AllocatorOptions"),
 
@@ -37,23 +39,30 @@ let package = Package(
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: swiftSettings),
+        .target(name: "LMDB", dependencies: ["CLMDB", "Memory"], swiftSettings: swiftSettings),
 
         // Domain: CloudEvents, event types, validation. No I/O.
-        .target(name: "Events", dependencies: ["CIntrinsics"], swiftSettings: swiftSettings),
+        .target(name: "Events", dependencies: ["Memory"], swiftSettings: swiftSettings),
 
         // The log interface with its Kafka and embedded implementations.
         .target(
             name: "EventLog",
-            dependencies: ["CIntrinsics", "Kafka", "LMDB", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Kafka", "LMDB", "Memory", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+
+        // The write side's step between events and log records, both ways: encoding, decoding in either Kafka
+        // binding, the deployment's currency rule. Used by ingest, the delivery worker and the projector alike.
+        .target(name: "EventRecords", dependencies: ["Events", "EventLog"], swiftSettings: swiftSettings),
+
+        // Deterministic synthetic traffic (customers, orders, visits, redeliveries, poison) and its seeded generator.
+        .target(name: "Synthetic", dependencies: ["Events"], swiftSettings: swiftSettings),
 
         // Read models: pure folds of events into state, the LMDB store, the projector runtime.
         .target(
             name: "Projections",
             dependencies: [
-                "CIntrinsics", "Events", "EventLog", "LMDB",
+                "Events", "EventLog", "EventRecords", "LMDB", "Memory",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -74,7 +83,7 @@ let package = Package(
         .target(
             name: "Campaigns",
             dependencies: [
-                "Events", "EventLog", "Projections", "Segments", "Curl",
+                "Events", "EventLog", "EventRecords", "Projections", "Segments", "Curl",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -84,7 +93,7 @@ let package = Package(
         .target(
             name: "VendorSim",
             dependencies: [
-                "Events", "Projections", .product(name: "Hummingbird", package: "hummingbird"),
+                "Events", "Synthetic", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,7 +103,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Events", "EventLog", "Projections", "Segments", "Campaigns", "CohortConfig",
+                "Events", "EventLog", "EventRecords", "Projections", "Segments", "Campaigns", "CohortConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,8 +119,8 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "AllocatorOptions", "CJemalloc", "Events", "EventLog", "Kafka", "LMDB", "CohortConfig", "Projections",
-                "Segments", "API", "Campaigns", "VendorSim",
+                "AllocatorOptions", "CJemalloc", "Events", "EventLog", "EventRecords", "Kafka", "LMDB", "CohortConfig",
+                "Projections", "Segments", "API", "Campaigns", "Synthetic", "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -137,12 +146,12 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Events", "EventLog", "LMDB", "TestSupport"],
+            dependencies: ["Projections", "Events", "EventLog", "LMDB", "Synthetic", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SegmentsTests",
-            dependencies: ["Segments", "Projections", "Events", "EventLog", "TestSupport"],
+            dependencies: ["Segments", "Projections", "Events", "EventLog", "Synthetic", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

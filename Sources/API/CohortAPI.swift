@@ -1,5 +1,6 @@
 import CohortConfig
 import EventLog
+import EventRecords
 import Events
 import Foundation
 import Hummingbird

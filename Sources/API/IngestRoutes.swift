@@ -2,7 +2,7 @@ import EventLog
 import Events
 import Foundation
 import Hummingbird
-import Projections
+import EventRecords
 
 /// `POST /events` and the convenience endpoints: validate everything, append all of it durably, then answer 202.
 extension CohortAPI {
@@ -58,7 +58,7 @@ extension CohortAPI {
         try checkBatchSize(items.count)
         var events: [CloudEvent] = []
         var problems: [(pointer: String, message: String)] = []
-        let decoder = RecordDecoder(currency: dependencies.configuration.currency)
+        let currency = CurrencyRule(currency: dependencies.configuration.currency)
         for (index, item) in items.enumerated() {
             let prefix = isBatch ? "/\(index)" : ""
             switch item {
@@ -69,7 +69,7 @@ extension CohortAPI {
                 case .failure(let error):
                     problems += error.problems.map { (prefix + $0.pointer, $0.message) }
                 case .success(let event):
-                    if let problem = decoder.currencyProblem(event) {
+                    if let problem = currency.problem(event) {
                         problems.append((prefix + "/data/currency", problem))
                     } else {
                         events.append(event)
@@ -97,7 +97,7 @@ extension CohortAPI {
         let now = Self.now()
         var events: [CloudEvent] = []
         var problems: [(pointer: String, message: String)] = []
-        let decoder = RecordDecoder(currency: dependencies.configuration.currency)
+        let currency = CurrencyRule(currency: dependencies.configuration.currency)
         for (index, element) in objects.enumerated() {
             let prefix = isBatch ? "/\(index)" : ""
             guard var data = element.objectValue else {
@@ -115,7 +115,7 @@ extension CohortAPI {
             case .failure(let error):
                 problems += error.problems.map { (prefix + Self.dataRelative($0.pointer), $0.message) }
             case .success(let event):
-                if let problem = decoder.currencyProblem(event) {
+                if let problem = currency.problem(event) {
                     problems.append((prefix + "/currency", problem))
                 } else {
                     events.append(event)

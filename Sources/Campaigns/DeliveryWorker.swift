@@ -1,6 +1,7 @@
 import Curl
 import Dispatch
 import EventLog
+import EventRecords
 import Events
 import Foundation
 import Logging
@@ -21,7 +22,6 @@ public final class DeliveryWorker: @unchecked Sendable {
         /// The vendor's batch endpoint, e.g. `http://127.0.0.1:9090/v1/messages/batch`.
         public var vendorBatchURL: String
         public var deliveriesTopic: String
-        public var currency: String
         /// Messages per vendor request.
         public var batchSize = 200
         /// Vendor requests in flight at once (one connection each).
@@ -33,10 +33,9 @@ public final class DeliveryWorker: @unchecked Sendable {
         public var backoffMaxMs = 5_000
         public var requestTimeoutMs = 10_000
 
-        public init(vendorBatchURL: String, deliveriesTopic: String, currency: String) {
+        public init(vendorBatchURL: String, deliveriesTopic: String) {
             self.vendorBatchURL = vendorBatchURL
             self.deliveriesTopic = deliveriesTopic
-            self.currency = currency
         }
     }
 
@@ -93,7 +92,6 @@ public final class DeliveryWorker: @unchecked Sendable {
         }
         let reader = try await log.makeReader(startingAt: positions)
         defer { Task { await reader.close() } }
-        let decoder = RecordDecoder(currency: configuration.currency)
         var held: [LogRecord] = []
         var recording: Task<Void, any Error>?
         while !shouldStop {
@@ -107,8 +105,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             var campaigns: [String: CampaignState?] = [:]
             var paused = false
             let queued = records.compactMap { record -> MessageEvent? in
-                guard case .event(let event) = decoder.decode(record).content,
-                    case .messageQueued(let message) = event.payload
+                guard case .success(let event) = record.decodeEvent(), case .messageQueued(let message) = event.payload
                 else { return nil }
                 return message
             }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Events
 import Foundation
 import Projections
+import Synthetic
 
 /// `cohort bench ingest`: a load generator over real sockets against a real `cohort serve` in its own process.
 struct BenchIngestCommand: ParsableCommand {

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import Projections
 import Segments
+import Synthetic
 
 /// `cohort bench segments`: audience counts over a generated customer base, against DuckDB and PostgreSQL.
 struct BenchSegmentsCommand: AsyncParsableCommand {

@@ -5,6 +5,7 @@ import Foundation
 import Kafka
 import Logging
 import Projections
+import Synthetic
 
 /// Options every log benchmark shares: which log, how many runs, and where Kafka is.
 struct BenchTargetOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CohortConfig
 import EventLog
+import EventRecords
 import Events
 import Foundation
 import Projections

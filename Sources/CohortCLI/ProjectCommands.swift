@@ -4,6 +4,7 @@ import EventLog
 import Events
 import Foundation
 import Projections
+import Synthetic
 
 /// `cohort project`: the projector alone.
 struct ProjectCommand: AsyncParsableCommand {

@@ -82,8 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !configuration.vendorURL.isEmpty {
             var delivery = DeliveryWorker.Configuration(
                 vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
-                deliveriesTopic: configuration.topic(EventStream.deliveries.defaultTopic),
-                currency: configuration.currency)
+                deliveriesTopic: configuration.topic(EventStream.deliveries.defaultTopic))
             delivery.concurrency = configuration.deliveryConcurrency
             delivery.batchSize = configuration.deliveryBatchSize
             delivery.requestTimeoutMs = configuration.deliveryRequestTimeoutMs

@@ -5,6 +5,7 @@ import Foundation
 import Kafka
 import Logging
 import Projections
+import Synthetic
 
 /// Builds the components a command needs from the configuration. The one place that chooses implementations.
 enum Wiring {

@@ -1,5 +1,5 @@
-import CIntrinsics
 import Foundation
+import Memory
 
 /// A stored record lent by a reader without being copied out: its bytes are valid only during the call that
 /// received it. A projector decodes most records straight from these bytes and copies out only what it keeps
@@ -34,10 +34,10 @@ public struct LentRecord {
     /// Starts bringing the record's bytes into cache without waiting for them: a reader that will decode this
     /// record after the ones before it calls this first, so that its cache misses overlap their decoding.
     public func prefetch() {
-        cohort_prefetch(storedHeaders.baseAddress)
+        Prefetch.line(storedHeaders.baseAddress)
         var line = 0
         while line < value.count {
-            cohort_prefetch(value.baseAddress! + line)
+            Prefetch.line(value.baseAddress! + line)
             line += 64
         }
     }

@@ -1,4 +1,4 @@
-import CIntrinsics
+import Memory
 import Foundation
 
 /// What folds need of a valid event: its identity, time, key and typed payload, without the JSON tree.
@@ -459,8 +459,7 @@ struct EventScanner {
     /// (`placed_at`, `visited_at`) are nearly always the same text: it is parsed once.
     private mutating func timestamp(_ range: Range<Int>) -> Timestamp? {
         if let (last, value) = lastTimestamp, last.count == range.count,
-            cohort_equal_bytes(bytes.baseAddress! + last.lowerBound, bytes.baseAddress! + range.lowerBound, range.count)
-                != 0
+            Bytes.equal(bytes.baseAddress! + last.lowerBound, bytes.baseAddress! + range.lowerBound, count: range.count)
         {
             return value
         }
@@ -667,7 +666,7 @@ private final class NameTable: @unchecked Sendable {
             let (from, length) = spans[index]
             let end = position + length + 2
             if end <= source.count, source[end - 1] == UInt8(ascii: "\""),
-                cohort_equal_bytes(bytes.baseAddress! + from, source.baseAddress! + position + 1, length) != 0
+                Bytes.equal(bytes.baseAddress! + from, source.baseAddress! + position + 1, count: length)
             {
                 return (index, length + 2)
             }
@@ -680,7 +679,7 @@ private final class NameTable: @unchecked Sendable {
     private func name(_ index: Int, is candidate: UnsafeRawPointer, length: Int, head: UInt64) -> Bool {
         spans[index].count == length && heads[index] == head
             && (length <= 8
-                || cohort_equal_bytes(bytes.baseAddress! + spans[index].start + 8, candidate + 8, length - 8) != 0)
+                || Bytes.equal(bytes.baseAddress! + spans[index].start + 8, candidate + 8, count: length - 8))
     }
 
     /// The first eight bytes of the `count` at `start` (fewer zero-padded), as a little-endian word; loaded at once

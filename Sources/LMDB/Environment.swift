@@ -118,7 +118,7 @@ public final class Environment: @unchecked Sendable {
         var txn: OpaquePointer?
         try check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &txn), "mdb_txn_begin(read)")
         defer { mdb_txn_abort(txn) }
-        return try body(Transaction(handle: txn!))
+        return try body(Transaction(handle: txn!, pageSize: pageSize))
     }
 
     /// Runs `body` in a write transaction and commits it; on `MDB_MAP_FULL` grows the map and runs `body` again.
@@ -140,7 +140,7 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_txn_begin(handle, nil, 0, &txn), "mdb_txn_begin(write)")
         let result: Result
         do {
-            result = try body(Transaction(handle: txn!))
+            result = try body(Transaction(handle: txn!, pageSize: pageSize))
         } catch {
             mdb_txn_abort(txn)
             throw error

@@ -1,11 +1,14 @@
 import CLMDB
 import Foundation
+import Memory
 
 /// An open LMDB transaction, valid only inside the closure that received it.
 ///
 /// Buffers handed to closures point into the memory map and are valid only for that closure's duration.
 public struct Transaction: ~Copyable {
     let handle: OpaquePointer
+    /// The environment's page size, for walks that request whole pages.
+    let pageSize: Int
 
     /// How `put` behaves for an existing key.
     public struct PutFlags: OptionSet, Sendable {
@@ -100,6 +103,31 @@ public struct Transaction: ~Copyable {
             var entry = try start.map { try cursor.seek(atOrAfter: $0) } ?? cursor.first()
             while let (key, value) = entry {
                 guard try body(key, value) else { return }
+                entry = try cursor.next()
+            }
+        }
+    }
+}
+
+extension Transaction {
+    /// Visits entries in key order from the first key ≥ `start` while `body` returns true, requesting each page
+    /// whole from the CPU as the walk enters it. Made for long runs of keys whose pages lie apart in the file
+    /// (a log partition interleaved with others): each new page is a cache miss, and so would each of its entries
+    /// be in turn; requested at once, their misses overlap.
+    public func walkPrefetchingPages(
+        _ database: Database, from start: [UInt8], _ body: (_ entry: Cursor.Entry) throws -> Bool
+    ) throws {
+        let pageMask = ~UInt(pageSize - 1)
+        var page: UInt = 0
+        try withCursor(database) { cursor in
+            var entry = try cursor.seek(atOrAfter: start)
+            while let current = entry {
+                let start = UInt(bitPattern: current.key.baseAddress) & pageMask
+                if start != page {
+                    page = start
+                    Prefetch.range(UnsafeRawPointer(bitPattern: start), count: pageSize)
+                }
+                guard try body(current) else { return }
                 entry = try cursor.next()
             }
         }

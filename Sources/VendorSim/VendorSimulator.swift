@@ -4,7 +4,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import Projections
+import Synthetic
 
 /// A simulated messaging vendor (`cohort vendor-sim`): single and batch sends, idempotency keys honoured, a seeded
 /// success rate, receipts posted later in signed batches, and optional latency and error injection.

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
-import Testing
+import Synthetic
 import TestSupport
+import Testing
 
 @testable import Projections
 

@@ -1,5 +1,6 @@
 import Events
 import Projections
+import Synthetic
 import Testing
 
 @Suite("synthetic data generator")

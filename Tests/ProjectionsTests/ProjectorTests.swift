@@ -2,8 +2,9 @@ import EventLog
 import Events
 import Foundation
 import Projections
-import Testing
+import Synthetic
 import TestSupport
+import Testing
 
 /// The projector against a real embedded log and a real LMDB store.
 @Suite("projector")

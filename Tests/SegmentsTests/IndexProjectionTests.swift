@@ -3,8 +3,9 @@ import Events
 import Foundation
 import Projections
 import Segments
-import Testing
+import Synthetic
 import TestSupport
+import Testing
 
 /// The index kept current by a real projector (embedded log, LMDB) equals an index rebuilt from the store.
 @Suite("index and projector")

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Projections
 import Segments
+import Synthetic
 
 func at(_ text: String) -> Timestamp { Timestamp(rfc3339: text)! }
 

@@ -1,4 +1,3 @@
-import CIntrinsics
 import Foundation
 import LMDB
 import Logging
@@ -413,37 +412,21 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         _ txn: borrowing Transaction, _ partition: TopicPartition, id: UInt32, from offset: Int64, upTo limit: Int,
         _ visit: (LentRecord) throws -> Void
     ) throws -> Int {
-        // A partition's pages lie wherever they were split off, between other partitions': each new page is a
-        // cache miss, and so was each of its records in turn, their nodes read one by one. The whole page is requested
-        // when the walk enters it, so that its records' misses overlap.
-        let pageSize = environment.pageSize
-        let pageMask = ~UInt(pageSize - 1)
-        var page: UInt = 0
-        return try txn.withCursor(recordsDB) { cursor in
-            var count = 0
-            var entry = try cursor.seek(atOrAfter: RecordCodec.storageKey(partitionID: id, offset: offset))
-            while count < limit, let current = entry, let key = RecordCodec.decodeKey(current.key),
-                key.partitionID == id
-            {
-                let start = UInt(bitPattern: current.key.baseAddress) & pageMask
-                if start != page {
-                    page = start
-                    cohort_prefetch_range(UnsafeRawPointer(bitPattern: start), pageSize)
-                }
-                guard let parts = RecordCodec.parts(current.value) else {
-                    throw EventLogError.storage("corrupt record at \(partition)@\(key.offset)")
-                }
-                try visit(
-                    LentRecord(
-                        position: RecordPosition(
-                            topic: partition.topic, partition: partition.partition, offset: key.offset),
-                        timestampMs: parts.timestampMs, key: parts.key, value: parts.value,
-                        storedHeaders: parts.headers))
-                count += 1
-                entry = try cursor.next()
+        var count = 0
+        try txn.walkPrefetchingPages(recordsDB, from: RecordCodec.storageKey(partitionID: id, offset: offset)) {
+            entry in
+            guard count < limit, let key = RecordCodec.decodeKey(entry.key), key.partitionID == id else { return false }
+            guard let parts = RecordCodec.parts(entry.value) else {
+                throw EventLogError.storage("corrupt record at \(partition)@\(key.offset)")
             }
-            return count
+            try visit(
+                LentRecord(
+                    position: RecordPosition(topic: partition.topic, partition: partition.partition, offset: key.offset),
+                    timestampMs: parts.timestampMs, key: parts.key, value: parts.value, storedHeaders: parts.headers))
+            count += 1
+            return true
         }
+        return count
     }
 
     /// The next offset of each partition id in `ids`, as committed: every record below it is stored.

@@ -1,4 +1,5 @@
 import EventLog
+import EventRecords
 import Events
 
 /// A log record turned into either an event to fold or the reason it is poison.
@@ -77,13 +78,14 @@ struct LookupHashes: Sendable {
     }
 }
 
-/// Decodes records in either Kafka binding and applies deployment rules (one currency). Pure.
+/// Decodes records in either Kafka binding (`LentRecord.decodeEvent`) and applies the deployment's rules
+/// (`CurrencyRule`) into the batch slots folds read. Pure.
 public struct RecordDecoder: Sendable {
-    /// The deployment currency; orders and refunds in another go to the dead-letter topic.
-    public let currency: String
+    /// Orders and refunds in another currency go to the dead-letter topic.
+    public let rule: CurrencyRule
 
     /// A decoder for a deployment whose currency is `currency`.
-    public init(currency: String) { self.currency = currency }
+    public init(currency: String) { rule = CurrencyRule(currency: currency) }
 
     /// Decodes one record; never fails: what cannot be folded comes back as poison with its reason.
     public func decode(_ record: LogRecord) -> DecodedRecord {
@@ -98,33 +100,21 @@ public struct RecordDecoder: Sendable {
         }
     }
 
-    /// Decodes `record` into `destination`, which is uninitialized. A plain event is built where the scanner read
-    /// it and moved once, into its place: returned instead, the ~200-byte record was copied at each of four steps,
-    /// a twentieth of decoding.
+    /// Decodes `record` into `destination`, which is uninitialized. The event is built where it was read and moved
+    /// once, into its place: returned instead, the ~200-byte record would be copied at every step up.
     public func decode(_ record: LentRecord, into destination: UnsafeMutablePointer<DecodedRecord>) {
-        let logTime = Timestamp(milliseconds: record.timestampMs)
-        let binary = record.hasHeader(named: CloudEvent.binaryModeMarker)
-        // Plain structured events, nearly all of them, straight from the scanner.
-        if !binary,
-            CloudEvent.scanEssentials(
-                structured: record.value,
-                { event in place(event, position: record.position, logTime: logTime, at: destination) })
-        {
-            return
+        let logTime = record.logTime
+        let position = record.position
+        let failure = record.decodeEvent { event in
+            if let problem = rule.problem(event.payload) {
+                destination.initialize(to: DecodedRecord(position: position, time: logTime, poisonReason: problem))
+            } else {
+                let time = event.time ?? logTime
+                destination.initialize(to: DecodedRecord(position: position, time: time, event: event))
+            }
         }
-        let result: Result<EventEssentials, EventValidationError>
-        if binary {
-            let headers = record.headers.map { (name: $0.name, value: $0.value) }
-            result = CloudEvent.decode(binaryHeaders: headers, value: Array(record.value)).map(\.essentials)
-        } else {
-            result = CloudEvent.decode(structured: Array(record.value)).map(\.essentials)
-        }
-        switch result {
-        case .failure(let error):
-            destination.initialize(
-                to: DecodedRecord(position: record.position, time: logTime, poisonReason: error.description))
-        case .success(let event):
-            place(event, position: record.position, logTime: logTime, at: destination)
+        if let failure {
+            destination.initialize(to: DecodedRecord(position: position, time: logTime, poisonReason: failure.description))
         }
     }
 
@@ -150,38 +140,4 @@ public struct RecordDecoder: Sendable {
     }
 
     private static let prefetchDistance = 4
-
-    /// A valid event as folds take it, or as poison when it is in another currency, initialized at `destination`.
-    private func place(
-        _ event: consuming EventEssentials, position: RecordPosition, logTime: Timestamp,
-        at destination: UnsafeMutablePointer<DecodedRecord>
-    ) {
-        if let problem = currencyProblem(event.payload) {
-            destination.initialize(to: DecodedRecord(position: position, time: logTime, poisonReason: problem))
-        } else {
-            let time = event.time ?? logTime
-            destination.initialize(to: DecodedRecord(position: position, time: time, event: event))
-        }
-    }
-
-    /// Why `event` does not belong in this deployment (an order or refund in another currency), if it does not.
-    public func currencyProblem(_ event: CloudEvent) -> String? {
-        switch event.type {
-        case .orderPlaced, .orderRefunded: currencyProblem(given: event.data["currency"]?.stringValue)
-        default: nil
-        }
-    }
-
-    private func currencyProblem(_ payload: EventPayload) -> String? {
-        switch payload {
-        case .orderPlaced(let order): currencyProblem(given: order.currency)
-        case .orderRefunded(let refund): currencyProblem(given: refund.currency)
-        default: nil
-        }
-    }
-
-    private func currencyProblem(given: String?) -> String? {
-        guard let given, given != currency else { return nil }
-        return "/data/currency: \(given) is not the deployment currency \(currency)"
-    }
 }

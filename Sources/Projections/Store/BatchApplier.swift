@@ -1,8 +1,8 @@
-import CIntrinsics
 import EventLog
-import Foundation
 import Events
+import Foundation
 import LMDB
+import Memory
 
 extension ReadModelStore {
     /// Folds one batch in one write transaction together with the next offset of every partition it consumed.
@@ -121,9 +121,9 @@ struct BatchApplier {
     /// The first stage: the record (written by another core), its id's bytes and its table places.
     private mutating func requestPlaces(of record: UnsafePointer<DecodedRecord>) {
         let start = UnsafeRawPointer(record)
-        for line in stride(from: 64, to: MemoryLayout<DecodedRecord>.size, by: 64) { cohort_prefetch(start + line) }
+        for line in stride(from: 64, to: MemoryLayout<DecodedRecord>.size, by: 64) { Prefetch.line(start + line) }
         let hashes = record.pointee.hashes
-        if let idBytes = UnsafeRawPointer(bitPattern: hashes.eventIDBytes) { cohort_prefetch(idBytes) }
+        if let idBytes = UnsafeRawPointer(bitPattern: hashes.eventIDBytes) { Prefetch.line(idBytes) }
         if rows != nil { rows!.prefetchEventID(hash: hashes.eventID) }
         customerIDs.prefetch(hash: hashes.key)
         orderKeys.prefetch(hash: hashes.order)
@@ -138,13 +138,13 @@ struct BatchApplier {
             customerStates.withUnsafeBufferPointer { states in
                 let start = UnsafeRawPointer(states.baseAddress! + slot)
                 for line in stride(from: 0, to: MemoryLayout<CustomerState>.size, by: 64) {
-                    cohort_prefetch(start + line)
+                    Prefetch.line(start + line)
                 }
             }
         }
         if hashes.order != 0, let place = orderKeys.likelyNumber(hash: hashes.order), place < orderStates.count {
             orderKeys.keys.prefetch(keys: CollectionOfOne(place))
-            orderStates.withUnsafeBufferPointer { cohort_prefetch($0.baseAddress! + place) }
+            orderStates.withUnsafeBufferPointer { Prefetch.line($0.baseAddress! + place) }
         }
     }
 
@@ -520,7 +520,7 @@ struct BatchApplier {
                 guard customer < customers.count else { return }
                 let places = places(of: customer)
                 applier.orderStates.withUnsafeBufferPointer { states in
-                    for place in places { cohort_prefetch(states.baseAddress! + place) }
+                    for place in places { Prefetch.line(states.baseAddress! + place) }
                 }
                 keys.prefetch(keys: places)
             }

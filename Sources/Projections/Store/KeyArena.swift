@@ -1,5 +1,5 @@
-import CIntrinsics
 import Foundation
+import Memory
 
 /// Many keys laid end to end in one buffer, to be put in LMDB's key order: sorting them compares bytes in place,
 /// with no array or string to retain and release per comparison (which, for a million keys, took longer than the
@@ -118,9 +118,9 @@ struct KeyArena {
     /// then all their bytes, the misses overlap instead of stalling the reader one by one.
     func prefetch(keys indices: some Collection<Int>) {
         starts.withUnsafeBufferPointer { starts in
-            for index in indices { cohort_prefetch(starts.baseAddress! + index) }
+            for index in indices { Prefetch.line(starts.baseAddress! + index) }
             bytes.withUnsafeBufferPointer { bytes in
-                for index in indices { cohort_prefetch(bytes.baseAddress! + starts[index]) }
+                for index in indices { Prefetch.line(bytes.baseAddress! + starts[index]) }
             }
         }
     }
@@ -153,17 +153,11 @@ struct ByteTable {
     }
 
     /// `count` empty entries; a table of `hugePagesFromBytes` or more asks for huge pages. It is probed at random,
-    /// and with 4 KiB pages nearly every probe of a table that large also missed the TLB (10M replays: 0.5–3.6 s
-    /// faster in four of four alternating pairs). Smaller tables keep small pages: finding free 2 MiB pages costs
-    /// the kernel more than they save (1M rebuilds were slower with them).
+    /// and with 4 KiB pages nearly every probe of a table that large also misses the TLB. Smaller tables keep small
+    /// pages: finding free 2 MiB pages costs the kernel more than they save.
     private static func emptyEntries(count: Int) -> [UInt64] {
         [UInt64](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let hugePage = 2 << 20
-            let start = (Int(bitPattern: buffer.baseAddress) + hugePage - 1) & ~(hugePage - 1)
-            let end = (Int(bitPattern: buffer.baseAddress) + count * 8) & ~(hugePage - 1)
-            if count * 8 >= hugePagesFromBytes && end > start {
-                _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE)
-            }
+            if count * 8 >= hugePagesFromBytes { HugePages.advise(buffer.baseAddress!, byteCount: count * 8) }
             buffer.initialize(repeating: 0)
             initialized = count
         }
@@ -235,7 +229,7 @@ struct ByteTable {
     /// overlap their cache misses, then each lookup finds its place in cache.
     func prefetch(hash: UInt64) {
         entries.withUnsafeBufferPointer {
-            cohort_prefetch($0.baseAddress! + (Int(truncatingIfNeeded: hash) & ($0.count - 1)))
+            Prefetch.line($0.baseAddress! + (Int(truncatingIfNeeded: hash) & ($0.count - 1)))
         }
     }
 
@@ -295,7 +289,7 @@ extension KeyArena {
     func keyEquals(_ index: Int, _ other: UnsafeRawBufferPointer) -> Bool {
         withKey(index) { key in
             key.count == other.count
-                && (key.count == 0 || cohort_equal_bytes(key.baseAddress!, other.baseAddress!, key.count) != 0)
+                && (key.count == 0 || Bytes.equal(key.baseAddress!, other.baseAddress!, count: key.count))
         }
     }
 }

@@ -1,8 +1,8 @@
-import CIntrinsics
 import EventLog
 import Events
 import Foundation
 import LMDB
+import Memory
 
 /// The per-event rows of a rebuild into an empty store (event ids, timelines, dead letters, message links), held in
 /// memory until the rebuild is written, then written once per database in key order with `MDB_APPEND`.
@@ -153,7 +153,7 @@ struct RebuildRows {
             }
             let (rowsAhead, idsAhead) = (8, 3)
             func requestRows(_ customer: Int) {
-                for place in rowsPlaces(of: customer) { cohort_prefetch(rows.baseAddress! + place) }
+                for place in rowsPlaces(of: customer) { Prefetch.line(rows.baseAddress! + place) }
             }
             func requestIDs(_ customer: Int) {
                 eventIDs.keys.prefetch(keys: rowsPlaces(of: customer).lazy.map { Int(rows[$0].eventID) })
