@@ -103,8 +103,9 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Events", "EventLog", "EventRecords", "Projections", "Segments", "Campaigns", "CohortConfig",
+                "Events", "EventLog", "EventRecords", "Kafka", "Projections", "Segments", "Campaigns", "CohortConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,12 +116,33 @@ let package = Package(
         // Layered configuration: file < COHORT_* environment < flags.
         .target(name: "CohortConfig", swiftSettings: swiftSettings),
 
+        // What commands share: stdout lines, the logging bootstrap, progress lines, appending generated traffic.
+        .target(
+            name: "CommandSupport",
+            dependencies: [
+                "AllocatorOptions", "CJemalloc", "EventLog", "Events", "Projections", "Synthetic", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // `cohort bench`: the benchmark harness of SPEC §13 and the SQL rendering of rules for the peer databases.
+        .target(
+            name: "CohortBench",
+            dependencies: [
+                "CohortConfig", "CommandSupport", "EventLog", "Events", "Kafka", "Projections", "Segments", "Synthetic",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Argument parsing and wiring only.
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
                 "AllocatorOptions", "CJemalloc", "Events", "EventLog", "EventRecords", "Kafka", "LMDB", "CohortConfig",
-                "Projections", "Segments", "API", "Campaigns", "Synthetic", "VendorSim",
+                "Projections", "Segments", "API", "Campaigns", "CohortBench", "CommandSupport", "Synthetic",
+                "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -158,6 +180,8 @@ let package = Package(
             name: "APITests",
             dependencies: [
                 "API", "CohortConfig", "EventLog", "Projections", "Segments", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -55,7 +55,7 @@ extension CohortAPI {
         ]
     }
 
-    private func campaign(_ context: BasicRequestContext) throws -> CampaignState {
+    private func campaign(_ context: CohortRequestContext) throws -> CampaignState {
         let id = try context.parameters.require("id")
         guard let campaign = try dependencies.store.campaign(id) else {
             throw Problem.notFound("no campaign \"\(id)\"")
@@ -104,7 +104,7 @@ extension CohortAPI {
         return Self.json(.object(JSONObject([("campaigns", .array(items))])))
     }
 
-    private func getCampaign(_ context: BasicRequestContext) throws -> Response {
+    private func getCampaign(_ context: CohortRequestContext) throws -> Response {
         Self.json(try view(try campaign(context)))
     }
 
@@ -134,7 +134,7 @@ extension CohortAPI {
             ]))
     }
 
-    private func launch(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    private func launch(_ request: Request, _ context: CohortRequestContext) async throws -> Response {
         let campaign = try campaign(context)
         let bytes = try await body(request)
         var asOf = campaign.audienceAsOf ?? Self.now()
@@ -160,7 +160,7 @@ extension CohortAPI {
                 ])), status: .accepted)
     }
 
-    private func transition(_ context: BasicRequestContext, _ type: EventType) async throws -> Response {
+    private func transition(_ context: CohortRequestContext, _ type: EventType) async throws -> Response {
         let campaign = try campaign(context)
         let event: CloudEvent
         do { event = try CampaignPlanner.transition(campaign, to: type, now: Self.now()) } catch {
@@ -170,7 +170,7 @@ extension CohortAPI {
         return Self.json(.object(JSONObject([("campaign_id", .string(campaign.campaignID))])), status: .accepted)
     }
 
-    private func retryFailed(_ context: BasicRequestContext) async throws -> Response {
+    private func retryFailed(_ context: CohortRequestContext) async throws -> Response {
         let campaign = try campaign(context)
         let events: [CloudEvent]
         do { events = try CampaignPlanner.retryFailed(campaign, store: dependencies.store, now: Self.now()) } catch {
@@ -185,7 +185,7 @@ extension CohortAPI {
                 ])), status: .accepted)
     }
 
-    private func messages(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func messages(_ request: Request, _ context: CohortRequestContext) throws -> Response {
         let campaign = try campaign(context)
         let query = request.uri.queryParameters
         var delivery: MessageState.Delivery?
@@ -225,7 +225,7 @@ extension CohortAPI {
             .object(JSONObject([("messages", .array(items)), ("next", page.next.map { .string($0) } ?? .null)])))
     }
 
-    private func summary(_ context: BasicRequestContext) throws -> Response {
+    private func summary(_ context: CohortRequestContext) throws -> Response {
         let campaign = try campaign(context)
         let stats = try dependencies.store.stats(ofCampaign: campaign.campaignID)
         return Self.json(

@@ -16,21 +16,22 @@ public struct APIDependencies: Sendable {
     public var index: CustomerIndex
     /// nil on an ingest-only node (`serve --no-projector`): reads then show what other nodes' projectors wrote.
     public var projector: Projector?
-    /// nil when the node runs with `--auth none`.
-    public var keys: APIKeyStore?
+    /// Who may call the scoped routes; nil when the node runs with `--auth none`.
+    public var authenticator: (any Authenticator)?
     public var configuration: CohortConfiguration
     public var metrics: Metrics
     public var logger: Logger
 
     public init(
-        log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?, keys: APIKeyStore?,
+        log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
+        authenticator: (any Authenticator)?,
         configuration: CohortConfiguration, metrics: Metrics, logger: Logger
     ) {
         self.log = log
         self.store = store
         self.index = index
         self.projector = projector
-        self.keys = keys
+        self.authenticator = authenticator
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
@@ -45,7 +46,7 @@ public struct Route: Sendable {
     /// The scope a key needs; nil for endpoints open to everyone (health, readiness).
     public let scope: Scope?
     public let summary: String
-    let handler: @Sendable (Request, BasicRequestContext) async throws -> Response
+    let handler: @Sendable (Request, CohortRequestContext) async throws -> Response
 }
 
 /// The HTTP API of SPEC §6 under `/api/v1`, plus the ops endpoints at the root.
@@ -73,9 +74,9 @@ public struct CohortAPI: Sendable {
         ingestRoutes + customerRoutes + segmentRoutes + campaignRoutes + opsRoutes
     }
 
-    /// A router serving `routes`, each behind its key check, with metrics and problem+json errors.
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    /// A router serving `routes`, each behind its scope check, with metrics and problem+json errors.
+    public func router() -> Router<CohortRequestContext> {
+        let router = Router(context: CohortRequestContext.self)
         for route in routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 await self.serve(route, request, context)
@@ -84,11 +85,12 @@ public struct CohortAPI: Sendable {
         return router
     }
 
-    private func serve(_ route: Route, _ request: Request, _ context: BasicRequestContext) async -> Response {
+    private func serve(_ route: Route, _ request: Request, _ context: CohortRequestContext) async -> Response {
         let started = ContinuousClock.now
         var response: Response
+        var context = context
         do {
-            try authorize(route, request)
+            context.principal = try await authorize(route, request)
             response = try await route.handler(request, context)
         } catch let problem as Problem {
             response = Self.render(problem)
@@ -111,30 +113,21 @@ public struct CohortAPI: Sendable {
         return response
     }
 
-    private func authorize(_ route: Route, _ request: Request) throws {
-        guard let scope = route.scope, let keys = dependencies.keys else { return }
-        let challenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"cohort\""]
-        // Plain byte checks: this runs on every request (Foundation's trimming showed up at 8 % of server time).
-        let presented = request.headers[.authorization].flatMap { value -> String? in
-            let utf8 = value.utf8
-            guard utf8.count > 7, utf8.prefix(7).map({ $0 | 0x20 }).elementsEqual("bearer ".utf8) else { return nil }
-            let token = utf8.dropFirst(7).drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }.reversed()
-            return String(decoding: token, as: UTF8.self)
-        }
-        guard let presented else {
+    /// The caller of a scoped route, who must hold its scope (401 without credentials, 403 without the scope);
+    /// nil for open routes and on a node without authentication.
+    private func authorize(_ route: Route, _ request: Request) async throws -> Principal? {
+        guard let scope = route.scope, let authenticator = dependencies.authenticator else { return nil }
+        guard let principal = try await authenticator.authenticate(request) else {
             throw Problem(
-                .unauthorized, "Unauthorized", detail: "send an API key as `Authorization: Bearer <key>`",
-                headers: challenge)
+                .unauthorized, "Unauthorized", detail: authenticator.instructions, headers: Problem.bearerChallenge)
         }
-        guard let key = keys.authenticate(presented) else {
-            throw Problem(.unauthorized, "Unauthorized", detail: "the API key is not valid", headers: challenge)
-        }
-        guard key.scopes.contains(scope) || key.scopes.contains(.admin) else {
+        guard principal.may(scope) else {
             throw Problem(
                 .forbidden, "Forbidden",
-                detail: "this key (\(key.id)) lacks the \"\(scope.rawValue)\" scope; it has "
-                    + key.scopes.sorted().map(\.rawValue).joined(separator: ", "))
+                detail: "this \(principal.kind == .apiKey ? "key" : "user") (\(principal.id)) lacks the "
+                    + "\"\(scope.rawValue)\" scope; it has " + principal.scopes.sorted().map(\.rawValue).joined(separator: ", "))
         }
+        return principal
     }
 
     // MARK: Helpers shared by the route files

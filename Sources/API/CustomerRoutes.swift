@@ -50,7 +50,7 @@ extension CohortAPI {
                 ])))
     }
 
-    private func customer(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func customer(_ request: Request, _ context: CohortRequestContext) throws -> Response {
         let id = try context.parameters.require("id")
         let asOf = try Self.asOf(request.uri.queryParameters["as_of"].map(String.init))
         guard let state = try dependencies.store.customer(id), !state.isErased else {
@@ -59,7 +59,7 @@ extension CohortAPI {
         return Self.json(CustomerView.json(state, asOf: asOf))
     }
 
-    private func timeline(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func timeline(_ request: Request, _ context: CohortRequestContext) throws -> Response {
         let id = try context.parameters.require("id")
         let limit = try pageSize(request, default: 50)
         guard let state = try dependencies.store.customer(id), !state.isErased else {

@@ -28,15 +28,15 @@ extension CohortAPI {
 
     private func health() -> Response {
         var members: [(String, JSONValue)] = [("status", .string("ok"))]
-        if dependencies.keys == nil {
+        if let authenticator = dependencies.authenticator {
+            members.append(("auth", .string(authenticator.name)))
+        } else {
             members.append(("auth", .string("none")))
             members.append(
                 (
                     "warning",
                     .string("authentication is OFF (--auth none): anyone who can reach this port has full access")
                 ))
-        } else {
-            members.append(("auth", .string("api-keys")))
         }
         return Self.json(.object(JSONObject(members)))
     }

@@ -53,6 +53,9 @@ public struct Problem: Error, HTTPResponseError, Sendable {
 }
 
 extension Problem {
+    /// The `WWW-Authenticate` challenge of every 401.
+    static let bearerChallenge: HTTPFields = [.wwwAuthenticate: "Bearer realm=\"cohort\""]
+
     static func badRequest(_ detail: String, errors: [(pointer: String, message: String)] = []) -> Problem {
         Problem(.badRequest, "Bad request", detail: detail, errors: errors)
     }

@@ -128,7 +128,7 @@ extension CohortAPI {
         return Self.json(.object(JSONObject([("as_of", .string(asOf.description)), ("segments", .array(items))])))
     }
 
-    private func getSegment(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func getSegment(_ request: Request, _ context: CohortRequestContext) throws -> Response {
         let id = try context.parameters.require("id")
         let asOf = try Self.asOf(request.uri.queryParameters["as_of"].map(String.init))
         guard let segment = try dependencies.store.segment(id) else { throw Problem.notFound("no segment \"\(id)\"") }
@@ -154,7 +154,7 @@ extension CohortAPI {
             status: .accepted)
     }
 
-    private func deleteSegment(_ context: BasicRequestContext) async throws -> Response {
+    private func deleteSegment(_ context: CohortRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard try dependencies.store.segment(id) != nil else { throw Problem.notFound("no segment \"\(id)\"") }
         let eventID = try await appendCommand(.segmentDeleted, data: JSONObject([("segment_id", .string(id))]))
@@ -162,7 +162,7 @@ extension CohortAPI {
             .object(JSONObject([("segment_id", .string(id)), ("event_id", .string(eventID))])), status: .accepted)
     }
 
-    private func members(_ request: Request, _ context: BasicRequestContext) throws -> Response {
+    private func members(_ request: Request, _ context: CohortRequestContext) throws -> Response {
         let id = try context.parameters.require("id")
         let query = request.uri.queryParameters
         let asOf = try Self.asOf(query["as_of"].map(String.init))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 import Events
 import Foundation
 import Kafka

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 
 /// `cohort config`: shows the effective configuration and where each key can be set.
 struct ConfigCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import API
 import ArgumentParser
+import CommandSupport
 import Events
 import Foundation
 
@@ -29,7 +30,7 @@ struct KeysCreateCommand: ParsableCommand {
             scopes.insert(parsed)
         }
         guard !scopes.isEmpty else { throw ValidationError("--scope needs at least one scope") }
-        let store = try APIKeyStore(path: ServeCommand.keysPath(configuration))
+        let store = try APIKeyStore(path: NodeWiring.keysPath(configuration))
         let now = Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6))
         let (secret, record) = try store.create(name: name, scopes: scopes, now: now)
         Output.error(
@@ -46,7 +47,7 @@ struct KeysListCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        for record in try APIKeyStore(path: ServeCommand.keysPath(configuration)).list() {
+        for record in try APIKeyStore(path: NodeWiring.keysPath(configuration)).list() {
             Output.line(
                 "\(record.id)\t\(record.scopes.sorted().map(\.rawValue).joined(separator: ","))\t"
                     + "\(record.createdAt)\t\(record.name)")
@@ -62,7 +63,7 @@ struct KeysRevokeCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.load()
-        guard try APIKeyStore(path: ServeCommand.keysPath(configuration)).revoke(id: id) else {
+        guard try APIKeyStore(path: NodeWiring.keysPath(configuration)).revoke(id: id) else {
             Output.error("keys: no key \"\(id)\"")
             throw ExitCode(1)
         }

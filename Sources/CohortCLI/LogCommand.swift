@@ -1,5 +1,7 @@
+import API
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 import EventLog
 import EventRecords
 import Events
@@ -23,8 +25,8 @@ struct LogInfoCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.log", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
-        for topic in Wiring.topics(configuration) {
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
+        for topic in NodeWiring.topics(configuration) {
             let count = try await log.partitionCount(topic: topic)
             var total: Int64 = 0
             var parts: [String] = []
@@ -82,7 +84,7 @@ struct LogAppendCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.log", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         let source = LineSource(lineBytesMax: lineBytesMax)
         let failures = try await withThrowingTaskGroup(of: Int.self) { group in
             for _ in 0..<concurrency {
@@ -196,7 +198,7 @@ struct LogReadCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.log", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         var positions = try await log.allPartitions(of: [topic], from: from)
         if let partition { positions = positions.filter { $0.key.partition == partition } }
         var ends: [TopicPartition: Int64] = [:]

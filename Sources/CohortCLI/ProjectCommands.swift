@@ -1,5 +1,7 @@
+import API
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 import EventLog
 import Events
 import Foundation
@@ -20,10 +22,10 @@ struct ProjectCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.project", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         let store = try ReadModelStore(path: configuration.readModelsPath)
         let projector = Projector(
-            log: log, store: store, configuration: Wiring.projectorConfiguration(configuration, deadLetters: true),
+            log: log, store: store, configuration: NodeWiring.projectorConfiguration(configuration, deadLetters: true),
             logger: logger)
         let printer = ProgressPrinter(label: "project", intervalSeconds: 5)
         let signals = Task {
@@ -71,10 +73,10 @@ struct ReplayCommand: AsyncParsableCommand {
         Allocator.keepFreedMemory()
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.replay", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         let store = try ReadModelStore(path: into, options: ReadModelStore.rebuildOptions)
         let projector = Projector(
-            log: log, store: store, configuration: Wiring.replayConfiguration(configuration), logger: logger)
+            log: log, store: store, configuration: NodeWiring.replayConfiguration(configuration), logger: logger)
         let printer = ProgressPrinter(label: "replay")
         let stop: Projector.StopCondition =
             until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp
@@ -176,7 +178,7 @@ struct GenerateCommand: AsyncParsableCommand {
             return
         }
         let logger = LoggingSetup.logger("cohort.generate", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         let started = ContinuousClock.now
         let appended = try await Wiring.appendGenerated(
             generatorOptions, to: log, topic: { configuration.topic($0.defaultTopic) },
@@ -202,9 +204,9 @@ struct StatsCommand: AsyncParsableCommand {
             Output.line("\(counter.rawValue) = \(try store.counter(counter))")
         }
         let logger = LoggingSetup.logger("cohort.stats", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         let offsets = try store.storedOffsets()
-        for topic in Wiring.foldedTopics(configuration) {
+        for topic in NodeWiring.foldedTopics(configuration) {
             var lag: Int64 = 0
             for partition in 0..<(try await log.partitionCount(topic: topic)) {
                 let key = TopicPartition(topic: topic, partition: partition)

@@ -1,5 +1,7 @@
+import API
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 import EventLog
 import EventRecords
 import Events
@@ -260,7 +262,7 @@ extension SegmentSupport {
             throw ExitCode(2)
         }
         let logger = LoggingSetup.logger("cohort.segments", level: configuration.logLevel)
-        let log = try await Wiring.openLog(configuration, logger: logger)
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
         _ = try await log.append([event.outgoingRecord(topic: configuration.topic(type.stream.defaultTopic))])
         await log.close()
         Output.line(event.id)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CohortConfig
+import CommandSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -39,7 +41,7 @@ struct VendorSimCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (host, port) = try ServeCommand.hostAndPort(http)
+        let (host, port) = try CohortConfiguration.hostAndPort(http, setting: "--http")
         let logger = LoggingSetup.logger("cohort.vendor-sim", level: "info")
         var configuration = VendorSimulator.Configuration()
         configuration.successRate = successRate

@@ -64,6 +64,19 @@ public struct CohortConfiguration: Sendable, Equatable {
 
     /// The topic name for a default topic name such as `crm.orders`.
     public func topic(_ defaultName: String) -> String { topicPrefix + defaultName }
+
+    /// `http.listen` taken apart.
+    public func listenAddress() throws -> (host: String, port: Int) {
+        try Self.hostAndPort(httpListen, setting: "http.listen")
+    }
+
+    /// `HOST:PORT` taken apart; port 0 asks the system for a free one.
+    public static func hostAndPort(_ text: String, setting: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65_535).contains(port)
+        else { throw ConfigurationError(source: setting, message: "must be HOST:PORT, got \"\(text)\"") }
+        return (String(text[..<colon]), port)
+    }
 }
 
 /// A configuration input that could not be used; `source` says where it came from.

@@ -53,7 +53,7 @@ struct OpenAPICoverageTests {
             configuration: Projector.Configuration(topics: ["crm.customers"], deadLetterTopic: nil, currency: "INR"))
         let api = CohortAPI(
             APIDependencies(
-                log: log, store: store, index: index, projector: projector, keys: nil, configuration: configuration,
+                log: log, store: store, index: index, projector: projector, authenticator: nil, configuration: configuration,
                 metrics: Metrics(), logger: Logger(label: "test")))
         var routed: [String: String?] = [:]
         for route in api.routes { routed["\(route.method.rawValue) \(route.path)"] = .some(route.scope?.rawValue) }

@@ -10,14 +10,16 @@ import Synchronization
 public final class InMemoryRebuild: @unchecked Sendable {
     // @unchecked Sendable: used from one thread at a time.
     private let store: ReadModelStore
-    private var applier: BatchApplier
+    private var applier: BatchApplier<RebuildRows>
 
     /// A rebuild into `store`, which must hold no read models yet, of about `expectedRecords` records (to size its
     /// tables once instead of growing them step by step).
     public init(store: ReadModelStore, expectedRecords: Int) throws {
         guard try store.isEmpty() else { throw ReadModelStore.NotEmpty() }
         self.store = store
-        applier = BatchApplier(store: store, expectedRecords: expectedRecords, inMemory: true)
+        applier = BatchApplier(
+            store: store, expectedRecords: expectedRecords, expectedCustomers: expectedRecords / 4,
+            sink: RebuildRows(store: store, expectedRecords: expectedRecords))
     }
 
     /// Folds `batch` in memory. The store is only read (it is empty: every lookup misses). Records are moved out of

@@ -9,7 +9,7 @@ import Memory
 ///
 /// Putting these rows one by one, each at a random place in a large B-tree, is most of what folding costs; written
 /// in key order into empty databases, each page is filled once and never copied again.
-struct RebuildRows {
+struct RebuildRows: RowSink {
     /// One timeline row, its key built only when written. Plain data, with no string to retain: ten million rows of
     /// objects kept alive while as many short-lived ones come and go were what made the allocator slow.
     struct TimelineRow {
@@ -43,15 +43,18 @@ struct RebuildRows {
     /// A rough count of the bytes held here, for the rebuild's memory budget.
     private(set) var estimatedBytes = 0
 
-    init(expectedRecords: Int) {
+    let store: ReadModelStore
+
+    init(store: ReadModelStore, expectedRecords: Int) {
+        self.store = store
         eventIDs = ByteTable(expectedCount: expectedRecords, expectedBytes: expectedRecords * 32)
         timelineRows.reserveCapacity(expectedRecords)
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
     /// Records `id`, whose key hashes to `hash` (`StoreKeys.eventIDHash`), as the id claimed last; false when it
-    /// was seen before.
-    mutating func claim(eventID id: String, hash: UInt64) -> Bool {
+    /// was seen before. The empty store is not asked: every lookup there would miss.
+    mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) -> Bool {
         StoreKeys.eventID(id, into: &scratch)
         let (number, added) = scratch.withUnsafeBytes { eventIDs.findOrInsert($0, hash: hash) }
         guard added else { return false }
@@ -62,9 +65,10 @@ struct RebuildRows {
     }
 
     /// Adds a timeline row of the customer in `slot`, or, without one, of `customerID`, for the event whose id was
-    /// claimed last.
+    /// claimed last: its value shares the claimed id's bytes.
     mutating func addTimeline(
-        time: Timestamp, position: RecordPosition, type: EventType, slot: Int?, customerID: String
+        _ customerID: String, slot: Int?, event: EventEssentials, time: Timestamp, position: RecordPosition,
+        in txn: borrowing Transaction
     ) {
         // A handful of topics: the last one nearly always matches.
         var topic = topics.count - 1
@@ -74,7 +78,7 @@ struct RebuildRows {
         }
         let row = TimelineRow(
             time: time.microseconds, offset: position.offset, partition: position.partition, topic: Int32(topic),
-            eventID: lastClaimed, typeCode: TimelineEntry.typeCode(type))
+            eventID: lastClaimed, typeCode: TimelineEntry.typeCode(event.type))
         if let slot {
             timelineRows.append(row)
             timelineRowSlots.append(Int32(slot))
@@ -85,29 +89,54 @@ struct RebuildRows {
     }
 
     /// Starts loading where an event id hashing to `hash` would be (`ByteTable.prefetch`). Mutating though it
-    /// changes nothing: called through the applier's optional, a non-mutating call copied the whole struct,
-    /// retaining each of its tables, per record.
+    /// changes nothing: a non-mutating call from the applier's mutating fold copies the whole struct, retaining each
+    /// of its tables, per record.
     mutating func prefetchEventID(hash: UInt64) { eventIDs.prefetch(hash: hash) }
 
-    /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure).
-    mutating func dropTimeline(slot: Int, customerID: String) {
+    var storeMayHoldRows: Bool { false }
+
+    /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure); the orders are the applier's.
+    mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) -> [String] {
         erasedSlots.insert(slot)
         timelineOfOthers[ByteString(customerID)] = nil
+        return messageIDsByCustomer[ByteString(customerID)] ?? []
     }
 
-    mutating func addMessage(_ messageID: String, of customerID: String) {
+    mutating func addMessageLink(_ messageID: String, customerID: String, in txn: borrowing Transaction) {
         messageIDsByCustomer[ByteString(customerID), default: []].append(messageID)
         estimatedBytes += 32 + messageID.utf8.count
     }
 
-    func messageIDs(of customerID: String) -> [String] { messageIDsByCustomer[ByteString(customerID)] ?? [] }
-
-    mutating func addDeadLetter(_ position: RecordPosition, reason: String) {
+    mutating func addDeadLetter(_ position: RecordPosition, reason: String, in txn: borrowing Transaction) {
         deadLetters.append((position, reason))
         estimatedBytes += 64 + reason.utf8.count
     }
 
-    // The rows are written by `RowPipeline` jobs (`BatchApplier.flush`), each database in key order.
+    // The rows are written by `RowPipeline` jobs, each database in key order.
+
+    /// Appends every database in key order, the rows built on other threads while this one puts them
+    /// (`RowPipeline`). The jobs that sort the most before their first row go first: the putting thread has the
+    /// others' rows meanwhile.
+    func write(
+        customers: @escaping RowPipeline.Job, others: [RowPipeline.Job],
+        customersByPrefix: @escaping @Sendable () -> [(id: String, slot: Int)], in txn: borrowing Transaction
+    ) throws {
+        let rows = self
+        let store = store
+        let jobs: [RowPipeline.Job] =
+            [{ rows.writeEventIDs(to: store.eventIDs, &$0) }, customers]
+            + [
+                { rows.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix(), &$0) },
+                { rows.writeLinksAndDeadLetters(store: store, &$0) },
+            ] + others
+        // A new environment is written through its map: its pages are filled ahead on the other core.
+        let populator = store.environment.populatingAhead(lead: 64 << 20)
+        defer { populator.finish() }
+        try RowPipeline.run(jobs) { chunk in
+            try txn.apply(chunk, flags: .append)
+            populator.advance(by: chunk.bytes.count)
+        }
+    }
 
     /// Every customer's timeline rows, whether filed under its slot or (named by a message first) under its id.
     /// `customersByPrefix` are the applier's customers and their slots in `StoreKeys.prefix` order.

@@ -4,8 +4,8 @@ import Foundation
 /// A condition compiled for one `as_of`: operands converted to the index's units, day fields turned into ranges of
 /// their base time. The index applies a plan to whole columns, `explain` to one customer; both share these tests,
 /// so the two can never disagree.
-struct ConditionPlan {
-    enum Test {
+package struct ConditionPlan {
+    package enum Test {
         /// The value is present and inside the ranges.
         case numeric(NumericColumn, RangeSet)
         case numericPresent(NumericColumn, Bool)
@@ -20,14 +20,14 @@ struct ConditionPlan {
     }
 
     /// Where a string field's values live.
-    enum StringSource {
+    package enum StringSource {
         case customerID
         case column(StringColumn)
     }
 
-    let test: Test
+    package let test: Test
 
-    init(_ condition: Condition, asOf: Timestamp) {
+    package init(_ condition: Condition, asOf: Timestamp) {
         let op = condition.op
         let field = condition.field
         let present = op == .exists
@@ -82,9 +82,9 @@ struct ConditionPlan {
 }
 
 /// Sorted, disjoint closed ranges of Int64, never including the missing-value marker.
-struct RangeSet: Equatable {
-    static let lowest = Int64.min + 1
-    private(set) var ranges: [ClosedRange<Int64>]
+package struct RangeSet: Equatable {
+    package static let lowest = Int64.min + 1
+    package private(set) var ranges: [ClosedRange<Int64>]
 
     init(_ ranges: [ClosedRange<Int64>]) {
         var merged: [ClosedRange<Int64>] = []
@@ -167,9 +167,9 @@ struct RangeSet: Equatable {
 }
 
 /// A string comparison on lower-cased UTF-8 bytes of a present value.
-struct StringTest {
-    let op: Operator
-    let needles: [[UInt8]]
+package struct StringTest {
+    package let op: Operator
+    package let needles: [[UInt8]]
 
     init(op: Operator, operands: [Operand]) {
         self.op = op
@@ -203,7 +203,7 @@ struct StringTest {
 
 /// A comparison of one attribute value: equality across types (a string never equals a number), order on
 /// numbers only, substring tests on strings only.
-struct AttributeTest {
+package struct AttributeTest {
     let op: Operator
     let operands: [AttributeCell]
     /// The substring operators are the string columns' own test.

@@ -6,7 +6,7 @@ import Projections
 let missingValue = Int64.min
 
 /// The numeric columns: money in units of 1/10,000, counts, and times in microseconds.
-enum NumericColumn: Int, CaseIterable {
+package enum NumericColumn: Int, CaseIterable {
     case totalSpend, avgOrderValue, orderCount, visitCount
     case createdAt, firstOrderAt, lastOrderAt, lastVisitAt, lastSeenAt
 
@@ -41,7 +41,7 @@ enum NumericColumn: Int, CaseIterable {
 }
 
 /// The profile string columns, dictionary-encoded and lower-cased (comparisons ignore case).
-enum StringColumn: Int, CaseIterable {
+package enum StringColumn: Int, CaseIterable {
     case name, email, phone, city, country
 
     init?(_ field: Field) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import EventLog
 import Events
 import Foundation

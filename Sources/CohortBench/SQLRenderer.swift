@@ -1,4 +1,5 @@
 import Events
+import Segments
 
 /// SQL databases the segment benchmark compares against.
 public enum SQLDialect: String, Sendable {
@@ -36,7 +37,7 @@ enum SQLRenderer {
     }
 
     static func condition(_ plan: ConditionPlan, _ dialect: SQLDialect) -> String? {
-        func stringColumn(_ source: StringSource) -> String {
+        func stringColumn(_ source: ConditionPlan.StringSource) -> String {
             switch source {
             case .customerID: "lower(customer_id)"
             case .column(let column): ["name", "email", "phone", "city", "country"][column.rawValue]
@@ -47,7 +48,7 @@ enum SQLRenderer {
             let name = numericColumns[column]!
             guard !ranges.ranges.isEmpty else { return "FALSE" }
             let parts = ranges.ranges.map { range -> String in
-                switch (range.lowerBound == RangeSet.lowest, range.upperBound == Int64.max) {
+                switch (range.lowerBound == Segments.RangeSet.lowest, range.upperBound == Int64.max) {
                 case (true, true): "\(name) IS NOT NULL"
                 case (true, false): "\(name) <= \(range.upperBound)"
                 case (false, true): "\(name) >= \(range.lowerBound)"

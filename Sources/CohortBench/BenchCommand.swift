@@ -1,18 +1,21 @@
 import ArgumentParser
 import CohortConfig
+import CommandSupport
 import EventLog
 import Foundation
 import Kafka
 import Logging
 
 /// `cohort bench`: the performance benchmarks of SPEC §13, reported as medians over several runs.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
         subcommands: [
             BenchLogCommand.self, BenchProjectCommand.self, BenchDecodeCommand.self, BenchSegmentsCommand.self,
             BenchIngestCommand.self, BenchCampaignCommand.self,
         ])
+
+    public init() {}
 }
 
 /// `cohort bench log`: durable append and read throughput of the embedded log and of Kafka.

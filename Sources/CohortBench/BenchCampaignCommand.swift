@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandSupport
 import Foundation
 
 /// `cohort bench campaign`: a campaign to many recipients against `cohort vendor-sim`, both in their own processes.

@@ -1,0 +1,130 @@
+import Campaigns
+import CohortConfig
+import EventLog
+import Events
+import Hummingbird
+import Logging
+import Projections
+import Segments
+import ServiceLifecycle
+
+/// How `buildApplication` shapes a node, beyond its configuration: the `serve` flags.
+public struct NodeOptions: Sendable {
+    /// Who may call the scoped routes.
+    public enum Authentication: String, Sendable {
+        /// API keys from `<data.dir>/api-keys.json`.
+        case apiKeys = "api-keys"
+        /// Nobody is asked: for local demos only, said loudly in the log and on `/healthz`.
+        case none
+    }
+
+    public var authentication: Authentication = .apiKeys
+    /// false on an ingest-only node: reads then show the read models as other nodes' projectors wrote them.
+    public var runsProjector = true
+    /// Called with the bound port once the server accepts connections.
+    public var onServerRunning: @Sendable (_ port: Int) async -> Void = { _ in }
+
+    /// The defaults: API keys, a projector.
+    public init() {}
+}
+
+/// A node's HTTP application with its services in dependency order: the log (closed last), the projector, the
+/// delivery worker (when a vendor is configured), then the server. `serve` runs it; route tests drive it in
+/// process with HummingbirdTesting.
+public typealias CohortApplication = Application<RouterResponder<CohortRequestContext>>
+
+/// Builds a whole node from `configuration`: opens the log and the read models, builds the segment index, and
+/// wires the projector, the delivery worker and the HTTP API of SPEC §6 into one application.
+public func buildApplication(
+    configuration: CohortConfiguration, options: NodeOptions = NodeOptions(), logger: Logger
+) async throws -> CohortApplication {
+    let (host, port) = try configuration.listenAddress()
+    let log = try await NodeWiring.openLog(configuration, logger: logger)
+    let store = try ReadModelStore(path: configuration.readModelsPath)
+    let started = ContinuousClock.now
+    let index = try CustomerIndex.build(from: store)
+    logger.info(
+        "segment index built",
+        metadata: [
+            "index.customers": "\(index.customerCount)", "index.mib": "\(index.byteCount / 1_048_576)",
+            "index.ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+        ])
+    var projectorConfiguration = NodeWiring.projectorConfiguration(configuration, deadLetters: true)
+    // A serving node wants fresh reads more than large batches: close a batch 5 ms after its first record.
+    projectorConfiguration.batchWaitMs = 5
+    let projector = Projector(
+        log: log, store: store, configuration: projectorConfiguration, observer: index, logger: logger)
+
+    let authenticator: (any Authenticator)?
+    switch options.authentication {
+    case .none:
+        authenticator = nil
+        logger.warning("AUTHENTICATION IS OFF (--auth none): anyone who can reach this port has full access")
+    case .apiKeys:
+        authenticator = APIKeyAuthenticator(keys: try APIKeyStore(path: NodeWiring.keysPath(configuration)))
+    }
+    let api = CohortAPI(
+        APIDependencies(
+            log: log, store: store, index: index, projector: options.runsProjector ? projector : nil,
+            authenticator: authenticator, configuration: configuration, metrics: Metrics(), logger: logger))
+
+    var services: [any Service] = [LogService(log: log)]
+    if options.runsProjector { services.append(ProjectorService(projector: projector)) }
+    if !configuration.vendorURL.isEmpty {
+        var delivery = DeliveryWorker.Configuration(
+            vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
+            deliveriesTopic: configuration.topic(EventStream.deliveries.defaultTopic))
+        delivery.concurrency = configuration.deliveryConcurrency
+        delivery.batchSize = configuration.deliveryBatchSize
+        delivery.requestTimeoutMs = configuration.deliveryRequestTimeoutMs
+        let worker = DeliveryWorker(
+            log: log, store: store, progress: try OffsetStore(path: configuration.deliveryProgressPath),
+            configuration: delivery, logger: logger)
+        services.append(DeliveryService(worker: worker))
+        logger.info("delivery worker on", metadata: ["vendor.url": "\(configuration.vendorURL)"])
+    }
+    let onServerRunning = options.onServerRunning
+    return Application(
+        router: api.router(),
+        configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "cohort"),
+        services: services,
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger)
+}
+
+/// The log as a service: open while the node runs, closed after every service that uses it has stopped.
+struct LogService: Service {
+    let log: any EventLog
+
+    func run() async throws {
+        // Cancellation ends the wait as well as a graceful shutdown does: the log is closed either way.
+        try? await gracefulShutdown()
+        await log.close()
+    }
+}
+
+/// The projector as a service: runs until the group shuts down, then commits its open batch and returns.
+struct ProjectorService: Service {
+    let projector: Projector
+
+    func run() async throws {
+        _ = try await withGracefulShutdownHandler {
+            try await projector.run(until: .never)
+        } onGracefulShutdown: {
+            projector.stop()
+        }
+    }
+}
+
+/// The delivery worker as a service: stops taking new messages on shutdown, after recording what it sent.
+struct DeliveryService: Service {
+    let worker: DeliveryWorker
+
+    func run() async throws {
+        _ = try await withGracefulShutdownHandler {
+            try await worker.run()
+        } onGracefulShutdown: {
+            worker.stop()
+        }
+    }
+}

@@ -1,0 +1,76 @@
+import CohortConfig
+import EventLog
+import Events
+import Foundation
+import Kafka
+import Logging
+import Projections
+
+/// Builds a node's parts from the configuration: the one place that chooses implementations. `buildApplication`
+/// and every command use it.
+public enum NodeWiring {
+    /// Every topic Cohort uses, prefixed as configured.
+    public static func topics(_ configuration: CohortConfiguration) -> [String] {
+        EventStream.allCases.map { configuration.topic($0.defaultTopic) }
+    }
+
+    /// The Kafka client settings of a configuration.
+    public static func kafkaConfiguration(_ configuration: CohortConfiguration) -> KafkaConfiguration {
+        var kafka = KafkaConfiguration(bootstrapServers: configuration.kafkaBrokers)
+        kafka.messageTimeoutMs = configuration.kafkaMessageTimeoutMs
+        kafka.properties = configuration.kafkaProperties
+        return kafka
+    }
+
+    /// The configured log: Kafka when brokers are set, else the embedded log in `data.dir/log` with the
+    /// `crm.*` topics created.
+    public static func openLog(_ configuration: CohortConfiguration, logger: Logger) async throws -> any EventLog {
+        if configuration.usesKafka {
+            return try KafkaLog(configuration: kafkaConfiguration(configuration), logger: logger)
+        }
+        let log = try openEmbeddedLog(configuration, logger: logger)
+        for topic in topics(configuration) {
+            try await log.createTopic(topic, partitions: configuration.partitions)
+        }
+        return log
+    }
+
+    /// The embedded log in `data.dir/log`, without creating topics.
+    public static func openEmbeddedLog(_ configuration: CohortConfiguration, logger: Logger) throws -> EmbeddedLog {
+        var embedded = EmbeddedLog.Configuration(
+            path: (configuration.dataDirectory as NSString).appendingPathComponent("log"))
+        embedded.defaultPartitions = configuration.partitions
+        return try EmbeddedLog(configuration: embedded, logger: logger)
+    }
+
+    /// The topics projectors fold: every `crm.*` topic but the dead-letter one.
+    public static func foldedTopics(_ configuration: CohortConfiguration) -> [String] {
+        EventStream.allCases.filter { $0 != .deadletter }.map { configuration.topic($0.defaultTopic) }
+    }
+
+    /// Projector settings for this configuration; `deadLetters: false` for replays.
+    public static func projectorConfiguration(_ configuration: CohortConfiguration, deadLetters: Bool)
+        -> Projector.Configuration
+    {
+        Projector.Configuration(
+            topics: foldedTopics(configuration),
+            deadLetterTopic: deadLetters ? configuration.topic(EventStream.deadletter.defaultTopic) : nil,
+            currency: configuration.currency)
+    }
+
+    /// The projector of `cohort replay`: no dead-lettering (the original run did), and a rebuild in memory within
+    /// `replay.memory_mb`, but never more than half of this machine's memory.
+    public static func replayConfiguration(_ configuration: CohortConfiguration) -> Projector.Configuration {
+        var projector = projectorConfiguration(configuration, deadLetters: false)
+        if configuration.replayMemoryMiB > 0 {
+            projector.inMemoryRebuildBytesMax = min(
+                configuration.replayMemoryMiB << 20, Int(ProcessInfo.processInfo.physicalMemory / 2))
+        }
+        return projector
+    }
+
+    /// Where the API keys of a data directory live.
+    public static func keysPath(_ configuration: CohortConfiguration) -> String {
+        configuration.dataDirectory + "/api-keys.json"
+    }
+}

@@ -1,0 +1,79 @@
+import EventLog
+import Events
+import LMDB
+
+/// The rows of a live batch, put straight into its write transaction.
+struct TransactionRows: RowSink {
+    let store: ReadModelStore
+    /// Reused for keys built per record, to spare an allocation each time.
+    private var keyBuffer: [UInt8] = []
+
+    init(store: ReadModelStore) {
+        self.store = store
+        keyBuffer.reserveCapacity(512)
+    }
+
+    var estimatedBytes: Int { 0 }
+
+    var storeMayHoldRows: Bool { true }
+
+    mutating func prefetchEventID(hash: UInt64) {}
+
+    mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) throws -> Bool {
+        // One insert that refuses an existing key both checks and records the id.
+        StoreKeys.eventID(id, into: &keyBuffer)
+        return try txn.put(store.eventIDs, key: keyBuffer, value: [UInt8](), flags: .noOverwrite)
+    }
+
+    mutating func addDeadLetter(_ position: RecordPosition, reason: String, in txn: borrowing Transaction) throws {
+        try txn.put(
+            store.deadLetters, key: StoreKeys.position(position),
+            value: DeadLetterEntry.encodedValue(position: position, reason: reason))
+    }
+
+    mutating func addTimeline(
+        _ customerID: String, slot: Int?, event: EventEssentials, time: Timestamp, position: RecordPosition,
+        in txn: borrowing Transaction
+    ) throws {
+        let entry = TimelineEntry(time: time, type: event.type, eventID: event.id, position: position)
+        StoreKeys.timeline(customerID: customerID, time: time, position: position, into: &keyBuffer)
+        try txn.put(store.timeline, key: keyBuffer, value: entry.encodedValue())
+    }
+
+    mutating func addMessageLink(_ messageID: String, customerID: String, in txn: borrowing Transaction) throws {
+        try txn.put(
+            store.customerMessages, key: StoreKeys.customerMessage(customerID: customerID, messageID: messageID),
+            value: [UInt8]())
+    }
+
+    mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws -> [String] {
+        let prefix = StoreKeys.prefix(customerID)
+        try deleteAll(withPrefix: prefix, in: store.orders, txn)
+        try deleteAll(withPrefix: prefix, in: store.timeline, txn)
+        var messageIDs: [String] = []
+        try txn.forEach(store.customerMessages, from: prefix) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            messageIDs.append(String(decoding: key.dropFirst(prefix.count), as: UTF8.self))
+            return true
+        }
+        return messageIDs
+    }
+
+    private func deleteAll(withPrefix prefix: [UInt8], in database: Database, _ txn: borrowing Transaction) throws {
+        var keys: [[UInt8]] = []
+        try txn.forEach(database, from: prefix) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            keys.append(Array(key))
+            return true
+        }
+        for key in keys { try txn.delete(database, key: key) }
+    }
+
+    /// In key order on this thread: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
+    func write(
+        customers: @escaping RowPipeline.Job, others: [RowPipeline.Job],
+        customersByPrefix: @escaping @Sendable () -> [(id: String, slot: Int)], in txn: borrowing Transaction
+    ) throws {
+        try RowPipeline.runHere([customers] + others) { try txn.apply($0, flags: []) }
+    }
+}

@@ -1,0 +1,78 @@
+import API
+import CohortConfig
+import Events
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import TestSupport
+
+/// A whole node built by `buildApplication` in a temporary directory and driven in process through
+/// HummingbirdTesting's router client: the same routes, authenticator and projector as `cohort serve`, no socket.
+struct InProcessNode {
+    let directory = TemporaryDirectory("cohort-api")
+    var configuration = CohortConfiguration()
+    /// One key per scope, by scope.
+    private(set) var keys: [Scope: String] = [:]
+
+    init(configure: (inout CohortConfiguration) -> Void = { _ in }) throws {
+        configuration.dataDirectory = directory.path
+        configuration.partitions = 2
+        configure(&configuration)
+        let store = try APIKeyStore(path: NodeWiring.keysPath(configuration))
+        let now = Timestamp(microseconds: 0)
+        for scope in Scope.allCases {
+            keys[scope] = try store.create(name: "test-\(scope.rawValue)", scopes: [scope], now: now).secret
+        }
+    }
+
+    /// Runs `body` against the node, whose services (log, projector) run meanwhile and stop after it.
+    func run<Value: Sendable>(_ body: @Sendable (NodeClient) async throws -> Value) async throws -> Value {
+        let application = try await buildApplication(
+            configuration: configuration, options: NodeOptions(), logger: Logger(label: "api-test"))
+        let keys = keys
+        return try await application.test(.router) { client in try await body(NodeClient(client: client, keys: keys)) }
+    }
+}
+
+/// A response with its body decoded, for assertions.
+struct NodeResponse {
+    let status: Int
+    let headers: HTTPFields
+    let text: String
+
+    /// The body as a JSON object (empty when it is not one).
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
+    var contentType: String? { headers[.contentType] }
+    var isProblem: Bool { contentType == "application/problem+json" }
+}
+
+/// Requests as a caller holding one scope's key (or none) sends them.
+struct NodeClient: Sendable {
+    let client: any TestClientProtocol
+    let keys: [Scope: String]
+
+    func request(
+        _ method: HTTPRequest.Method, _ uri: String, as scope: Scope? = nil, json: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> NodeResponse {
+        var headers = extra
+        if let scope { headers[.authorization] = "Bearer \(keys[scope]!)" }
+        if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        let response = try await client.execute(
+            uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        return NodeResponse(
+            status: Int(response.status.code), headers: response.headers, text: String(buffer: response.body))
+    }
+
+    /// Asks `probe` again (every 10 ms, for at most `seconds`) until it holds: the projector folds asynchronously.
+    func eventually(seconds: Double = 20, _ probe: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await probe() { return true }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return try await probe()
+    }
+}
