@@ -8,9 +8,8 @@ import CommandSupport
 enum CohortMain {
     static func main() async {
         // Cohort allocates and frees small objects by the million on one thread while others keep millions alive
-        // (decoding on every core, folding on one): glibc's malloc spent a sixth of a replay in its slow paths and
-        // locks there, and a quarter of a 10M-record replay consolidating fastbins. jemalloc, linked in, takes its
-        // place; this fails loudly should a build ever lose it.
+        // (decoding on every core, folding on one), which glibc's malloc serves through its slow paths and locks.
+        // jemalloc, linked in, takes its place; this fails loudly should a build ever lose it.
         precondition(cohort_jemalloc_version() != nil, "cohort expects jemalloc as its allocator (libjemalloc-dev)")
         await CohortCommand.main()
     }

@@ -3,8 +3,8 @@ import Memory
 
 /// A stored record lent by a reader without being copied out: its bytes are valid only during the call that
 /// received it. A projector decodes most records straight from these bytes and copies out only what it keeps
-/// (poison records, for the dead-letter topic): a replay reads millions of records, and copying each out of the log
-/// took a fifth of its decoding time.
+/// (poison records, for the dead-letter topic): a replay reads millions of records, and copying each one out would
+/// be a large share of decoding.
 public struct LentRecord {
     /// Where the record is stored.
     public let position: RecordPosition

@@ -95,8 +95,8 @@ struct EventScanner {
     /// Calls `body` with the essentials when the bytes are a plain, valid event; false when the full decoder must
     /// decide.
     fileprivate mutating func envelope(_ body: (consuming EventEssentials) -> Void) -> Bool {
-        // Kept on the stack, only for the scan: a heap array per event, allocated, then destroyed element by element
-        // through the runtime's generic witnesses, was a tenth of decoding.
+        // Kept on the stack, only for the scan: a heap array per event is allocated, then destroyed element by
+        // element through the runtime's generic witnesses.
         withUnsafeTemporaryAllocation(of: ScannedValue.self, capacity: Self.fieldCountMax) { values in
             values.initialize(repeating: .absent)
             defer { values.deinitialize() }
@@ -605,8 +605,8 @@ private struct FieldCheck {
     }
 }
 
-/// Names to find a member by, held so that a lookup allocates and retains nothing: an array of byte arrays
-/// retained each name it compared, and member lookups were a tenth of decoding.
+/// Names to find a member by, held so that a lookup allocates and retains nothing (an array of byte arrays retains
+/// each name it compares, on the hottest path of decoding).
 private final class NameTable: @unchecked Sendable {
     // @unchecked Sendable: the buffers are written once in `init` and only read after.
     /// The names' bytes, end to end.
@@ -641,8 +641,8 @@ private final class NameTable: @unchecked Sendable {
 
     /// Which name the bytes of `range` of `source` spell, looking from name number `expected` on (and round).
     /// Producers write members in one order, mostly the table's, some left out: a scanner expecting the name after
-    /// the one it found last finds it at once or a step or two on, where a search from the first name took a fifth
-    /// of scanning an envelope.
+    /// the one it found last finds it at once or a step or two on, where a search from the first name compares
+    /// most of the table each time.
     func index(of range: Range<Int>, in source: UnsafeBufferPointer<UInt8>, expected: Int = 0) -> Int? {
         let length = range.count
         let candidate = UnsafeRawPointer(source.baseAddress! + range.lowerBound)

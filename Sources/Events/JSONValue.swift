@@ -67,7 +67,7 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One member of a JSON object. A struct, not a tuple: arrays of tuples need their type metadata looked up at run
-/// time on every use, which showed up as a tenth of decoding time.
+/// time on every use.
 public struct JSONMember: Sendable, Equatable {
     public let key: String
     public var value: JSONValue

@@ -32,8 +32,7 @@ public final class Environment: @unchecked Sendable {
         /// Right for read models, which carry their log offsets and re-fold whatever a lost commit held.
         public var noMetaSync: Bool = false
         /// No readahead on the map (`MDB_NORDAHEAD`). A rebuild writing through the map into a new, sparse file
-        /// otherwise faults in and zeroes large blocks around every page it touches, most of them beyond the data:
-        /// half of the final write's time went there.
+        /// otherwise faults in and zeroes large blocks around every page it touches, most of them beyond the data.
         public var noReadahead: Bool = false
 
         /// The defaults.

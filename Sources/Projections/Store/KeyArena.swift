@@ -2,8 +2,8 @@ import Foundation
 import Memory
 
 /// Many keys laid end to end in one buffer, to be put in LMDB's key order: sorting them compares bytes in place,
-/// with no array or string to retain and release per comparison (which, for a million keys, took longer than the
-/// puts themselves).
+/// with no array or string to retain and release per comparison (for millions of keys, those would cost more than
+/// the puts themselves).
 struct KeyArena {
     private var bytes: [UInt8] = []
     /// Where key `i` starts; it ends where key `i + 1` starts.
@@ -246,7 +246,7 @@ struct ByteTable {
 
     /// A seeded hash: the seed is random per process, so keys chosen to collide cannot be predicted from outside
     /// it; the same in every thread, so it can be computed where a key is decoded. Eight bytes at a time, each word
-    /// folded in by a full-width multiply: SipHash (`Hasher`) cost a twentieth of decoding.
+    /// folded in by a full-width multiply: cheaper than SipHash (`Hasher`) on the decoding threads' hot path.
     static func hash(_ key: UnsafeRawBufferPointer) -> UInt64 {
         let count = key.count
         var state = seeds.0 ^ UInt64(truncatingIfNeeded: count)

@@ -355,7 +355,7 @@ public final class ReadModelStore: @unchecked Sendable {
 }
 
 /// SHA-256 over many small pieces, gathered into a buffer that is hashed when full: hashing each key, value and
-/// length of a digest on its own took four times as long as the hashing itself. Full buffers are hashed on another
+/// length on its own costs more in calls than in hashing. Full buffers are hashed on another
 /// thread while the next fills (two buffers, one in flight). A hash is the same over any split of its bytes, so the
 /// digest is too.
 private struct FramingHasher: ~Copyable {

@@ -8,8 +8,8 @@ import Events
 enum StoreKeys {
     static func id(_ value: String) -> [UInt8] { Array(value.utf8) }
 
-    /// LMDB's default key order (bytes, then length) with `memcmp`: the generic `lexicographicallyPrecedes`
-    /// profiled at a tenth of the write thread when sorting a batch's keys. Every key comparison comes here.
+    /// LMDB's default key order (bytes, then length) with `memcmp`, not the generic `lexicographicallyPrecedes`,
+    /// which goes element by element: every key comparison of a batch's sort comes here.
     static func precedes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
         let common = min(x.count, y.count)
         let order = common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common)

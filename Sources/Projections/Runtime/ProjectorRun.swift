@@ -1,0 +1,212 @@
+import EventLog
+import Events
+import Logging
+
+/// One run of a projector: poll → decode → settle → enqueue → commit, with `ProjectorLoop` deciding when. Lives for
+/// one call of `Projector.run`, on that call's task.
+final class ProjectorRun {
+    /// A batch decoded and ready for the write queue.
+    struct Batch {
+        var records: [DecodedRecord] = []
+        /// Poison records in their dead-letter form.
+        var poison: [OutgoingRecord] = []
+        /// The next offset of every partition once this batch is folded.
+        var reached: [TopicPartition: Int64]
+    }
+
+    /// A batch handed to the write queue and not yet settled.
+    private struct InFlight {
+        let commit: Task<Void, any Error>
+        let offsets: [TopicPartition: Int64]
+        let records: Int
+    }
+
+    private let projector: Projector
+    private(set) var loop: ProjectorLoop
+    private let reader: any LogReader
+    private let decoders: DecodeThreads
+    private let progress: (@Sendable (Projector.Progress) -> Void)?
+    private let started = ContinuousClock.now
+    private var state: Projector.Progress
+    /// Oldest first.
+    private var inFlight: [InFlight] = []
+    /// Set while folding into an empty store in memory (`Configuration.inMemoryRebuildBytesMax`).
+    private var rebuild: InMemoryRebuild?
+
+    init(
+        projector: Projector, loop: ProjectorLoop, reader: any LogReader, decoders: DecodeThreads,
+        progress: (@Sendable (Projector.Progress) -> Void)?
+    ) throws {
+        self.projector = projector
+        self.loop = loop
+        self.reader = reader
+        self.decoders = decoders
+        self.progress = progress
+        state = Projector.Progress(remaining: loop.stopsWhenCaughtUp ? loop.remaining() : nil)
+        if let budget = projector.configuration.inMemoryRebuildBytesMax, try projector.store.isEmpty() {
+            // Tables sized for the records behind, or as many as the budget holds (~256 bytes per record of
+            // generated traffic), so that they are not grown step by step.
+            let expected = min(Int(loop.remaining()), budget / 256)
+            rebuild = try InMemoryRebuild(store: projector.store, expectedRecords: expected)
+            projector.logger.info("projector rebuilding in memory into an empty store")
+        }
+    }
+
+    // MARK: Poll and decode
+
+    /// The next batch: polls until `ProjectorLoop.batchCloses`, decoding as it goes; nil when nothing came.
+    func nextBatch() async throws -> Batch? {
+        var batch = Batch(reached: loop.positions)
+        let deadline = ContinuousClock.now + .milliseconds(loop.batchWaitMs)
+        func leftMs() -> Int { Int((deadline - ContinuousClock.now) / .milliseconds(1)) }
+        while true {
+            let taken = batch.records.count
+            let maxRecords = loop.pollRecordsMax(taken: taken)
+            let timeoutMs = loop.pollTimeoutMs(taken: taken, leftMs: leftMs())
+            let polled: Int
+            let fresh: [DecodedRecord]
+            if loop.until != nil {
+                (polled, fresh) = try await reader.pollLent(maxRecords: maxRecords, timeoutMs: timeoutMs) { lent in
+                    let taken = lent.filter { record in
+                        loop.admits(
+                            TopicPartition(topic: record.position.topic, partition: record.position.partition),
+                            timestampMs: record.timestampMs)
+                    }
+                    return (lent.count, try decode(SplitPoll(lending: taken), into: &batch))
+                }
+            } else {
+                // Split: the decoding threads read the records they decode, so that reading is not one thread's
+                // work done before theirs.
+                (polled, fresh) = try await reader.pollSplit(maxRecords: maxRecords, timeoutMs: timeoutMs) { poll in
+                    (poll.count, try decode(poll, into: &batch))
+                }
+            }
+            // The first poll nearly always fills the batch: taken whole, nothing is copied.
+            if batch.records.isEmpty { batch.records = fresh } else { batch.records += fresh }
+            if loop.batchCloses(
+                taken: batch.records.count, polled: polled, leftMs: leftMs(), stopRequested: projector.shouldStop,
+                reached: batch.reached)
+            {
+                break
+            }
+        }
+        return batch.records.isEmpty ? nil : batch
+    }
+
+    /// Decodes a poll for `batch`: records are decoded from the log's own bytes while it lends them, and only
+    /// poison is copied out, in its dead-letter form.
+    private func decode(_ poll: SplitPoll, into batch: inout Batch) throws -> [DecodedRecord] {
+        for run in poll.runs { batch.reached[run.partition] = run.offsets.upperBound }
+        let fresh = try projector.decode(poll, on: decoders)
+        if let topic = projector.configuration.deadLetterTopic {
+            for index in fresh.indices {
+                guard case .poison(let reason) = fresh[index].content else { continue }
+                try poll.lend(index..<(index + 1)) { record in
+                    batch.poison.append(Projector.deadLetter(record[0].copy(), reason: reason, topic: topic))
+                }
+            }
+        }
+        return fresh
+    }
+
+    // MARK: Hand to the write queue
+
+    /// Takes `batch`: its poison is on the dead-letter topic first (none is lost), then it joins the write queue
+    /// once fewer than `ProjectorLoop.batchesInFlightMax` wait there. Batches commit in order, one at a time, and
+    /// the next is decoded meanwhile.
+    func hand(_ batch: consuming Batch) async throws {
+        loop.take(reached: batch.reached)
+        try await projector.deadLetter(batch.poison)
+        try await settle(keeping: loop.batchesKeptBeforeEnqueue)
+        let offsets = loop.positions
+        // Handed over whole: a rebuild's fold then holds the only reference and moves records out instead of
+        // copying them.
+        let records = Projector.BatchHandOff(batch.records)
+        if let inMemory = rebuild, let budget = projector.configuration.inMemoryRebuildBytesMax,
+            inMemory.isFull(bytesMax: budget, batchRecordsMax: loop.batchRecordsMax)
+        {
+            // As of the batches folded so far: the budget may be passed by those still in flight.
+            try await settle()
+            projector.logger.notice(
+                "projector rebuild outgrew its memory budget; writing it and going on in batches",
+                metadata: ["projector.budget_bytes": "\(budget)"])
+            try await commitRebuild(projector.committedPositions)
+        }
+        if let inMemory = rebuild {
+            enqueue({ try inMemory.fold(records.take()) }, offsets: offsets, records: records.count)
+        } else {
+            let (store, observer) = (projector.store, projector.observer)
+            enqueue(
+                {
+                    let changes = try store.apply(records.take(), nextOffsets: offsets)
+                    observer?.didCommit(changes)
+                }, offsets: offsets, records: records.count)
+        }
+        if loop.lagRefreshDue(nowMs: Projector.nowMs()) {
+            try await projector.refreshHighWatermarks(Array(offsets.keys))
+        }
+    }
+
+    /// Hands `work` (folding or applying one batch) to the write queue after every batch handed over before it.
+    private func enqueue(_ work: @escaping @Sendable () throws -> Void, offsets: [TopicPartition: Int64], records: Int) {
+        let previous = inFlight.last?.commit
+        let projector = projector
+        let commit = Task {
+            // A batch that failed stops every later one: batches fold in order or not at all.
+            try await previous?.value
+            try await projector.onWriteQueue(work)
+        }
+        inFlight.append(InFlight(commit: commit, offsets: offsets, records: records))
+    }
+
+    /// Waits for the oldest batches handed to the write queue until at most `pending` are left, publishing the
+    /// progress of each.
+    func settle(keeping pending: Int = 0) async throws {
+        while inFlight.count > pending {
+            let batch = inFlight.removeFirst()
+            try await batch.commit.value
+            projector.publish(positions: batch.offsets)
+            state.records += batch.records
+            if rebuild == nil { state.batches += 1 }
+            state.elapsedSeconds = Projector.seconds(since: started)
+            if loop.stopsWhenCaughtUp { state.remaining = loop.remaining(from: batch.offsets) }
+            progress?(state)
+        }
+    }
+
+    /// Writes what a rebuild in memory has folded up to `offsets`; ordinary batches follow, if any.
+    private func commitRebuild(_ offsets: [TopicPartition: Int64]) async throws {
+        guard let pending = rebuild else { return }
+        rebuild = nil
+        state.writing = true
+        progress?(state)
+        let writeStarted = ContinuousClock.now
+        let estimatedBytes = pending.estimatedBytes
+        let observer = projector.observer
+        try await projector.onWriteQueue {
+            let changes = try pending.commit(nextOffsets: offsets)
+            observer?.didCommit(changes)
+        }
+        projector.logger.info(
+            "projector wrote the rebuild folded in memory",
+            metadata: [
+                "projector.records": "\(state.records)",
+                "projector.estimated_mb": "\(estimatedBytes >> 20)",
+                "projector.write_seconds": "\(Projector.seconds(since: writeStarted))",
+            ])
+        state.writing = false
+        state.batches += 1
+        state.elapsedSeconds = Projector.seconds(since: started)
+        progress?(state)
+    }
+
+    /// Settles every batch, writes a rebuild still in memory, and returns the last progress.
+    func finish() async throws -> Projector.Progress {
+        try await settle()
+        try await commitRebuild(projector.committedPositions)
+        state.elapsedSeconds = Projector.seconds(since: started)
+        // On a requested stop the log may be the reason (a broker outage): do not wait on it for a final lag reading.
+        if !projector.shouldStop { try await projector.refreshHighWatermarks(Array(loop.positions.keys)) }
+        return state
+    }
+}
