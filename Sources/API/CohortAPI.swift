@@ -19,13 +19,13 @@ public struct APIDependencies: Sendable {
     /// Who may call the scoped routes; nil when the node runs with `--auth none`.
     public var authenticator: (any Authenticator)?
     public var configuration: CohortConfiguration
-    public var metrics: Metrics
+    public var metrics: NodeMetrics
     public var logger: Logger
 
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
         authenticator: (any Authenticator)?,
-        configuration: CohortConfiguration, metrics: Metrics, logger: Logger
+        configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger
     ) {
         self.log = log
         self.store = store
@@ -56,17 +56,6 @@ public struct CohortAPI: Sendable {
 
     public init(_ dependencies: APIDependencies) {
         self.dependencies = dependencies
-        dependencies.metrics.describe(
-            "cohort_http_requests_total", kind: "counter", "HTTP responses by route, method and status")
-        dependencies.metrics.describe(
-            "cohort_http_request_duration_seconds", kind: "histogram", "HTTP request latency by route")
-        dependencies.metrics.describe("cohort_ingest_events_total", kind: "counter", "events durably accepted")
-        dependencies.metrics.describe(
-            "cohort_ingest_rejected_total", kind: "counter", "ingest requests rejected, by reason")
-        dependencies.metrics.describe(
-            "cohort_ingest_append_seconds", kind: "histogram", "time for the log to acknowledge an ingest batch")
-        dependencies.metrics.describe(
-            "cohort_segment_query_seconds", kind: "histogram", "segment count/preview/members evaluation time")
     }
 
     /// Every route, in documentation order.
@@ -104,12 +93,13 @@ public struct CohortAPI: Sendable {
                 "request failed", metadata: ["http.route": "\(route.path)", "error": "\(error)"])
             response = Self.render(Problem(.internalServerError, "Internal error", detail: "see the server log"))
         }
-        let labels = "route=\"\(route.path)\",method=\"\(route.method.rawValue)\""
         dependencies.metrics.increment(
-            "cohort_http_requests_total", labels: labels + ",status=\"\(response.status.code)\"")
+            "cohort_http_requests_total",
+            dimensions: [
+                ("route", route.path), ("method", route.method.rawValue), ("status", String(response.status.code)),
+            ])
         dependencies.metrics.observe(
-            "cohort_http_request_duration_seconds", labels: "route=\"\(route.path)\"",
-            seconds: Self.seconds(since: started))
+            "cohort_http_request_duration_seconds", dimensions: [("route", route.path)], since: started)
         return response
     }
 
@@ -223,8 +213,4 @@ public struct CohortAPI: Sendable {
     }
 
     static func now() -> Timestamp { Timestamp(microseconds: Int64(Date().timeIntervalSince1970 * 1e6)) }
-
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        Double((ContinuousClock.now - start) / .nanoseconds(1)) / 1e9
-    }
 }

@@ -147,8 +147,8 @@ extension CohortAPI {
             reject("log_unavailable")
             throw error
         }
-        dependencies.metrics.observe("cohort_ingest_append_seconds", seconds: Self.seconds(since: started))
-        dependencies.metrics.increment("cohort_ingest_events_total", by: Double(events.count))
+        dependencies.metrics.observe("cohort_ingest_append_seconds", since: started)
+        dependencies.metrics.increment("cohort_ingest_events_total", by: Int64(events.count))
         return Self.json(
             .object(
                 JSONObject([
@@ -166,7 +166,7 @@ extension CohortAPI {
     }
 
     private func reject(_ reason: String) {
-        dependencies.metrics.increment("cohort_ingest_rejected_total", labels: "reason=\"\(reason)\"")
+        dependencies.metrics.increment("cohort_ingest_rejected_total", dimensions: [("reason", reason)])
     }
 
     /// One item of an ingest request, parsed.

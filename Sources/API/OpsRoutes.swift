@@ -53,22 +53,21 @@ extension CohortAPI {
         return Self.json(body, status: ready ? .ok : .serviceUnavailable)
     }
 
+    /// Samples the gauges, then renders every metric; 404 when another backend than Prometheus exports them.
     private func metricsText() throws -> Response {
-        var gauges: [(name: String, labels: String, value: Double)] = []
-        for (partition, lag) in (dependencies.projector?.lag() ?? [:]).sorted(by: {
-            $0.key.description < $1.key.description
-        }) {
-            gauges.append(
-                (
-                    "cohort_projector_lag_records",
-                    "topic=\"\(partition.topic)\",partition=\"\(partition.partition)\"", Double(lag)
-                ))
+        let metrics = dependencies.metrics
+        for (partition, lag) in dependencies.projector?.lag() ?? [:] {
+            metrics.set(
+                "cohort_projector_lag_records",
+                dimensions: [("topic", partition.topic), ("partition", String(partition.partition))], to: Double(lag))
         }
-        gauges.append(("cohort_dead_letters", "", Double(try dependencies.store.counter(.deadLetters))))
-        gauges.append(("cohort_events_folded", "", Double(try dependencies.store.counter(.events))))
-        gauges.append(("cohort_index_customers", "", Double(dependencies.index.customerCount)))
-        return Self.text(
-            dependencies.metrics.render(gauges: gauges), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        metrics.set("cohort_dead_letters", to: Double(try dependencies.store.counter(.deadLetters)))
+        metrics.set("cohort_events_folded", to: Double(try dependencies.store.counter(.events)))
+        metrics.set("cohort_index_customers", to: Double(dependencies.index.customerCount))
+        guard let text = metrics.render() else {
+            throw Problem.notFound("metrics are exported by the configured metrics backend, not served here")
+        }
+        return Self.text(text, contentType: "text/plain; version=0.0.4; charset=utf-8")
     }
 
     private func openAPI() throws -> Response {

@@ -75,7 +75,7 @@ extension CohortAPI {
         }
         let started = ContinuousClock.now
         let result = SegmentViews.preview(decoded, index: dependencies.index, asOf: asOf, sampleSize: sample)
-        dependencies.metrics.observe("cohort_segment_query_seconds", seconds: Self.seconds(since: started))
+        dependencies.metrics.observe("cohort_segment_query_seconds", since: started)
         return Self.json(result)
     }
 
@@ -175,7 +175,7 @@ extension CohortAPI {
                 "the saved rule is not valid for this version", errors: error.problems.map { ($0.pointer, $0.message) })
         }
         let started = ContinuousClock.now
-        defer { dependencies.metrics.observe("cohort_segment_query_seconds", seconds: Self.seconds(since: started)) }
+        defer { dependencies.metrics.observe("cohort_segment_query_seconds", since: started) }
         if query["format"] == "csv" {
             let ids = dependencies.index.allMembers(decoded, asOf: asOf)
             let store = dependencies.store

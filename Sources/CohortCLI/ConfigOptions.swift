@@ -6,7 +6,7 @@ import Logging
 /// Options every command that touches the log shares: where the configuration comes from and the common
 /// overrides. Flags win over `COHORT_*` variables, which win over the file.
 struct ConfigOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: "Configuration file (TOML subset); default: $COHORT_CONFIG if set.")
+    @Option(name: .customLong("config"), help: "Configuration file (TOML); default: $COHORT_CONFIG if set.")
     var configFile: String?
 
     @Option(name: .customLong("data"), help: "Data directory (data.dir).")

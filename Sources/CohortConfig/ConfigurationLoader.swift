@@ -1,4 +1,5 @@
 import Foundation
+import TOMLKit
 
 /// Builds a `CohortConfiguration` from its three layers: file < environment < flags.
 public enum ConfigurationLoader {
@@ -16,7 +17,8 @@ public enum ConfigurationLoader {
                 throw ConfigurationError(source: path, message: "cannot read the file: \(error.localizedDescription)")
             }
             for entry in try ConfigFileParser.parse(text, name: path) {
-                try apply(entry.key, entry.value, to: &configuration, source: "\(path):\(entry.line)")
+                let source = entry.line.map { "\(path):\($0)" } ?? path
+                try apply(entry.key, entry.value, to: &configuration, source: source)
             }
         }
         for setting in Settings.all {
@@ -80,85 +82,66 @@ public enum ConfigurationLoader {
     }
 }
 
-/// Reads the configuration file: a TOML subset of `[section]` headers and `key = value` lines, where a value is
-/// a double-quoted string, an integer or a boolean, and `#` starts a comment.
+/// Reads the configuration file with a full TOML parser (TOMLKit): every table's keys become dotted setting keys
+/// (`[kafka]` `brokers = …` → `kafka.brokers`), and each value must be a string, an integer or a boolean.
 enum ConfigFileParser {
     struct Entry: Equatable {
         let key: String
         let value: String
-        let line: Int
+        /// The line that sets the key, when it can be found (TOML values carry no position of their own).
+        let line: Int?
     }
 
     static func parse(_ text: String, name: String) throws(ConfigurationError) -> [Entry] {
-        var entries: [Entry] = []
-        var section = ""
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let lineNumber = index + 1
-            let line = stripComment(rawLine).trimmingSpaces
-            if line.isEmpty { continue }
-            if line.hasPrefix("[") {
-                guard line.hasSuffix("]"), line.count > 2 else {
-                    throw ConfigurationError(source: "\(name):\(lineNumber)", message: "malformed section header")
-                }
-                section = String(line.dropFirst().dropLast()).trimmingSpaces + "."
-                continue
-            }
-            let parts = line.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else {
-                throw ConfigurationError(source: "\(name):\(lineNumber)", message: "expected key = value")
-            }
-            let key = section + parts[0].trimmingSpaces
-            let rawValue = parts[1].trimmingSpaces
-            guard let value = parseValue(rawValue) else {
-                throw ConfigurationError(
-                    source: "\(name):\(lineNumber)", message: "\(key): expected a \"string\", an integer, true or false"
-                )
-            }
-            entries.append(Entry(key: key, value: value, line: lineNumber))
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigurationError(source: "\(name):\(error.source.begin.line)", message: error.description)
+        } catch {
+            throw ConfigurationError(source: name, message: "not TOML: \(error)")
         }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var entries: [Entry] = []
+        try flatten(table, prefix: "", lines: lines, name: name, into: &entries)
         return entries
     }
 
-    /// Drops a `#` comment that is not inside a string.
-    private static func stripComment(_ line: Substring) -> Substring {
-        var inString = false
-        var escaped = false
-        for index in line.indices {
-            let character = line[index]
-            if escaped { escaped = false; continue }
-            if character == "\\" && inString { escaped = true; continue }
-            if character == "\"" { inString.toggle() }
-            if character == "#" && !inString { return line[..<index] }
+    private static func flatten(
+        _ table: TOMLTable, prefix: String, lines: [String], name: String, into entries: inout [Entry]
+    ) throws(ConfigurationError) {
+        for key in table.keys.sorted() {
+            guard let value = table[key] else { continue }
+            let dotted = prefix + key
+            if let nested = value.table {
+                try flatten(nested, prefix: dotted + ".", lines: lines, name: name, into: &entries)
+                continue
+            }
+            let line = Self.line(of: key, in: lines)
+            let text: String
+            if let string = value.string {
+                text = string
+            } else if let bool = value.bool {
+                text = bool ? "true" : "false"
+            } else if let int = value.int {
+                text = String(int)
+            } else {
+                throw ConfigurationError(
+                    source: line.map { "\(name):\($0)" } ?? name,
+                    message: "\(dotted): expected a \"string\", an integer, true or false, got a \(value.type)")
+            }
+            entries.append(Entry(key: dotted, value: text, line: line))
         }
-        return line
     }
 
-    private static func parseValue(_ text: String) -> String? {
-        if text == "true" || text == "false" { return text }
-        if text.hasPrefix("\"") {
-            guard text.count >= 2, text.hasSuffix("\"") else { return nil }
-            var result = ""
-            var escaped = false
-            for character in text.dropFirst().dropLast() {
-                if escaped {
-                    switch character {
-                    case "n": result.append("\n")
-                    case "t": result.append("\t")
-                    case "\"", "\\": result.append(character)
-                    default: return nil
-                    }
-                    escaped = false
-                } else if character == "\\" {
-                    escaped = true
-                } else if character == "\"" {
-                    return nil
-                } else {
-                    result.append(character)
-                }
-            }
-            return escaped ? nil : result
+    /// The first line that assigns `key` (possibly as the last part of a dotted key), for error messages.
+    private static func line(of key: String, in lines: [String]) -> Int? {
+        for (index, line) in lines.enumerated() {
+            let trimmed = line.trimmingSpaces
+            guard let equals = trimmed.firstIndex(of: "="), !trimmed.hasPrefix("#") else { continue }
+            let assigned = trimmed[..<equals].trimmingSpaces
+            if assigned == key || assigned.hasSuffix("." + key) { return index + 1 }
         }
-        let digits = text.replacingUnderscores
-        return Int(digits) != nil ? digits : nil
+        return nil
     }
 }

@@ -54,7 +54,7 @@ struct OpenAPICoverageTests {
         let api = CohortAPI(
             APIDependencies(
                 log: log, store: store, index: index, projector: projector, authenticator: nil, configuration: configuration,
-                metrics: Metrics(), logger: Logger(label: "test")))
+                metrics: NodeMetrics(), logger: Logger(label: "test")))
         var routed: [String: String?] = [:]
         for route in api.routes { routed["\(route.method.rawValue) \(route.path)"] = .some(route.scope?.rawValue) }
         let spec = try Self.specOperations()

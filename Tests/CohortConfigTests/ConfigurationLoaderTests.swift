@@ -61,8 +61,9 @@ struct ConfigurationLoaderTests {
         "bad input names its source and the problem",
         arguments: [
             ("currency = \"rupees\"", "currency"), ("topics.partitions = 0", "between 1 and 1024"),
-            ("kafka.brokerz = \"x\"", "did you mean \"kafka.brokers\""), ("just words", "expected key = value"),
-            ("[broken", "malformed section header"), ("currency = 'INR'", "expected a \"string\""),
+            ("kafka.brokerz = \"x\"", "did you mean \"kafka.brokers\""), ("just words", "TOML_SYNTAX"),
+            ("[broken", "TOML_SYNTAX"), ("currency = 1.5", "expected a \"string\""),
+            ("topics.partitions = [1, 2]", "expected a \"string\""),
         ])
     func badFile(text: String, expected: String) throws {
         let file = try write(text)
@@ -70,8 +71,27 @@ struct ConfigurationLoaderTests {
             _ = try ConfigurationLoader.load(file: file, environment: [:], overrides: [])
         } throws: { error in
             let description = "\(error)"
-            return description.contains(expected) && description.contains("\(file):1")
+            // A syntax error is worded by the TOML parser; it must still say where.
+            let worded = expected == "TOML_SYNTAX" ? description.count > "\(file):1: ".count : description.contains(expected)
+            return worded && description.contains("\(file):1")
         }
+    }
+
+    @Test("the file is full TOML: literal strings, dotted keys, inline tables, comments, underscores in numbers")
+    func fullTOML() throws {
+        let file = try write(
+            """
+            currency = 'USD'   # a literal string
+            kafka.brokers = "dotted:9092"
+            topics = { prefix = "p.", partitions = 1_024 }
+            [http]
+            listen = "0.0.0.0:9000"
+            """)
+        let configuration = try ConfigurationLoader.load(file: file, environment: [:], overrides: [])
+        #expect(configuration.currency == "USD")
+        #expect(configuration.kafkaBrokers == "dotted:9092")
+        #expect(configuration.topicPrefix == "p." && configuration.partitions == 1_024)
+        #expect(configuration.httpListen == "0.0.0.0:9000")
     }
 
     @Test("an unknown COHORT_ variable is an error with a suggestion, not silently ignored")

@@ -66,7 +66,7 @@ public func buildApplication(
     let api = CohortAPI(
         APIDependencies(
             log: log, store: store, index: index, projector: options.runsProjector ? projector : nil,
-            authenticator: authenticator, configuration: configuration, metrics: Metrics(), logger: logger))
+            authenticator: authenticator, configuration: configuration, metrics: NodeMetrics(), logger: logger))
 
     var services: [any Service] = [LogService(log: log)]
     if options.runsProjector { services.append(ProjectorService(projector: projector)) }

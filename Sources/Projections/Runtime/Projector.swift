@@ -73,14 +73,6 @@ public final class Projector: @unchecked Sendable {
     private let lock = NSLock()
     private var stopRequested = false
     private var positions: [TopicPartition: Int64] = [:]
-
-    /// Publishes the positions of the batches committed so far (for `lag`).
-    func publish(positions: [TopicPartition: Int64]) {
-        lock.withLock { self.positions = positions }
-    }
-
-    /// The positions of the batches committed so far.
-    var committedPositions: [TopicPartition: Int64] { lock.withLock { positions } }
     private var highWatermarks: [TopicPartition: Int64] = [:]
 
     /// A projector from `log` into `store`; call `run` to start it. `observer` hears of every committed batch.
@@ -103,6 +95,13 @@ public final class Projector: @unchecked Sendable {
 
     var shouldStop: Bool { lock.withLock { stopRequested } || Task.isCancelled }
 
+    /// Publishes the positions of the batches committed so far (for `lag`).
+    func publish(positions: [TopicPartition: Int64]) {
+        lock.withLock { self.positions = positions }
+    }
+
+    /// The positions of the batches committed so far.
+    var committedPositions: [TopicPartition: Int64] { lock.withLock { positions } }
     /// Records behind the log's end, per partition, as of the last refresh.
     public func lag() -> [TopicPartition: Int64] {
         lock.withLock {
