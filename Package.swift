@@ -148,7 +148,7 @@ let package = Package(
         .executableTarget(
             name: "CohortCLI",
             dependencies: [
-                "AllocatorOptions", "CJemalloc", "Events", "EventLog", "EventRecords", "Kafka", "LMDB", "CohortConfig",
+                "Events", "EventLog", "EventRecords", "Kafka", "LMDB", "CohortConfig",
                 "Projections", "Segments", "API", "Campaigns", "CohortBench", "CommandSupport", "Synthetic",
                 "VendorSim",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

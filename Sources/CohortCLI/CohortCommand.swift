@@ -1,5 +1,4 @@
 import ArgumentParser
-import CJemalloc
 import CohortBench
 import CommandSupport
 
@@ -10,7 +9,7 @@ enum CohortMain {
         // Cohort allocates and frees small objects by the million on one thread while others keep millions alive
         // (decoding on every core, folding on one), which glibc's malloc serves through its slow paths and locks.
         // jemalloc, linked in, takes its place; this fails loudly should a build ever lose it.
-        precondition(cohort_jemalloc_version() != nil, "cohort expects jemalloc as its allocator (libjemalloc-dev)")
+        precondition(Allocator.isJemalloc, "cohort expects jemalloc as its allocator (libjemalloc-dev)")
         await CohortCommand.main()
     }
 }

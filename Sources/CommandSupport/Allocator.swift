@@ -3,6 +3,9 @@ import CJemalloc
 
 /// The process's allocator, jemalloc, with the options this executable gives it (`AllocatorOptions`).
 public enum Allocator {
+    /// Whether jemalloc is the process's allocator (it is linked into `cohort` to replace glibc's malloc).
+    public static var isJemalloc: Bool { cohort_jemalloc_version() != nil }
+
     /// Which allocator and how it is set up, as benchmarks report it.
     public static var description: String {
         let version = cohort_jemalloc_version().map { String(cString: $0) } ?? "unknown"

@@ -110,7 +110,8 @@ struct ServeTests {
         func folded() async throws -> Int {
             let text = try await node.request("GET", "/metrics", key: key).text
             let line = text.split(separator: "\n").first { $0.hasPrefix("cohort_events_folded ") } ?? ""
-            return Int(line.split(separator: " ").last ?? "") ?? -1
+            // Prometheus samples are floating point ("12.0").
+            return Double(line.split(separator: " ").last ?? "").map { Int($0) } ?? -1
         }
         let start = try await folded()
         #expect(start == 0)
