@@ -128,7 +128,8 @@ let package = Package(
         .target(
             name: "CommandSupport",
             dependencies: [
-                "AllocatorOptions", "CJemalloc", "EventLog", "Events", "Projections", "Synthetic", .product(name: "Logging", package: "swift-log"),
+                "AllocatorOptions", "CJemalloc", "EventLog", "Events", "Projections", "Synthetic",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

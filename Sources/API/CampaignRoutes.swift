@@ -129,6 +129,7 @@ extension CohortAPI {
                             ("pending", number(stats.pending)), ("delivered", number(stats.delivered)),
                             ("bounced", number(stats.bounced)), ("opened", number(stats.opened)),
                             ("clicked", number(stats.clicked)),
+                            ("unmatched_receipts", number(stats.unmatchedReceipts)),
                         ]))
                 ),
             ]))
@@ -239,7 +240,9 @@ extension CohortAPI {
     /// Verifies the signature over the raw body, then appends one receipt event per (message, status): repeats
     /// carry the same event id, so each receipt counts once.
     private func receipts(_ request: Request) async throws -> Response {
-        let bytes = try await body(request)
+        // Any declared media type: senders label JSON notifications variously (Amazon SNS says text/plain), and the
+        // signature, not the label, says where a body comes from.
+        let bytes = try await body(request, accepting: nil)
         let expected =
             "sha256="
             + APIKeyStore.hex(
@@ -273,18 +276,23 @@ extension CohortAPI {
                     ("/\(index)", "needs message_id and a status of delivered, failed, bounced, opened, clicked"))
                 continue
             }
-            // The vendor knows the idempotency key (message id#generation); the message id is before the '#'.
-            let messageID = String(key.split(separator: "#").first ?? "")
-            guard let message = try dependencies.store.message(messageID) else {
-                problems.append(("/\(index)/message_id", "no message \"\(messageID)\""))
+            // The vendor knows the idempotency key (message id#generation); the message id is before the '#'. A
+            // receipt is a fact whatever the read models know yet: its campaign and customer are in its message id
+            // (`campaign_id:customer_id`), and the fold keeps it until the message appears.
+            let messageID = String(key.split(separator: "#", omittingEmptySubsequences: false).first ?? "")
+            guard let colon = messageID.firstIndex(of: ":"), colon != messageID.startIndex,
+                messageID.index(after: colon) != messageID.endIndex
+            else {
+                problems.append(
+                    ("/\(index)/message_id", "a message id is campaign_id:customer_id, got \"\(messageID)\""))
                 continue
             }
             var data: [(String, JSONValue)] = [
-                ("message_id", .string(messageID)), ("campaign_id", .string(message.campaignID)),
+                ("message_id", .string(messageID)), ("campaign_id", .string(String(messageID[..<colon]))),
+                ("customer_id", .string(String(messageID[messageID.index(after: colon)...]))),
                 ("status", .string(status)),
             ]
             if let at = object["at"]?.stringValue, Timestamp(rfc3339: at) != nil { data.append(("at", .string(at))) }
-            if let customerID = message.customerID { data.append(("customer_id", .string(customerID))) }
             switch CloudEvent.make(
                 id: "\(messageID):receipt:\(status)", source: "vendor-receipts", type: .messageReceipt, time: now,
                 data: JSONObject(data))

@@ -115,7 +115,8 @@ public struct CohortAPI: Sendable {
             throw Problem(
                 .forbidden, "Forbidden",
                 detail: "this \(principal.kind == .apiKey ? "key" : "user") (\(principal.id)) lacks the "
-                    + "\"\(scope.rawValue)\" scope; it has " + principal.scopes.sorted().map(\.rawValue).joined(separator: ", "))
+                    + "\"\(scope.rawValue)\" scope; it has "
+                    + principal.scopes.sorted().map(\.rawValue).joined(separator: ", "))
         }
         return principal
     }
@@ -158,8 +159,23 @@ public struct CohortAPI: Sendable {
         }
     }
 
-    /// The body, at most `limits.body_bytes_max` bytes (413 beyond).
-    func body(_ request: Request) async throws -> [UInt8] {
+    /// The media types of JSON bodies.
+    static let jsonMediaTypes = [
+        "application/json", "application/cloudevents+json", "application/cloudevents-batch+json",
+    ]
+
+    /// The body, at most `limits.body_bytes_max` bytes (413 beyond), declared as one of `accepted` (415 otherwise;
+    /// a body without `Content-Type` is taken as JSON; nil accepts any declaration).
+    func body(_ request: Request, accepting accepted: [String]? = Self.jsonMediaTypes) async throws -> [UInt8] {
+        if let accepted, let declared = request.headers[.contentType] {
+            let type = (declared.split(separator: ";").first ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            guard accepted.contains(type) else {
+                throw Problem(
+                    .unsupportedMediaType, "Unsupported media type",
+                    detail: "Content-Type \"\(type)\" is not accepted here; send one of "
+                        + accepted.joined(separator: ", "))
+            }
+        }
         let buffer = try await request.body.collect(upTo: dependencies.configuration.bodyBytesMax)
         return Array(buffer.readableBytesView)
     }

@@ -27,12 +27,15 @@ extension CohortAPI {
         ]
     }
 
+    /// Newline-delimited JSON: one CloudEvent per line.
+    static let ndjsonMediaTypes = ["application/x-ndjson", "application/ndjson", "application/jsonl"]
+
     private func ingestEvents(_ request: Request) async throws -> Response {
-        let bytes = try await body(request)
+        let bytes = try await body(request, accepting: Self.jsonMediaTypes + Self.ndjsonMediaTypes)
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         var items: [Item] = []
         var isBatch = true
-        if contentType.contains("ndjson") {
+        if Self.ndjsonMediaTypes.contains(where: contentType.hasPrefix) {
             var lineStart = 0
             for (index, byte) in bytes.enumerated() where byte == 0x0A {
                 items.append(Self.parseLine(bytes[lineStart..<index]))

@@ -63,6 +63,7 @@ extension CohortAPI {
         }
         metrics.set("cohort_dead_letters", to: Double(try dependencies.store.counter(.deadLetters)))
         metrics.set("cohort_events_folded", to: Double(try dependencies.store.counter(.events)))
+        metrics.set("cohort_receipts_unmatched", to: Double(try dependencies.store.counter(.unmatchedReceipts)))
         metrics.set("cohort_index_customers", to: Double(dependencies.index.customerCount))
         guard let text = metrics.render() else {
             throw Problem.notFound("metrics are exported by the configured metrics backend, not served here")

@@ -20,6 +20,16 @@ struct BenchCampaignCommand: ParsableCommand {
     @Option(help: "Messages per vendor request.") var batch = 500
     @Option(help: "Vendor requests in flight.") var concurrency = 4
     @Option(help: "Working directory (default: a fresh temporary one, removed at the end).") var work: String?
+    @Option(
+        help: "What vendor-sim does with a receipt batch answered 4xx: drop (for good, as real vendors do) or retry.")
+    var receipts4xx = "drop"
+    @Option(help: "SIGKILL the node this many seconds into delivery and start it again (0: never).")
+    var killNodeAfter = 0.0
+
+    func validate() throws {
+        guard ["drop", "retry"].contains(receipts4xx) else { throw ValidationError("--receipts4xx is drop or retry") }
+        guard killNodeAfter >= 0 else { throw ValidationError("--kill-node-after must be ≥ 0") }
+    }
 
     func run() throws {
         let directory = work ?? NSTemporaryDirectory() + "cohort-bench-campaign-\(UUID().uuidString)"
@@ -37,19 +47,22 @@ struct BenchCampaignCommand: ParsableCommand {
             "bench campaign: \(customers) customers generated and folded in "
                 + "\(BenchMeasure.format(BenchMeasure.seconds(since: started))) s (untimed)")
 
-        let vendor = try ChildServer(binary, ["vendor-sim", "--http", "127.0.0.1:0"])
+        let vendor = try ChildServer(binary, ["vendor-sim", "--http", "127.0.0.1:0", "--receipts4xx", receipts4xx])
         defer { vendor.stop() }
         let key = try Self.output(binary, ["keys", "create", "--data", directory, "--scope", "admin"])
-        let node = try ChildServer(
-            binary,
-            [
-                "serve", "--data", directory, "--http", "127.0.0.1:0", "--set", "log.level=warning", "--set",
-                "vendor.url=\(vendor.url)", "--set", "delivery.batch_size=\(batch)", "--set",
-                "delivery.concurrency=\(concurrency)",
-            ])
+        func startNode(port: Int) throws -> ChildServer {
+            try ChildServer(
+                binary,
+                [
+                    "serve", "--data", directory, "--http", "127.0.0.1:\(port)", "--set", "log.level=warning", "--set",
+                    "vendor.url=\(vendor.url)", "--set", "delivery.batch_size=\(batch)", "--set",
+                    "delivery.concurrency=\(concurrency)",
+                ])
+        }
+        var node = try startNode(port: 0)
         defer { node.stop() }
         let vendorConnection = try HTTPLoadConnection(host: "127.0.0.1", port: vendor.port)
-        let connection = try HTTPLoadConnection(host: "127.0.0.1", port: node.port)
+        var connection = try HTTPLoadConnection(host: "127.0.0.1", port: node.port)
         func call(_ method: String, _ path: String, _ body: String = "", on server: ChildServer) throws -> [String: Any]
         {
             let request = HTTPLoadConnection.request(
@@ -75,11 +88,22 @@ struct BenchCampaignCommand: ParsableCommand {
 
         let sendStarted = ContinuousClock.now
         var lastPrinted = 0.0
+        var killed = false
         while true {
             let stats = try call("GET", "/stats", on: vendor)
             let decided = (stats["accepted"] as? Int ?? 0) + (stats["rejected"] as? Int ?? 0)
             let elapsed = BenchMeasure.seconds(since: sendStarted)
             if decided >= audience { break }
+            if killNodeAfter > 0, !killed, elapsed >= killNodeAfter {
+                // On the same port: the vendor's receipts keep their address, and fail (and are retried) meanwhile.
+                killed = true
+                let port = node.port
+                node.kill()
+                Output.line("kill: node SIGKILLed \(BenchMeasure.format(elapsed)) s into delivery, \(decided) decided")
+                node = try startNode(port: port)
+                connection = try HTTPLoadConnection(host: "127.0.0.1", port: node.port)
+                continue
+            }
             if elapsed - lastPrinted >= 5 {
                 lastPrinted = elapsed
                 Output.error("  \(decided) of \(audience) handed to the vendor after \(Int(elapsed)) s")
@@ -107,6 +131,44 @@ struct BenchCampaignCommand: ParsableCommand {
             "stats: audience \(audience), sent \(stats["sent"] ?? -1), failed \(stats["failed"] ?? -1), vendor accepted "
                 + "\(vendorStats["accepted"] ?? -1), rejected \(vendorStats["rejected"] ?? -1), duplicates "
                 + "\(vendorStats["duplicates"] ?? -1): \(exact ? "exact" : "MISMATCH")")
+        guard exact else { throw ExitCode(1) }
+        try checkReceipts(audience: audience) { try call("GET", $0, on: $1 ? vendor : node) }
+    }
+
+    /// Waits until the vendor has posted a receipt for every accepted message and the campaign's stats count them,
+    /// then checks that each status counted equals what the vendor's webhook accepted, and that none was dropped.
+    private func checkReceipts(audience: Int, get: (String, _ vendor: Bool) throws -> [String: Any]) throws {
+        let started = ContinuousClock.now
+        var vendorStats: [String: Any] = [:]
+        while true {
+            vendorStats = try get("/stats", true)
+            let posted = (vendorStats["receipts_sent"] as? Int ?? 0) + (vendorStats["receipts_dropped"] as? Int ?? 0)
+            if posted >= vendorStats["accepted"] as? Int ?? 0 { break }
+            guard BenchMeasure.seconds(since: started) < 600 else {
+                throw ValidationError("the vendor did not post every receipt in 10 minutes")
+            }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let byStatus = vendorStats["receipts_sent_by_status"] as? [String: Int] ?? [:]
+        let statuses = ["delivered", "bounced", "opened", "clicked"]
+        var stats: [String: Int] = [:]
+        while true {
+            stats = (try get("/api/v1/campaigns/bench", false))["stats"] as? [String: Int] ?? [:]
+            if statuses.allSatisfy({ stats[$0, default: 0] >= byStatus[$0, default: 0] }) { break }
+            guard BenchMeasure.seconds(since: started) < 900 else { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let dropped = vendorStats["receipts_dropped"] as? Int ?? -1
+        let exact =
+            statuses.allSatisfy { stats[$0, default: 0] == byStatus[$0, default: 0] } && dropped == 0
+            && stats["unmatched_receipts"] == 0
+        func list(_ counts: [String: Int]) -> String {
+            statuses.map { "\($0) \(counts[$0, default: 0])" }.joined(separator: ", ")
+        }
+        Output.line(
+            "receipts: vendor posted \(vendorStats["receipts_sent"] ?? -1) (\(list(byStatus))), dropped \(dropped) "
+                + "(4xx: \(receipts4xx)); counted \(list(stats)), unmatched \(stats["unmatched_receipts"] ?? -1): "
+                + (exact ? "exact" : "MISMATCH"))
         guard exact else { throw ExitCode(1) }
     }
 
@@ -163,6 +225,12 @@ final class ChildServer: @unchecked Sendable {
 
     func stop() {
         process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL: no chance to commit or clean up, as in a crash.
+    func kill() {
+        _ = Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 }

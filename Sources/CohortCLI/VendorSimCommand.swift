@@ -29,6 +29,9 @@ struct VendorSimCommand: AsyncParsableCommand {
     @Option(help: "Share of send requests answered 429 with Retry-After: 1.") var throttleRate = 0.0
     @Option(help: "Share of send requests answered 500.") var errorRate = 0.0
     @Option(help: "Share of send requests left unanswered for 30 s.") var timeoutRate = 0.0
+    @Option(
+        help: "What a 4xx answer to a receipt batch does: retry (until accepted) or drop (for good, as vendors do).")
+    var receipts4xx: VendorSimulator.ReceiptsOn4xx = .retry
 
     func validate() throws {
         for (name, value) in [
@@ -52,6 +55,7 @@ struct VendorSimCommand: AsyncParsableCommand {
         configuration.throttleRate = throttleRate
         configuration.errorRate = errorRate
         configuration.timeoutRate = timeoutRate
+        configuration.receiptsOn4xx = receipts4xx
         let simulator = VendorSimulator(configuration: configuration, logger: logger)
         let application = Application(
             router: simulator.router(),
@@ -76,3 +80,5 @@ struct ReceiptsService: Service {
         await cancelWhenGracefulShutdown { await simulator.runReceipts() }
     }
 }
+
+extension VendorSimulator.ReceiptsOn4xx: ExpressibleByArgument {}

@@ -67,7 +67,7 @@ public struct CloudEvent: Sendable, Equatable {
 
     static let envelopeSpec = ObjectSpec([
         FieldSpec("specversion", .constant("1.0"), required: true),
-        FieldSpec("id", .string(minLength: 1, maxLength: FieldLimits.identifierLengthMax), required: true),
+        FieldSpec("id", .identifier(colonAllowed: true), required: true),
         FieldSpec("source", .string(minLength: 1, maxLength: 1024), required: true),
         FieldSpec("type", .enumeration(EventType.allCases.map(\.rawValue)), required: true),
         FieldSpec("time", .timestamp),

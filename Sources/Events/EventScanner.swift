@@ -148,9 +148,9 @@ struct EventScanner {
             guard let value = string() else { return false }
             return equals(value, "1.0")
         case 1:
-            guard let value = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(value)) else {
-                return false
-            }
+            guard let value = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(value)),
+                FieldLimits.isControlFree(slice(value))
+            else { return false }
             id = text(value)
         case 2:
             guard let value = string() else { return false }
@@ -210,8 +210,8 @@ struct EventScanner {
             }
             return .string(range)
         case .identifier:
-            guard let range = string(), (1...FieldLimits.identifierLengthMax).contains(scalarCount(range)),
-                field.colonAllowed || !slice(range).contains(UInt8(ascii: ":"))
+            guard let range = string(), (1...field.maximum).contains(Int64(scalarCount(range))),
+                field.colonAllowed || !slice(range).contains(UInt8(ascii: ":")), FieldLimits.isControlFree(slice(range))
             else { return nil }
             return .string(range)
         case .currency:
@@ -579,9 +579,10 @@ private struct FieldCheck {
         case .string(let minLength, let maxLength):
             kind = .string
             (minimum, maximum) = (Int64(minLength), Int64(maxLength))
-        case .identifier(let colonAllowed):
+        case .identifier(let colonAllowed, let maxLength):
             kind = .identifier
             self.colonAllowed = colonAllowed
+            (minimum, maximum) = (1, Int64(maxLength))
         case .currency: kind = .currency
         case .enumeration: kind = .enumeration
         case .constant: kind = .constant

@@ -162,7 +162,7 @@ enum EventSpecs {
     static func message(_ extra: [FieldSpec], statusRequired: Bool = false) -> ObjectSpec {
         ObjectSpec(
             [
-                FieldSpec("message_id", .string(minLength: 3, maxLength: 257), required: true),
+                FieldSpec("message_id", .identifier(maxLength: FieldLimits.messageIDLengthMax), required: true),
                 FieldSpec("campaign_id", .identifier(colonAllowed: false), required: true),
                 FieldSpec("customer_id", .identifier()),
                 FieldSpec("channel", .enumeration(channels)),

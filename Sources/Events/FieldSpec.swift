@@ -5,8 +5,9 @@
 public indirect enum FieldKind: Sendable {
     /// A string of `minLength...maxLength` Unicode scalars.
     case string(minLength: Int = 0, maxLength: Int)
-    /// An entity id: 1–128 scalars; `colonAllowed: false` for ids that are joined with ':' into message ids.
-    case identifier(colonAllowed: Bool = true)
+    /// An entity id: 1–`maxLength` scalars, no control characters; `colonAllowed: false` for ids that are joined
+    /// with ':' into message ids.
+    case identifier(colonAllowed: Bool = true, maxLength: Int = FieldLimits.identifierLengthMax)
     /// An ISO 4217 code: three upper-case letters.
     case currency
     /// One of a fixed set of strings.
@@ -64,10 +65,29 @@ public struct ObjectSpec: Sendable {
 public enum FieldLimits {
     /// Longest entity id or event id.
     public static let identifierLengthMax = 128
+    /// Longest message id: `campaign_id:customer_id`.
+    public static let messageIDLengthMax = 2 * identifierLengthMax + 1
     /// Longest attribute string value.
     public static let attributeStringLengthMax = 1000
     /// Attribute keys: a letter or underscore, then letters, digits, `_`, `-` or `.`, 64 at most.
     public static let attributeKeyPattern = "^[A-Za-z_][A-Za-z0-9_.-]{0,63}$"
     /// Envelope extension attribute names, as CloudEvents defines them.
     public static let extensionNamePattern = "^[a-z0-9]{1,20}$"
+
+    /// Identifiers (event ids, customer, order, campaign and message ids) exclude control characters, which no
+    /// key should carry and a log line or a CSV export would show wrongly: C0 (U+0000–U+001F), DEL and C1
+    /// (U+0080–U+009F). The schemas say the same with a pattern (`identifierPattern`).
+    public static func isControlFree(_ bytes: some Sequence<UInt8>) -> Bool {
+        var afterC2 = false
+        for byte in bytes {
+            if byte < 0x20 || byte == 0x7F || (afterC2 && byte >= 0x80 && byte <= 0x9F) { return false }
+            afterC2 = byte == 0xC2
+        }
+        return true
+    }
+
+    /// The schema pattern of an identifier: no control characters, and no ':' unless `colonAllowed`.
+    public static func identifierPattern(colonAllowed: Bool) -> String {
+        "^[^\\x00-\\x1F\\x7F-\\x9F" + (colonAllowed ? "" : ":") + "]*$"
+    }
 }

@@ -122,12 +122,12 @@ public enum JSONSchemaWriter {
             var schema = JSONObject([("type", .string("string")), ("maxLength", number(Int64(maxLength)))])
             if minLength > 0 { schema["minLength"] = number(Int64(minLength)) }
             return schema
-        case .identifier(let colonAllowed):
+        case .identifier(let colonAllowed, let maxLength):
             var schema = JSONObject([
                 ("type", .string("string")), ("minLength", number(1)),
-                ("maxLength", number(Int64(FieldLimits.identifierLengthMax))),
+                ("maxLength", number(Int64(maxLength))),
             ])
-            if !colonAllowed { schema["pattern"] = .string("^[^:]*$") }
+            schema["pattern"] = .string(FieldLimits.identifierPattern(colonAllowed: colonAllowed))
             return schema
         case .currency:
             return JSONObject([("type", .string("string")), ("pattern", .string("^[A-Z]{3}$"))])

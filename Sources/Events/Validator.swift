@@ -78,12 +78,13 @@ struct Validator {
         switch kind {
         case .string(let minLength, let maxLength):
             checkString(value, minLength: minLength, maxLength: maxLength, at: location)
-        case .identifier(let colonAllowed):
-            guard
-                let string = checkString(value, minLength: 1, maxLength: FieldLimits.identifierLengthMax, at: location)
-            else { return }
+        case .identifier(let colonAllowed, let maxLength):
+            guard let string = checkString(value, minLength: 1, maxLength: maxLength, at: location) else { return }
             if !colonAllowed && string.utf8.contains(UInt8(ascii: ":")) {
                 report(location.pointer, "must not contain ':'")
+            }
+            if !FieldLimits.isControlFree(string.utf8) {
+                report(location.pointer, "must not contain control characters")
             }
         case .currency:
             guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }

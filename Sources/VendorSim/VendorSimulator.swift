@@ -28,8 +28,16 @@ public final class VendorSimulator: @unchecked Sendable {
         public var throttleRate = 0.0
         public var errorRate = 0.0
         public var timeoutRate = 0.0
+        /// What a 4xx answer to a receipt batch does: retried until accepted (forgiving), or dropped for good, as
+        /// real senders do (Amazon SNS retries only 5xx answers and timeouts).
+        public var receiptsOn4xx = ReceiptsOn4xx.retry
 
         public init() {}
+    }
+
+    /// What a 4xx answer to a receipt batch does.
+    public enum ReceiptsOn4xx: String, Sendable, CaseIterable {
+        case retry, drop
     }
 
     /// Counters served at `GET /stats`.
@@ -39,6 +47,10 @@ public final class VendorSimulator: @unchecked Sendable {
         /// Sends whose idempotency key was seen before (answered with the first result, not sent again).
         public var duplicates = 0
         public var receiptsSent = 0
+        /// Receipts the webhook accepted, by status.
+        public var receiptsSentByStatus: [String: Int] = [:]
+        /// Receipts lost for good to a 4xx answer (`ReceiptsOn4xx.drop`).
+        public var receiptsDropped = 0
         public var throttled = 0
         public var errors = 0
         public var timeouts = 0
@@ -117,6 +129,12 @@ public final class VendorSimulator: @unchecked Sendable {
                     JSONObject([
                         ("accepted", number(stats.accepted)), ("rejected", number(stats.rejected)),
                         ("duplicates", number(stats.duplicates)), ("receipts_sent", number(stats.receiptsSent)),
+                        (
+                            "receipts_sent_by_status",
+                            .object(
+                                JSONObject(stats.receiptsSentByStatus.sorted { $0.key < $1.key }.map { ($0.key, number($0.value)) }))
+                        ),
+                        ("receipts_dropped", number(stats.receiptsDropped)),
                         ("throttled", number(stats.throttled)), ("errors", number(stats.errors)),
                         ("timeouts", number(stats.timeouts)),
                     ])))
@@ -197,18 +215,35 @@ public final class VendorSimulator: @unchecked Sendable {
                     .object(JSONObject([("message_id", .string($0.id)), ("status", .string($0.status)), ("at", now)]))
                 }
                 let body = Data(JSONValue.object(JSONObject([("receipts", .array(receipts))])).serialized())
-                if await deliver(body, to: url) {
-                    lock.withLock { stats.receiptsSent += batch.count }
-                } else {
+                let answer = await deliver(body, to: url)
+                switch answer {
+                case .accepted:
+                    lock.withLock {
+                        stats.receiptsSent += batch.count
+                        for receipt in batch { stats.receiptsSentByStatus[receipt.status, default: 0] += 1 }
+                    }
+                case .refused where configuration.receiptsOn4xx == .drop:
+                    lock.withLock { stats.receiptsDropped += batch.count }
+                case .refused, .failed:
                     // Put them back and try again at the next tick.
                     lock.withLock { pendingReceipts.insert(contentsOf: batch, at: 0) }
-                    break
                 }
+                // After a refusal or a failure, the next batch waits for the next tick.
+                guard answer == .accepted else { break }
             }
         }
     }
 
-    private func deliver(_ body: Data, to url: URL) async -> Bool {
+    /// How the webhook answered a receipt batch.
+    enum WebhookAnswer: Equatable {
+        case accepted
+        /// 4xx: the receiver says the batch itself is wrong.
+        case refused
+        /// 5xx, a timeout or no connection: worth trying again.
+        case failed
+    }
+
+    private func deliver(_ body: Data, to url: URL) async -> WebhookAnswer {
         var request = URLRequest(url: url)
         request.httpMethod = "POST"
         request.httpBody = body
@@ -218,9 +253,13 @@ public final class VendorSimulator: @unchecked Sendable {
             forHTTPHeaderField: "X-Cohort-Signature")
         guard let (_, response) = try? await URLSession.shared.data(for: request),
             let status = (response as? HTTPURLResponse)?.statusCode
-        else { return false }
+        else { return .failed }
         if status >= 300 { logger.warning("receipts webhook answered \(status)") }
-        return status < 300
+        switch status {
+        case 200..<300: return .accepted
+        case 400..<500: return .refused
+        default: return .failed
+        }
     }
 
     /// Hex HMAC-SHA256 of `body` with `secret`: what the receipts endpoint checks.

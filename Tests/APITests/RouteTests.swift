@@ -295,6 +295,92 @@ struct RouteTests {
         }
     }
 
+    @Test("a signed receipt is a fact: accepted before or without its message, counted apart until it appears")
+    func receiptsAreFacts() async throws {
+        try await InProcessNode().run { node in
+            let signature = HTTPField.Name("X-Cohort-Signature")!
+            // A receipt for a campaign and message nobody has seen yet.
+            let early = #"{"receipts":[{"message_id":"k:a#1","status":"opened"},{"message_id":"k:zz","status":"delivered"}]}"#
+            let accepted = try await node.request(
+                .post, "/api/v1/receipts", json: early, headers: [signature: Self.signature(early, node: node)])
+            #expect(accepted.status == 202, "\(accepted.text)")
+            // Labelled as Amazon SNS labels its notifications: the signature, not the label, decides.
+            let plain = #"{"message_id":"k:zz","status":"delivered"}"#
+            let labelled = try await node.request(
+                .post, "/api/v1/receipts", json: plain,
+                headers: [signature: Self.signature(plain, node: node), .contentType: "text/plain; charset=UTF-8"])
+            #expect(labelled.status == 202, "\(labelled.text)")
+            #expect(try await node.request(.post, "/api/v1/customers", as: .ingest, json: #"{"customer_id":"a"}"#).status == 202)
+            let create = try await node.request(
+                .post, "/api/v1/campaigns", as: .campaigns,
+                json: #"{"campaign_id":"k","name":"K","template":"Hi","rules":{"field":"visit_count","op":"gte","value":0}}"#)
+            #expect(create.status == 202, "\(create.text)")
+            func stats() async throws -> [String: Int] {
+                try await node.request(.get, "/api/v1/campaigns/k", as: .read).json["stats"] as? [String: Int] ?? [:]
+            }
+            #expect(try await node.eventually { try await stats()["unmatched_receipts"] == 2 })
+            #expect(try await node.request(.post, "/api/v1/campaigns/k/launch", as: .campaigns).status == 202)
+            // k:a is queued now: its receipt leaves the unmatched count; k:zz never appears and stays there.
+            #expect(try await node.eventually { try await stats()["queued"] == 1 })
+            let after = try await stats()
+            #expect(after["unmatched_receipts"] == 1 && after["opened"] == 0 && after["delivered"] == 0, "\(after)")
+            let metrics = try await node.request(.get, "/metrics", as: .read).text
+            #expect(metrics.contains("cohort_receipts_unmatched 1"), "\(metrics)")
+            let messages = try await node.request(.get, "/api/v1/campaigns/k/messages?status=unmatched", as: .read)
+            #expect(messages.status == 200 && messages.text.contains("k:zz") && !messages.text.contains("k:a\""))
+        }
+    }
+
+    @Test("identifiers refuse control characters (422 with a pointer); unsupported media types get 415")
+    func controlCharactersAndMediaTypes() async throws {
+        try await InProcessNode().run { node in
+            let nul = "\\u0000", tab = "\\t", del = "\u{7F}", c1 = "\u{85}"
+            let cases: [(path: String, body: String, pointer: String)] = [
+                ("/api/v1/customers", #"{"customer_id":"c\#(nul)d"}"#, "/customer_id"),
+                ("/api/v1/customers", #"{"customer_id":"c\#(del)d"}"#, "/customer_id"),
+                ("/api/v1/orders", #"{"customer_id":"c","order_id":"o\#(tab)1","amount":1}"#, "/order_id"),
+                ("/api/v1/visits", #"{"customer_id":"c\#(c1)d"}"#, "/customer_id"),
+                (
+                    "/api/v1/events",
+                    #"{"specversion":"1.0","id":"e\#(nul)1","source":"/t","type":"crm.visit.recorded","data":{"customer_id":"c"}}"#,
+                    "/id"
+                ),
+                (
+                    "/api/v1/events",
+                    #"{"specversion":"1.0","id":"e2","source":"/t","type":"crm.campaign.created","data":{"campaign_id":"k\#(nul)","name":"K","template":"Hi","channel":"sms","rules":{"field":"visit_count","op":"gte","value":0}}}"#,
+                    "/data/campaign_id"
+                ),
+                (
+                    "/api/v1/events",
+                    #"{"specversion":"1.0","id":"e3","source":"/t","type":"crm.message.sent","data":{"message_id":"k:c\#(nul)","campaign_id":"k"}}"#,
+                    "/data/message_id"
+                ),
+            ]
+            for (path, body, pointer) in cases {
+                let answer = try await node.request(.post, path, as: .ingest, json: body)
+                #expect(answer.status == 422 && answer.isProblem, "\(path) \(body): \(answer.text)")
+                #expect(answer.text.contains(pointer) && answer.text.contains("control characters"), "\(answer.text)")
+            }
+            let xml = try await node.request(
+                .post, "/api/v1/events", as: .ingest, json: "<event/>", headers: [.contentType: "text/xml"])
+            #expect(xml.status == 415 && xml.isProblem, "\(xml.text)")
+            #expect(xml.text.contains("application/cloudevents+json") && xml.text.contains("application/x-ndjson"))
+            let form = try await node.request(
+                .post, "/api/v1/segments/preview", as: .read, json: "rules=x",
+                headers: [.contentType: "application/x-www-form-urlencoded"])
+            #expect(form.status == 415 && form.text.contains("application/json"), "\(form.text)")
+            let withCharset = try await node.request(
+                .post, "/api/v1/visits", as: .ingest, json: #"{"customer_id":"ok"}"#,
+                headers: [.contentType: "application/json; charset=utf-8"])
+            #expect(withCharset.status == 202, "\(withCharset.text)")
+            // Nothing of the refused requests was appended.
+            #expect(try await node.eventually { try await node.request(.get, "/readyz").status == 200 })
+            let list = try await node.request(.get, "/api/v1/customers", as: .read)
+            let ids = (list.json["customers"] as? [[String: Any]])?.compactMap { $0["customer_id"] as? String }
+            #expect(ids == ["ok"], "\(list.text)")
+        }
+    }
+
     /// The vendor's signature of `body` with the default receipts secret.
     static func signature(_ body: String, node: NodeClient) -> String {
         let secret = CohortConfiguration().receiptsSecret

@@ -61,7 +61,17 @@ struct CampaignTests {
         }
 
         func vendorStats() async throws -> [String: Int] {
-            (try await vendor.request("GET", "/stats").json as? [String: Int]) ?? [:]
+            try await Self.counters(of: vendor)
+        }
+
+        /// vendor-sim's counters (`GET /stats`), the receipts by status as `receipts_sent.<status>`.
+        static func counters(of vendor: ServeNode) async throws -> [String: Int] {
+            let json = try await vendor.request("GET", "/stats").json
+            var counters = json.compactMapValues { $0 as? Int }
+            for (status, count) in json["receipts_sent_by_status"] as? [String: Int] ?? [:] {
+                counters["receipts_sent.\(status)"] = count
+            }
+            return counters
         }
 
         /// Every page of a listing, following `next`.
@@ -253,7 +263,17 @@ struct CampaignTests {
         let unknown = try JSONSerialization.data(withJSONObject: [
             "receipts": [["message_id": "nope:x", "status": "clicked"]]
         ])
-        #expect(try await Self.postReceipts(setup, unknown) == 422)
+        // A receipt is a fact even when its message is unknown: accepted, counted apart, never as delivered.
+        #expect(try await Self.postReceipts(setup, unknown) == 202)
+        let apart = try await setup.node.eventually {
+            let text = try await setup.node.request("GET", "/metrics", key: setup.key).text
+            return text.split(separator: "\n").contains { $0.hasPrefix("cohort_receipts_unmatched ") && !$0.hasSuffix(" 0.0") }
+        }
+        #expect(apart, "the unmatched receipt shows in /metrics")
+        let malformed = try JSONSerialization.data(withJSONObject: [
+            "receipts": [["message_id": "no-colon", "status": "clicked"]]
+        ])
+        #expect(try await Self.postReceipts(setup, malformed) == 422)
     }
 
     @Test("429s and 500s are retried until each message is decided once")
@@ -358,7 +378,8 @@ struct CampaignTests {
             ])
         #expect(generate.waitForExit(timeout: 120) == 0)
         let key = try ServeNode.createKey(directory, scopes: "admin")
-        let vendor = try ServeNode.vendorSim(["--latency-ms", "40"])
+        // A vendor that drops a receipt batch answered 4xx for good, as real ones do: none may be lost.
+        let vendor = try ServeNode.vendorSim(["--latency-ms", "40", "--receipts4xx", "drop"])
         defer { vendor.stop() }
         let nodeArguments = [
             "--set", "vendor.url=\(vendor.baseURL)", "--set", "delivery.batch_size=25", "--set",
@@ -397,14 +418,19 @@ struct CampaignTests {
         let done = try await node.eventually(timeoutSeconds: 120) {
             let stats =
                 (try await node.request("GET", "/api/v1/campaigns/k", key: key).json["stats"] as? [String: Int]) ?? [:]
-            let sim = (try await vendor.request("GET", "/stats").json as? [String: Int]) ?? [:]
+            let sim = try await Setup.counters(of: vendor)
             return stats["queued"] == audience && stats["pending"] == 0 && sim["receipts_sent"] == sim["accepted"]
                 && (stats["delivered"] ?? 0) + (stats["bounced"] ?? 0) + (stats["opened"] ?? 0) == sim["accepted"]
         }
         let stats =
             (try await node.request("GET", "/api/v1/campaigns/k", key: key).json["stats"] as? [String: Int]) ?? [:]
-        let sim = (try await vendor.request("GET", "/stats").json as? [String: Int]) ?? [:]
+        let sim = try await Setup.counters(of: vendor)
         #expect(done, "never settled: \(stats) vendor \(sim)")
+        #expect(sim["receipts_dropped"] == 0, "no receipt batch was refused while the node restarted")
+        for status in ["delivered", "bounced", "opened"] {
+            #expect(stats[status] == sim["receipts_sent.\(status)", default: 0], "\(status) counted once each")
+        }
+        #expect(stats["unmatched_receipts"] == 0)
         #expect(sim["accepted"]! + sim["rejected"]! == audience, "every message was decided exactly once by the vendor")
         #expect(stats["sent"] == sim["accepted"] && stats["failed"] == sim["rejected"])
         #expect(stats["sent"]! + stats["failed"]! + stats["pending"]! == audience)

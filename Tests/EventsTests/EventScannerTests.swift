@@ -132,7 +132,9 @@ struct EventScannerTests {
             Self.envelope("crm.campaign.launched", #"{"campaign_id":"k","audience":-1}"#),
             Self.envelope("crm.campaign.launched", #"{"campaign_id":"k","audience":1.0}"#),
             Self.envelope("crm.message.failed", #"{"message_id":"k:c","campaign_id":"k","retryable":1}"#),
-            Self.envelope("crm.message.sent", #"{"message_id":"kc","campaign_id":"k"}"#),
+            // Control characters in identifiers, raw (DEL, C1 NEL): the scanner leaves them to the validator.
+            Self.envelope("crm.message.sent", "{\"message_id\":\"k:c\u{7F}\",\"campaign_id\":\"k\"}"),
+            Self.envelope("crm.visit.recorded", "{\"customer_id\":\"c\u{85}1\"}"),
             Self.envelope("crm.customer.erased", #"{"customer_id":null}"#),
             // A member name that starts like a known one, and a known one spelled with an escape (which the full
             // decoder accepts): neither is matched in place.

@@ -1,5 +1,5 @@
 import Events
-import Projections
+@testable import Projections
 import Testing
 
 @Suite("campaign and message folds")
@@ -90,6 +90,43 @@ struct CampaignFoldTests {
         #expect(run.messages["k1:c"]?.attempts == 2)
         #expect(run.messages["k1:c"]?.history.map(\.status) == ["queued", "failed", "queued", "sent"])
         #expect(run.messages["k1:a"]?.receipts == ["delivered", "opened"])
+    }
+
+    @Test("receipts before any event of their message are kept apart, then counted once it is queued and sent")
+    func receiptsBeforeTheirMessage() throws {
+        var run = Messages()
+        try run.apply(.messageReceipt, "early", #","status":"delivered""#)
+        try run.apply(.messageReceipt, "early", #","status":"opened""#)
+        try run.apply(.messageReceipt, "early", #","status":"opened""#)
+        #expect(run.stats.queued == 0 && run.stats.delivered == 0 && run.stats.unmatchedReceipts == 2)
+        #expect(run.messages["k1:early"]?.delivery == .unmatched)
+        try run.apply(.messageQueued, "early", #","body":"Hi","to":"+91""#)
+        #expect(run.stats.queued == 1 && run.stats.pending == 1 && run.stats.unmatchedReceipts == 0)
+        #expect(run.stats.delivered == 0, "receipts never exceed sent: they wait for the send")
+        try run.apply(.messageSent, "early")
+        #expect(run.stats.sent == 1 && run.stats.delivered == 1 && run.stats.opened == 1)
+        // Straight to sent, with no queued event seen: counted as queued and sent, receipts with it.
+        try run.apply(.messageReceipt, "late", #","status":"bounced""#)
+        try run.apply(.messageSent, "late")
+        #expect(run.stats.queued == 2 && run.stats.sent == 2 && run.stats.bounced == 1)
+        #expect(run.stats.unmatchedReceipts == 0)
+    }
+
+    @Test("receipts for a message that never appears are counted apart, never as queued or delivered")
+    func receiptsForUnknownMessages() throws {
+        var run = Messages()
+        for id in ["a", "b"] { try run.apply(.messageQueued, id) }
+        try run.apply(.messageSent, "a")
+        try run.apply(.messageReceipt, "ghost", #","status":"delivered""#)
+        try run.apply(.messageReceipt, "ghost", #","status":"clicked""#)
+        #expect(run.stats.queued == 2 && run.stats.sent == 1 && run.stats.pending == 1)
+        #expect(run.stats.delivered == 0 && run.stats.clicked == 0 && run.stats.unmatchedReceipts == 2)
+        // The encoding keeps the count, and stays what it was for stats without any.
+        let roundTrip = try run.stats.encoded().withUnsafeBytes(CampaignStats.init(decoding:))
+        #expect(roundTrip == run.stats)
+        var plain = run.stats
+        plain.unmatchedReceipts = 0
+        #expect(plain.encoded().count < run.stats.encoded().count)
     }
 
     @Test("a message first seen through a sent event still counts as queued")

@@ -108,7 +108,8 @@ def random_money(rng: random.Random) -> Decimal:
 
 BAD_VALUES = [None, True, 42, Decimal("1.5"), "", "x" * 300, [], {}, ["a"], {"a": 1}, "2024-02-30T00:00:00Z",
               "2024-01-01 00:00:00Z", "not-a-date", Decimal("-1"), Decimal("1.23456"), Decimal("1e13"), "inr",
-              10 ** 20, "a:b", Decimal("0.00001"), "2024-01-01T24:00:00Z", "0000-01-01T00:00:00Z"]
+              10 ** 20, "a:b", Decimal("0.00001"), "2024-01-01T24:00:00Z", "0000-01-01T00:00:00Z",
+              "c\u0000d", "c\td", "c\x7fd", "c\u0085d"]
 
 
 TRICKY_MONEY = [Decimal(x) for x in ["1.23456", "-0.5", "1e13", "1E-5", "0e-9", "12.50000", "1e2", "-0",

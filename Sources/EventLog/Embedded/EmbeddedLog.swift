@@ -421,7 +421,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
             }
             try visit(
                 LentRecord(
-                    position: RecordPosition(topic: partition.topic, partition: partition.partition, offset: key.offset),
+                    position: RecordPosition(
+                        topic: partition.topic, partition: partition.partition, offset: key.offset),
                     timestampMs: parts.timestampMs, key: parts.key, value: parts.value, storedHeaders: parts.headers))
             count += 1
             return true

@@ -68,9 +68,22 @@ public enum CampaignFold {
         if let message {
             state = message
         } else {
-            // A message first seen through sent/failed/receipt still counts as queued, so stats add up.
             state = MessageState(messageID: event.messageID, campaignID: event.campaignID)
+            if kind == "receipt" {
+                // A receipt may overtake the message's own events, or name a message that never comes: it is kept
+                // and counted apart until a queued, sent or failed event names the message.
+                state.delivery = .unmatched
+            } else {
+                // A message first seen through sent/failed still counts as queued, so stats add up.
+                stats.queued += 1
+            }
+        }
+        if state.delivery == .unmatched && kind != "receipt" {
+            // The message appears: it counts as queued from now on, and its receipts leave the unmatched count
+            // (they are counted once it is sent, below).
+            state.delivery = .queued
             stats.queued += 1
+            stats.unmatchedReceipts -= state.receipts.count
         }
         state.customerID = event.customerID ?? state.customerID
         state.channel = event.channel ?? state.channel
@@ -106,6 +119,7 @@ public enum CampaignFold {
                 state.receipts.sort()
                 // Receipts never exceed sent: one for a message not (yet) sent waits for its `sent`.
                 if state.delivery == .sent { stats.countReceipt(status) }
+                if state.delivery == .unmatched { stats.unmatchedReceipts += 1 }
             }
         }
         state.history.append(

@@ -13,6 +13,9 @@ public struct CampaignStats: Sendable, Equatable {
     public var clicked = 0
     /// Receipts with status `failed` (the vendor reported a failure after accepting the message).
     public var receiptFailed = 0
+    /// Receipts for messages no queued, sent or failed event has named yet: kept, counted apart, and moved into
+    /// the counts above when the message appears (a vendor's receipt may overtake the worker's record of it).
+    public var unmatchedReceipts = 0
 
     /// All counters at zero.
     public init() {}
@@ -23,6 +26,8 @@ public struct CampaignStats: Sendable, Equatable {
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(capacity: 16)
         for field in [queued, sent, failed, delivered, bounced, opened, clicked, receiptFailed] { writer.write(field) }
+        // Only when there are any: stats without unmatched receipts keep the encoding they always had.
+        if unmatchedReceipts != 0 { writer.write(unmatchedReceipts) }
         return writer.bytes
     }
 
@@ -34,6 +39,7 @@ public struct CampaignStats: Sendable, Equatable {
         (bounced, opened, clicked, receiptFailed) = (
             try reader.readInt(), try reader.readInt(), try reader.readInt(), try reader.readInt()
         )
+        if !reader.isAtEnd { unmatchedReceipts = try reader.readInt() }
     }
 
     /// Adds one to the counter of a receipt status.
@@ -123,6 +129,8 @@ public struct MessageState: Sendable, Equatable {
     /// Where delivery stands.
     public enum Delivery: String, Sendable {
         case queued, sent, failed
+        /// Known only through receipts so far: not counted as queued until a queued, sent or failed event names it.
+        case unmatched
     }
 
     /// One step of the history.

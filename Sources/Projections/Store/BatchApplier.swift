@@ -243,6 +243,7 @@ struct BatchApplier<Sink: RowSink> {
                 } ?? CampaignStats()
         }
         var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
+        counterDeltas.unmatchedReceipts += Int64(newStats.unmatchedReceipts - currentStats.unmatchedReceipts)
         stats[ByteString(campaignID)] = newStats
         if let customerID = updated.customerID {
             if try isErased(customerID, in: txn) {

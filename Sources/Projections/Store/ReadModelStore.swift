@@ -331,6 +331,8 @@ public final class ReadModelStore: @unchecked Sendable {
     /// The named counters.
     public enum Counter: String, CaseIterable, Sendable {
         case events, duplicates, deadLetters = "dead_letters", customers
+        /// Receipts whose message no queued, sent or failed event has named (yet).
+        case unmatchedReceipts = "unmatched_receipts"
     }
 
     /// A SHA-256 over all read-model content in key order: equal for equal read models, whatever the history
