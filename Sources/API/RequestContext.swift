@@ -3,10 +3,12 @@ import Hummingbird
 /// The request context of every Cohort route: Hummingbird's core context, and who is calling once the route's
 /// authenticator has said so (nil on open routes and on a node without authentication).
 public struct CohortRequestContext: RequestContext {
+    /// Hummingbird's per-request state (logger, parameters, allocator).
     public var coreContext: CoreRequestContextStorage
     /// The caller, for audit records; set before the route's handler runs.
     public var principal: Principal?
 
+    /// A context for a request arriving through `source`, its caller not yet known.
     public init(source: Source) {
         coreContext = .init(source: source)
     }

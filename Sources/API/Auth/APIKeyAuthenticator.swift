@@ -2,6 +2,7 @@ import Hummingbird
 
 /// API keys sent as `Authorization: Bearer ck_…`, checked against the hashed keys of an `APIKeyStore`.
 public struct APIKeyAuthenticator: Authenticator {
+    /// The hashed, scoped keys it checks against.
     public let keys: APIKeyStore
 
     /// An authenticator over `keys`.

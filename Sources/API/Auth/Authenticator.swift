@@ -40,6 +40,7 @@ public protocol Authenticator: Sendable {
 /// Several authenticators asked in turn (API keys, then ID tokens, then a session cookie…): the first that
 /// recognises the request's credentials decides.
 public struct AuthenticatorChain: Authenticator {
+    /// The authenticators, in the order they are asked.
     public let members: [any Authenticator]
 
     /// A chain asking `members` in order.
