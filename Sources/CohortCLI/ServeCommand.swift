@@ -1,6 +1,7 @@
 import API
 import ArgumentParser
 import CommandSupport
+import CoreMetrics
 import Hummingbird
 
 /// `cohort serve`: one node — event log, projector with the segment index, HTTP API, delivery worker — built by
@@ -37,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
         node.authentication = NodeOptions.Authentication(rawValue: auth)!
         node.runsProjector = !noProjector
         node.onServerRunning = { port in Output.line("listening on http://\(host):\(port)") }
+        // The process's swift-metrics backend is the node's registry, so that what libraries record is exported at
+        // /metrics beside Cohort's own series.
+        MetricsSystem.bootstrap(node.metrics.factory)
         let logger = LoggingSetup.logger("cohort.serve", level: configuration.logLevel)
         let application = try await buildApplication(configuration: configuration, options: node, logger: logger)
         try await application.runService()

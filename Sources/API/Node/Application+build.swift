@@ -23,6 +23,8 @@ public struct NodeOptions: Sendable {
     public var runsProjector = true
     /// Called with the bound port once the server accepts connections.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void = { _ in }
+    /// Where the node records its metrics: a Prometheus registry of its own unless given.
+    public var metrics = NodeMetrics()
 
     /// The defaults: API keys, a projector.
     public init() {}
@@ -66,7 +68,7 @@ public func buildApplication(
     let api = CohortAPI(
         APIDependencies(
             log: log, store: store, index: index, projector: options.runsProjector ? projector : nil,
-            authenticator: authenticator, configuration: configuration, metrics: NodeMetrics(), logger: logger))
+            authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger))
 
     var services: [any Service] = [LogService(log: log)]
     if options.runsProjector { services.append(ProjectorService(projector: projector)) }
