@@ -39,6 +39,7 @@ struct ConfigurationLoaderTests {
             partitions = 3
             prefix = "file."
             """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let configuration = try ConfigurationLoader.load(
             file: file,
             environment: ["COHORT_KAFKA_BROKERS": "env:9092", "COHORT_TOPICS_PARTITIONS": "5", "PATH": "/bin"],
@@ -67,6 +68,7 @@ struct ConfigurationLoaderTests {
         ])
     func badFile(text: String, expected: String) throws {
         let file = try write(text)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         #expect {
             _ = try ConfigurationLoader.load(file: file, environment: [:], overrides: [])
         } throws: { error in
@@ -87,6 +89,7 @@ struct ConfigurationLoaderTests {
             [http]
             listen = "0.0.0.0:9000"
             """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
         let configuration = try ConfigurationLoader.load(file: file, environment: [:], overrides: [])
         #expect(configuration.currency == "USD")
         #expect(configuration.kafkaBrokers == "dotted:9092")
