@@ -44,13 +44,15 @@ final class ProjectorRun {
         self.progress = progress
         state = Projector.Progress(remaining: loop.stopsWhenCaughtUp ? loop.remaining() : nil)
         if let budget = projector.configuration.inMemoryRebuildBytesMax, try projector.store.isEmpty() {
-            // Tables sized for the records behind, or as many as the budget holds (~256 bytes per record of
-            // generated traffic), so that they are not grown step by step.
-            let expected = min(Int(loop.remaining()), budget / 256)
+            // Tables sized once for the records behind, or as many as the budget holds, instead of grown step by step.
+            let expected = min(Int(loop.remaining()), budget / Self.foldedRecordBytes)
             rebuild = try InMemoryRebuild(store: projector.store, expectedRecords: expected)
             projector.logger.info("projector rebuilding in memory into an empty store")
         }
     }
+
+    /// Roughly what one folded record holds in a rebuild's memory, for sizing its tables from a byte budget.
+    private static let foldedRecordBytes = 256
 
     // MARK: Poll and decode
 

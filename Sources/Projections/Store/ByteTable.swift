@@ -4,8 +4,8 @@ import Memory
 /// Byte-string keys numbered 0, 1, 2… in insertion order, held in one `KeyArena` and found through an
 /// open-addressing table: one flat array of 64-bit entries (part of the key's hash and its number), so that a probe
 /// is one memory access and no object is kept per key. A `Dictionary` of strings or arrays takes several accesses
-/// and a retained object per key; with tens of millions of keys (a rebuild's event ids, customers and orders) those
-/// cache misses and allocations were most of the fold. Linear probing, at most three quarters full: eight entries
+/// and a retained object per key, which for tens of millions of keys (a rebuild's event ids, customers and orders)
+/// would dominate the fold. Linear probing, at most three quarters full: eight entries
 /// share a cache line, so the few extra probes of a fuller table cost less than the memory of an emptier one.
 struct ByteTable {
     /// The keys, by number.
