@@ -102,12 +102,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // AI assist (SPEC §9): words → rules, message suggestions, campaign summaries. Offline by default; an
+        // OpenAI-compatible chat-completions endpoint when configured, its output always checked before use.
+        .target(
+            name: "Assist",
+            dependencies: [
+                "Events", "Segments", "Projections", "Campaigns", "Curl", .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/phrasings.json")],
+            swiftSettings: swiftSettings
+        ),
+
         // HTTP API over Hummingbird: routes, API keys, problem+json, metrics. Domain errors become HTTP here only.
         .target(
             name: "API",
             dependencies: [
                 "Events", "EventLog", "EventRecords", "Kafka", "Projections", "Segments", "Campaigns", "CohortConfig",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "Assist", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,8 +149,8 @@ let package = Package(
         .target(
             name: "CohortBench",
             dependencies: [
-                "CohortConfig", "CommandSupport", "EventLog", "Events", "Kafka", "Projections", "Segments", "Synthetic",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Assist", "CohortConfig", "CommandSupport", "EventLog", "Events", "Kafka", "Projections", "Segments",
+                "Synthetic", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -198,6 +209,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CampaignsTests", dependencies: ["Campaigns", "Projections", "Events"], swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AssistTests",
+            dependencies: [
+                "Assist", "Segments", "Events", "Campaigns", "Projections", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
         ),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),

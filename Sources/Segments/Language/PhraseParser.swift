@@ -8,17 +8,34 @@ import Foundation
 public struct PhraseParser: RuleParser {
     /// The deployment currency, for the English rendering.
     public var currency: String
+    /// The deployment's known cities and tags, recognised without a keyword ("Pune VIPs").
+    public var vocabulary: PhraseVocabulary
 
-    public init(currency: String = "INR") { self.currency = currency }
+    public init(currency: String = "INR", vocabulary: PhraseVocabulary = PhraseVocabulary()) {
+        self.currency = currency
+        self.vocabulary = vocabulary
+    }
 
     public func parse(_ text: String, now: Timestamp) async throws -> ParsedRule { parseNow(text, now: now) }
 
     /// The synchronous form of `parse`.
     public func parseNow(_ text: String, now: Timestamp) -> ParsedRule {
-        var state = PhraseState(tokens: Tokenizer.tokens(text), now: now)
+        var state = PhraseState(tokens: Tokenizer.tokens(text), now: now, vocabulary: vocabulary)
         let rule = state.expression()
         while !state.atEnd { state.skipUnknown() }
         return ParsedRule(rule: rule, english: rule?.english(currency: currency) ?? "", unknownWords: state.unknown)
+    }
+}
+
+/// Values of the deployment that a sentence may name bare: cities ("Kolkata customers") and tags ("vips",
+/// "app users" for `app_user`, "newsletter subscribers").
+public struct PhraseVocabulary: Sendable, Equatable {
+    public var cities: [String]
+    public var tags: [String]
+
+    public init(cities: [String] = [], tags: [String] = []) {
+        self.cities = cities
+        self.tags = tags
     }
 }
 
@@ -77,6 +94,15 @@ enum Tokenizer {
                 }
                 flush()
                 result.append(Token(text: String(character), original: String(character)))
+            case "-" where current.last?.isNumber == true && current.allSatisfy({ $0.isNumber || $0 == "." })
+                && input.index(after: index) < input.endIndex && input[input.index(after: index)].isNumber:
+                // "2-5 orders": a range, not one token (a date such as 2024-03-01 keeps its dashes).
+                if current.count == 4, current.allSatisfy(\.isNumber) {
+                    current.append(character)
+                } else {
+                    flush()
+                    result.append(Token(text: "-", original: "-"))
+                }
             case ">", "<", "=":
                 flush()
                 var symbol = String(character)
@@ -107,7 +133,7 @@ private let fillers: Set<String> = [
     "who", "that", "which", "whose", "have", "has", "had", "having", "with", "the", "all", "show", "me", "find",
     "list", "get", "give", "are", "is", "was", "were", "been", "a", "an", "of", "their", "them", "those", "these",
     "placed", "made", "total", "and", "&", ",", "but", "also", "both", "either", "please", "my", "our", "to", "be",
-    "segment", "audience", "where", "whom", "any", "than",
+    "segment", "audience", "where", "whom", "any", "than", "something", "anything",
 ]
 
 private let connectives: Set<String> = [
@@ -118,12 +144,14 @@ private let connectives: Set<String> = [
 struct PhraseState {
     let tokens: [Token]
     let now: Timestamp
+    let vocabulary: PhraseVocabulary
     var position = 0
     var unknown: [String] = []
 
-    init(tokens: [Token], now: Timestamp) {
+    init(tokens: [Token], now: Timestamp, vocabulary: PhraseVocabulary) {
         self.tokens = tokens
         self.now = now
+        self.vocabulary = vocabulary
     }
 
     var atEnd: Bool { position >= tokens.count }
@@ -199,7 +227,7 @@ struct PhraseState {
         let start = position
         let attempts: [(inout PhraseState) -> Rule?] = [
             { $0.never() }, { $0.spend() }, { $0.counted() }, { $0.recency() }, { $0.signup() }, { $0.tagged() },
-            { $0.place() }, { $0.contact() }, { $0.repeatBuyers() },
+            { $0.place() }, { $0.contact() }, { $0.repeatBuyers() }, { $0.knownValue() },
         ]
         for attempt in attempts {
             if let rule = attempt(&self) { return rule }
@@ -209,6 +237,19 @@ struct PhraseState {
     }
 
     mutating func never() -> Rule? {
+        // "no order(s) in 120 days", "no visits in the last 2 weeks": the last one is that long ago, not never.
+        if accept("no") || accept("zero") {
+            let field: Field?
+            switch acceptAny(["order", "orders", "purchase", "purchases", "visit", "visits"]) {
+            case "order", "orders", "purchase", "purchases": field = .daysSinceLastOrder
+            case "visit", "visits": field = .daysSinceLastVisit
+            default: field = nil
+            }
+            if let field, let days = withinDuration() {
+                return .condition(Condition(field, .gte, [.number(days)]))
+            }
+            position -= field == nil ? 1 : 2
+        }
         if accept("never", "ordered") || accept("never", "purchased") || accept("never", "bought")
             || accept("no", "orders") || accept("zero", "orders") || accept("without", "orders")
         {
@@ -241,6 +282,10 @@ struct PhraseState {
             || accept("lifetime", "value")
         {
             field = .totalSpend
+        } else if (acceptAny(["big", "high", "heavy", "top"]) != nil && acceptAny(["spenders", "spender"]) != nil)
+            || acceptAny(["spenders", "spender"]) != nil
+        {
+            field = .totalSpend
         } else {
             return nil
         }
@@ -248,6 +293,7 @@ struct PhraseState {
             if word == "over" { position -= 1 }  // "spent over 5k": "over" is the comparison
         }
         guard let (op, values) = comparison(amount: true) else { return nil }
+        _ = accept("in", "total") || accept("overall") || accept("in", "all")
         return .condition(Condition(field, op, values.map { .number($0) }))
     }
 
@@ -255,6 +301,7 @@ struct PhraseState {
     mutating func counted() -> Rule? {
         if let verb = acceptAny(["visited", "ordered", "purchased", "bought", "shopped"]) {
             let field: Field = verb == "visited" ? .visitCount : .orderCount
+            _ = accept("only")
             if accept("once") { return .condition(Condition(field, .eq, [.number(1)])) }
             if accept("twice") { return .condition(Condition(field, .eq, [.number(2)])) }
             guard let (op, values) = comparison(amount: false) else { return nil }
@@ -277,7 +324,7 @@ struct PhraseState {
         let negated =
             acceptAny(["havent", "hasnt", "didnt", "not", "hadnt"]) != nil || accept("have", "not")
             || accept("has", "not") || accept("did", "not")
-        if !negated, accept("inactive") {
+        if !negated, acceptAny(["inactive", "dormant", "lapsed"]) != nil {
             _ = accept("for")
             if let (op, days) = durationComparison(defaultOp: .gte) {
                 return .condition(Condition(.daysInactive, op, days.map { .number($0) }))
@@ -305,6 +352,7 @@ struct PhraseState {
         case nil: return nil
         default: field = .daysSinceLastOrder
         }
+        _ = acceptAny(["something", "anything"])
         guard let days = withinDuration() else { return nil }
         return .condition(Condition(field, negated ? .gte : .lt, [.number(days)]))
     }
@@ -312,9 +360,34 @@ struct PhraseState {
     /// "signed up this year", "joined in the last 30 days", "signed up more than a year ago",
     /// "signed up before 2024-01-01".
     mutating func signup() -> Rule? {
-        guard accept("signed", "up") || accept("sign", "up") || acceptAny(["joined", "registered", "signup"]) != nil
+        let isNew = accept("new")
+        if isNew {
+            // "new customers in the last 30 days": new only says something with a time span.
+            guard acceptAny(["signups", "signup", "customers", "users", "members", "registrations"]) != nil
+            else { return nil }
+            guard let days = withinDuration() else { return nil }
+            return .condition(Condition(.daysSinceSignup, .lt, [.number(days)]))
+        }
+        guard accept("signed", "up") || accept("sign", "up")
+            || acceptAny(["joined", "registered", "signup", "signups"]) != nil
         else { return nil }
         let (year, month, _) = now.calendarDate
+        // "joined in 2025", "before 2025", "after 2024", "since 2024": whole calendar years.
+        if let word = peek(), ["in", "during", "before", "after", "since"].contains(word), let next = peek(1),
+            let named = Self.year(next)
+        {
+            position += 2
+            let start = Timestamp(year: named, month: 1, day: 1)
+            let next = Timestamp(year: named + 1, month: 1, day: 1)
+            switch word {
+            case "before": return .condition(Condition(.createdAt, .lt, [.time(start)]))
+            case "after": return .condition(Condition(.createdAt, .gte, [.time(next)]))
+            case "since": return .condition(Condition(.createdAt, .gte, [.time(start)]))
+            default:
+                let end = Timestamp(microseconds: next.microseconds - 1)
+                return .condition(Condition(.createdAt, .between, [.time(start), .time(end)]))
+            }
+        }
         if accept("this", "year") {
             return .condition(Condition(.createdAt, .gte, [.time(Timestamp(year: year, month: 1, day: 1))]))
         }
@@ -354,6 +427,11 @@ struct PhraseState {
 
     /// "in Mumbai or Pune", "from Delhi", "city is Pune", "based in Chennai", "in India".
     mutating func place() -> Rule? {
+        if accept("outside") || accept("not", "from") || accept("not", "in") {
+            let names = list(original: true)
+            guard !names.isEmpty else { return nil }
+            return .not(cityRule(names))
+        }
         let explicitCity = accept("city") || accept("cities")
         if explicitCity {
             _ = acceptAny(["is", "in", "of", "="])
@@ -370,8 +448,112 @@ struct PhraseState {
         if !explicitCity, names.count == 1, let country = Self.countries[names[0].lowercased()] {
             return .condition(Condition(.country, .eq, [.string(country)]))
         }
+        return cityRule(names)
+    }
+
+    func cityRule(_ names: [String]) -> Rule {
         if names.count == 1 { return .condition(Condition(.city, .eq, [.string(names[0])])) }
         return .condition(Condition(.city, .in, names.map { .string($0) }))
+    }
+
+    /// Known values named bare: "Kolkata customers", "Mumbai or Pune VIPs", "vip or wholesale buyers",
+    /// "newsletter subscribers", "app users" (tag `app_user`), "non-vip customers".
+    mutating func knownValue() -> Rule? {
+        if let token = peek(), token.hasPrefix("non-") || token == "non" {
+            let save = position
+            if token == "non" {
+                position += 1
+                _ = accept("-")
+            } else {
+                // "non-vip": look at the rest as its own token.
+                let rest = String(token.dropFirst(4))
+                if let tag = matchTag(startingWith: [rest]) {
+                    position += 1 + tag.extra
+                    skipTagNoun()
+                    return .not(.condition(Condition(.tags, .contains, [.string(tag.name)])))
+                }
+                position = save
+                return nil
+            }
+            guard let tag = matchTag() else {
+                position = save
+                return nil
+            }
+            position += tag.length
+            skipTagNoun()
+            return .not(.condition(Condition(.tags, .contains, [.string(tag.name)])))
+        }
+        if let city = matchCity() {
+            var names = [city.name]
+            position += city.length
+            while peek() == "or" || peek() == "," {
+                let save = position
+                position += 1
+                guard let next = matchCity() else {
+                    position = save
+                    break
+                }
+                names.append(next.name)
+                position += next.length
+            }
+            return cityRule(names)
+        }
+        if let tag = matchTag() {
+            var names = [tag.name]
+            position += tag.length
+            while peek() == "or" || peek() == "," {
+                let save = position
+                position += 1
+                guard let next = matchTag() else {
+                    position = save
+                    break
+                }
+                names.append(next.name)
+                position += next.length
+            }
+            skipTagNoun()
+            if names.count == 1 { return .condition(Condition(.tags, .contains, [.string(names[0])])) }
+            return .condition(Condition(.tags, .in, names.map { .string($0) }))
+        }
+        return nil
+    }
+
+    /// The nouns that may follow a tag: "newsletter subscribers", "wholesale buyers".
+    mutating func skipTagNoun() {
+        _ = acceptAny([
+            "subscribers", "subscriber", "customers", "customer", "buyers", "buyer", "members", "member", "shoppers",
+            "people", "clients", "accounts",
+        ])
+    }
+
+    /// A known city at the cursor, as the vocabulary spells it, and how many tokens it spans.
+    func matchCity() -> (name: String, length: Int)? {
+        for city in vocabulary.cities {
+            let words = city.lowercased().split(separator: " ").map(String.init)
+            if words.enumerated().allSatisfy({ peek($0.offset) == $0.element }) { return (city, words.count) }
+        }
+        return nil
+    }
+
+    /// A known tag at the cursor: its words (`app_user` is "app user"), the last one possibly plural.
+    func matchTag() -> (name: String, length: Int)? {
+        var words: [String] = []
+        for offset in 0..<3 { if let word = peek(offset) { words.append(word) } }
+        return matchTag(startingWith: words).map { ($0.name, $0.extra + 1) }
+    }
+
+    /// Matches a tag against `words`; `extra` counts the words used past the first.
+    func matchTag(startingWith words: [String]) -> (name: String, extra: Int)? {
+        for tag in vocabulary.tags {
+            let parts = tag.lowercased().split(whereSeparator: { $0 == "_" || $0 == " " || $0 == "-" }).map(String.init)
+            guard !parts.isEmpty, parts.count <= words.count else { continue }
+            let matches = parts.enumerated().allSatisfy { offset, part in
+                let word = words[offset]
+                return word == part || (offset == parts.count - 1 && (word == part + "s" || word == part + "es"))
+            }
+            if matches { return (tag, parts.count - 1) }
+        }
+        return nil
     }
 
     /// "with an email", "without a phone", "email contains gmail", "name starts with A".
@@ -382,7 +564,9 @@ struct PhraseState {
         let field: Field
         switch acceptAny(["email", "e-mail", "phone", "name", "mobile"]) {
         case "email", "e-mail": field = .email
-        case "phone", "mobile": field = .phone
+        case "phone", "mobile":
+            field = .phone
+            _ = acceptAny(["number", "numbers", "no"])
         case "name": field = .name
         default: return nil
         }
@@ -447,7 +631,8 @@ struct PhraseState {
         "who", "that", "with", "and", "or", "which", "whose", "have", "has", "had", "spent", "spend", "tagged",
         "in", "from", "are", "is", "inactive", "active", "signed", "joined", "visited", "ordered", "havent",
         "hasnt", "more", "less", "fewer", "over", "under", "at", "between", "last", "but", "not", "without",
-        "customers", "users", "people", "placed", "made", "never", "no", "city", "tag",
+        "customers", "users", "people", "placed", "made", "never", "no", "city", "tag", "total", "overall",
+        "outside", "to",
     ]
     static let phraseStarts: Set<String> = [
         "spent", "spend", "tagged", "inactive", "active", "signed", "joined", "visited", "ordered", "havent",
@@ -486,7 +671,18 @@ struct PhraseState {
             _ = accept("exactly") || accept("equal", "to") || accept("=")
         }
         guard let value = quantity(amount: amount) else { return nil }
-        if accept("or", "more") { op = .gte } else if accept("or", "less") || accept("or", "fewer") { op = .lte }
+        if op == .eq, acceptAny(["to", "-"]) != nil {
+            // "2 to 5 orders", "2-5 orders", "₹1k to ₹5k"
+            guard let high = quantity(amount: amount) else { return nil }
+            return (.between, [min(value, high), max(value, high)])
+        }
+        if accept("or", "more") || accept("or", "above") || accept("or", "higher") || accept("and", "above")
+            || accept("or", "over") || accept("plus")
+        {
+            op = .gte
+        } else if accept("or", "less") || accept("or", "fewer") || accept("or", "below") || accept("and", "below") {
+            op = .lte
+        }
         return (op, [value])
     }
 
@@ -573,6 +769,12 @@ struct PhraseState {
             return nil
         }
         return (op, [days])
+    }
+
+    /// A calendar year written as four digits, 1900…2200.
+    static func year(_ text: String) -> Int? {
+        guard text.count == 4, let year = Int(text), (1900...2200).contains(year) else { return nil }
+        return year
     }
 
     /// "2024-01-01" or "2024-01-01T00:00:00Z".

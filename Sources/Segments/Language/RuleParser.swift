@@ -14,6 +14,10 @@ public struct ParsedRule: Sendable {
         self.english = english
         self.unknownWords = unknownWords
     }
+
+    /// True when the rule does not account for every word: something was not understood, or nothing at all. A
+    /// partial answer must be shown as such, never as the meaning of the sentence.
+    public var isPartial: Bool { rule == nil || !unknownWords.isEmpty }
 }
 
 /// Turns a sentence into a segment rule. The offline `PhraseParser` implements it today; an LLM-backed parser can
