@@ -61,6 +61,24 @@ public struct MessageTemplate: Sendable, Equatable {
         return !key.isEmpty && key.utf8.count <= 128
     }
 
+    /// The variables the template uses, in order of first use.
+    public var variableNames: [String] {
+        var names: [String] = []
+        for case .variable(let name, _) in parts where !names.contains(name) { names.append(name) }
+        return names
+    }
+
+    /// The longest the rendered text can be when no value is longer than `widths` says (`defaultWidth` for
+    /// variables not listed), in characters: what a channel's length limit is checked against.
+    public func lengthBound(widths: [String: Int], defaultWidth: Int) -> Int {
+        parts.reduce(0) { total, part in
+            switch part {
+            case .text(let text): total + text.count
+            case .variable(let name, let fallback): total + max(widths[name] ?? defaultWidth, fallback?.count ?? 0)
+            }
+        }
+    }
+
     /// The personalised text for `customer`; a missing value takes the placeholder's default, else "".
     public func render(_ customer: CustomerState) -> String {
         var out = ""

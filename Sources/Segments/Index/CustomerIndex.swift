@@ -49,6 +49,32 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// Bytes held by the index's columns.
     public var byteCount: Int { lock.withLock { storage.byteCount } }
 
+    /// The most common values of a city/country-like string field or of `tags`, most frequent first, at most
+    /// `limit` (lower-cased, as the index compares them); empty for other fields.
+    public func knownValues(of field: Field, limit: Int) -> [String] {
+        lock.withLock {
+            var counts: [(value: String, count: Int)] = []
+            if field == .tags {
+                for code in 1..<max(1, storage.tags.postings.count) where !storage.tags.postings[code].isEmpty {
+                    counts.append((storage.tags.dictionary.string(UInt32(code)), storage.tags.postings[code].count))
+                }
+            } else if let column = StringColumn(field) {
+                var perCode = [Int](repeating: 0, count: storage.strings[column.rawValue].count + 1)
+                for (row, code) in storage.stringCodes[column.rawValue].enumerated() where code != 0 && storage.alive[row] {
+                    perCode[Int(code)] += 1
+                }
+                for code in 1..<perCode.count where perCode[code] > 0 {
+                    counts.append((storage.strings[column.rawValue].string(UInt32(code)), perCode[code]))
+                }
+            }
+            counts.sort { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }
+            return counts.prefix(limit).map(\.value)
+        }
+    }
+
+    /// The attribute keys some customer has, sorted.
+    public var attributeKeys: [String] { lock.withLock { storage.attributes.keys.sorted() } }
+
     /// How many customers match `rule` at `asOf`.
     public func count(_ rule: Rule, asOf: Timestamp) -> Int {
         lock.withLock { storage.evaluate(rule, asOf: asOf).population }
