@@ -175,7 +175,10 @@ let package = Package(
         // Shared helpers for tests: child processes, temporary directories, the dev broker.
         .target(
             name: "TestSupport",
-            dependencies: ["EventLog", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "EventLog", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),

@@ -46,8 +46,8 @@ extension CohortAPI {
                 handler: { request, context in try messages(request, context) }),
             Route(
                 method: .get, path: base + "/{id}/summary", scope: .read,
-                summary: "A deterministic sentence about how the campaign performed",
-                handler: { _, context in try summary(context) }),
+                summary: "How the campaign performed: computed figures and a summary stating only them",
+                handler: { _, context in try await campaignSummary(try campaign(context)) }),
             Route(
                 method: .post, path: Self.prefix + "/receipts", scope: nil,
                 summary: "Vendor receipts webhook (HMAC-signed; single or batch)",
@@ -55,7 +55,7 @@ extension CohortAPI {
         ]
     }
 
-    private func campaign(_ context: CohortRequestContext) throws -> CampaignState {
+    func campaign(_ context: CohortRequestContext) throws -> CampaignState {
         let id = try context.parameters.require("id")
         guard let campaign = try dependencies.store.campaign(id) else {
             throw Problem.notFound("no campaign \"\(id)\"")
@@ -224,17 +224,6 @@ extension CohortAPI {
         }
         return Self.json(
             .object(JSONObject([("messages", .array(items)), ("next", page.next.map { .string($0) } ?? .null)])))
-    }
-
-    private func summary(_ context: CohortRequestContext) throws -> Response {
-        let campaign = try campaign(context)
-        let stats = try dependencies.store.stats(ofCampaign: campaign.campaignID)
-        return Self.json(
-            .object(
-                JSONObject([
-                    ("campaign_id", .string(campaign.campaignID)),
-                    ("summary", .string(CampaignSummary.text(campaign, stats: stats))),
-                ])))
     }
 
     /// Verifies the signature over the raw body, then appends one receipt event per (message, status): repeats

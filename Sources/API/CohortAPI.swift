@@ -21,6 +21,8 @@ public struct APIDependencies: Sendable {
     public var configuration: CohortConfiguration
     public var metrics: NodeMetrics
     public var logger: Logger
+    /// The AI helpers, made from `configuration`.
+    public let assist: Assistants
 
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
@@ -35,6 +37,7 @@ public struct APIDependencies: Sendable {
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
+        assist = Assistants(configuration: configuration, metrics: metrics, logger: logger)
     }
 }
 
@@ -60,7 +63,7 @@ public struct CohortAPI: Sendable {
 
     /// Every route, in documentation order.
     public var routes: [Route] {
-        ingestRoutes + customerRoutes + segmentRoutes + campaignRoutes + opsRoutes
+        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + opsRoutes
     }
 
     /// A router serving `routes`, each behind its scope check, with metrics and problem+json errors.

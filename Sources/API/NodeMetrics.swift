@@ -44,6 +44,11 @@ public final class NodeMetrics: Sendable {
             elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
 
+    /// Records a duration measured elsewhere in the histogram `name` with `dimensions`.
+    public func record(_ name: String, dimensions: [(String, String)] = [], seconds: Double) {
+        Timer(label: name, dimensions: dimensions, factory: factory).recordNanoseconds(Int64(seconds * 1e9))
+    }
+
     /// Sets the gauge `name` with `dimensions` (sampled at scrape time by the caller).
     public func set(_ name: String, dimensions: [(String, String)] = [], to value: Double) {
         Gauge(label: name, dimensions: dimensions, factory: factory).record(value)

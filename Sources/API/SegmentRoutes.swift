@@ -20,8 +20,8 @@ extension CohortAPI {
                 handler: { request, _ in try await explain(request) }),
             Route(
                 method: .post, path: base + "/parse", scope: .read,
-                summary: "Turn a sentence into a rule (offline parser); unknown words listed",
-                handler: { request, _ in try await parse(request) }),
+                summary: "Turn a sentence into a rule (language model when configured, else offline), with its count",
+                handler: { request, _ in try await parseWords(request) }),
             Route(
                 method: .get, path: base, scope: .read, summary: "Saved segments with their current size",
                 handler: { request, _ in try listSegments(request) }),
@@ -66,13 +66,7 @@ extension CohortAPI {
         let object = try await objectBody(request)
         let decoded = try rule(in: object)
         let asOf = try Self.asOf(object["as_of"]?.stringValue)
-        var sample = 10
-        if let value = object["sample"] {
-            guard case .number(let number) = value, let size = number.int64Value, (0...100).contains(size) else {
-                throw Problem.unprocessable("sample must be an integer 0…100", errors: [("/sample", "0…100")])
-            }
-            sample = Int(size)
-        }
+        let sample = try Self.sampleSize(object["sample"])
         let started = ContinuousClock.now
         let result = SegmentViews.preview(decoded, index: dependencies.index, asOf: asOf, sampleSize: sample)
         dependencies.metrics.observe("cohort_segment_query_seconds", since: started)
@@ -90,32 +84,6 @@ extension CohortAPI {
             throw Problem.notFound("no customer \"\(id)\"")
         }
         return Self.json(RuleExplainer.explain(decoded, customer: state, asOf: asOf).json)
-    }
-
-    private func parse(_ request: Request) async throws -> Response {
-        let object = try await objectBody(request)
-        guard let text = object["text"]?.stringValue else {
-            throw Problem.unprocessable("text is required", errors: [("/text", "required string")])
-        }
-        guard text.utf8.count <= 2_000 else {
-            throw Problem.unprocessable("text is longer than 2,000 bytes", errors: [("/text", "too long")])
-        }
-        let now = try Self.asOf(object["now"]?.stringValue)
-        let parsed: ParsedRule
-        do {
-            parsed = try await PhraseParser(currency: dependencies.configuration.currency).parse(text, now: now)
-                .validated(by: ruleDecoder)
-        } catch let error as RuleError {
-            throw Problem.unprocessable(
-                "the sentence gave a rule that is not valid",
-                errors: error.problems.map { ("/rules" + $0.pointer, $0.message) })
-        }
-        return Self.json(
-            .object(
-                JSONObject([
-                    ("rules", parsed.rule?.json ?? .null), ("english", .string(parsed.english)),
-                    ("unknown_words", .array(parsed.unknownWords.map { .string($0) })),
-                ])))
     }
 
     private func listSegments(_ request: Request) throws -> Response {

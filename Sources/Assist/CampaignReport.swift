@@ -203,7 +203,7 @@ public struct SummaryWriter: Sendable {
     public func summary(_ figures: CampaignFigures) async -> Answer {
         guard let client else { return Answer(text: figures.text, source: "offline", fallbackReason: nil) }
         do {
-            let answer = try await client.complete(
+            let text = try await client.complete(
                 ChatClient.Request(
                     helper: "summary",
                     system: """
@@ -212,21 +212,22 @@ public struct SummaryWriter: Sendable {
                         counts with their digits); never compute, round or estimate a number of your own. Rates \
                         are in percent.
                         """,
-                    user: figures.json.jsonText, schemaName: "campaign_summary", schema: Self.schema))
-            guard let text = answer["summary"]?.stringValue, !text.isEmpty else {
-                throw AssistError.invalidOutput("no \"summary\" text")
+                    user: figures.json.jsonText, schemaName: "campaign_summary", schema: Self.schema)
+            ) { answer throws(AssistError) in
+                guard let text = answer["summary"]?.stringValue, !text.isEmpty else {
+                    throw .invalidOutput("no \"summary\" text")
+                }
+                let wrong = figures.unsupportedNumbers(in: text)
+                guard wrong.isEmpty else {
+                    client.logMismatch(wrong)
+                    throw .invalidOutput(
+                        "it stated \(wrong.map(\.description).joined(separator: ", ")), not among the computed figures")
+                }
+                return String(text.prefix(2_000))
             }
-            let wrong = figures.unsupportedNumbers(in: text)
-            guard wrong.isEmpty else {
-                client.logMismatch(wrong)
-                throw AssistError.invalidOutput(
-                    "it stated \(wrong.map(\.description).joined(separator: ", ")), not among the computed figures")
-            }
-            return Answer(text: String(text.prefix(2_000)), source: "llm", fallbackReason: nil)
-        } catch let error as AssistError {
-            return Answer(text: figures.text, source: "offline", fallbackReason: error.description)
+            return Answer(text: text, source: "llm", fallbackReason: nil)
         } catch {
-            return Answer(text: figures.text, source: "offline", fallbackReason: "\(error)")
+            return Answer(text: figures.text, source: "offline", fallbackReason: error.description)
         }
     }
 

@@ -1,5 +1,4 @@
 import Curl
-import Dispatch
 import Events
 import Foundation
 import Logging
@@ -89,8 +88,11 @@ public final class ChatClient: Sendable {
         }
     }
 
-    /// Sends `request` and returns the model's answer as a JSON object.
-    public func complete(_ request: Request) async throws(AssistError) -> JSONObject {
+    /// Sends `request` and returns the model's answer after `validate` accepted it: what a helper rejects counts
+    /// (in metrics and the log) as an invalid answer, like one that is not JSON.
+    public func complete<Answer>(
+        _ request: Request, validate: (JSONObject) throws(AssistError) -> Answer
+    ) async throws(AssistError) -> Answer {
         let started = ContinuousClock.now
         var attempts = 0
         var tokens = (prompt: 0, completion: 0)
@@ -103,7 +105,7 @@ public final class ChatClient: Sendable {
                     attempts: attempts, promptTokens: tokens.prompt, completionTokens: tokens.completion))
         }
         do {
-            let answer = try await exchange(request, attempts: &attempts, tokens: &tokens)
+            let answer = try validate(try await exchange(request, attempts: &attempts, tokens: &tokens))
             finish("ok")
             return answer
         } catch {
@@ -114,7 +116,7 @@ public final class ChatClient: Sendable {
             case .unavailable: finish("unavailable")
             }
             logger.notice(
-                "language model answer not used",
+                "language model answer not used; answering offline",
                 metadata: ["helper": "\(request.helper)", "reason": "\(error)", "attempts": "\(attempts)"])
             throw error
         }
@@ -139,6 +141,7 @@ public final class ChatClient: Sendable {
                 response = try await post(body(request, structured: structured))
             } catch {
                 guard retriesLeft > 0 else { throw .unavailable(error.description) }
+                logger.debug("retrying the language model", metadata: ["reason": "\(error)", "attempt": "\(attempts)"])
                 retriesLeft -= 1
                 try await pause(seconds: backoff(attempts))
                 continue
@@ -159,6 +162,9 @@ public final class ChatClient: Sendable {
                 guard wait <= Double(settings.retryAfterMaxSeconds) else {
                     throw .unavailable("HTTP \(response.status), asked to retry after \(Int(wait)) s")
                 }
+                logger.debug(
+                    "retrying the language model",
+                    metadata: ["status": "\(response.status)", "attempt": "\(attempts)", "wait_s": "\(wait)"])
                 retriesLeft -= 1
                 try await pause(seconds: wait)
             default:
@@ -262,16 +268,19 @@ public final class ChatClient: Sendable {
         return String((message ?? "no message").prefix(200))
     }
 
-    /// One blocking POST on a thread of its own, so the caller's executor never waits on the network.
+    /// One blocking POST on a thread of its own, so the caller's executor never waits on the network. Not on
+    /// Dispatch's global queue: on Linux it runs as many blocks at once as there are cores, so a slow provider
+    /// would hold back every other request.
     private func post(_ body: [UInt8]) async throws(CurlError) -> CurlClient.Response {
         let headers =
-            ["Content-Type: application/json", "Accept: application/json"]
+            // "Expect:" stops libcurl from waiting for a 100 Continue that servers rarely send.
+            ["Content-Type: application/json", "Accept: application/json", "Expect:"]
             + (settings.apiKey.isEmpty ? [] : ["Authorization: Bearer " + settings.apiKey])
         let url = settings.baseURL.hasSuffix("/") ? settings.baseURL + "chat/completions"
             : settings.baseURL + "/chat/completions"
         let timeout = settings.timeoutMs
         let result: Result<CurlClient.Response, CurlError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
+            Thread.detachNewThread {
                 let client = CurlClient()
                 continuation.resume(
                     returning: Result { () throws(CurlError) in

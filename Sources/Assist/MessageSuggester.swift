@@ -111,10 +111,14 @@ public struct MessageSuggester: Sendable {
             user += "\nA few members: " + audience.samples.prefix(3).map { "\($0.firstName) in \($0.city)" }
                 .joined(separator: "; ")
         }
-        let answer = try await client.complete(
+        return try await client.complete(
             ChatClient.Request(
-                helper: "messages", system: system, user: user, schemaName: "message_variants",
-                schema: Self.schema))
+                helper: "messages", system: system, user: user, schemaName: "message_variants", schema: Self.schema)
+        ) { answer throws(AssistError) in try Self.variants(answer, limit: limit) }
+    }
+
+    /// The usable variants of a model's answer; fewer than two is an invalid answer.
+    static func variants(_ answer: JSONObject, limit: Int) throws(AssistError) -> [Variant] {
         guard case .array(let items)? = answer["variants"] else { throw .invalidOutput("no \"variants\" list") }
         var variants: [Variant] = []
         var problems: [String] = []

@@ -52,10 +52,17 @@ public struct RuleAssistant: Sendable {
     private func llmAnswer(_ text: String, client: ChatClient, catalogue: FieldCatalogue) async throws(AssistError)
         -> Answer
     {
-        let answer = try await client.complete(
+        try await client.complete(
             ChatClient.Request(
                 helper: "rules", system: RulePrompt.system(catalogue), user: text, schemaName: "segment_rule",
-                schema: RulePrompt.schema(catalogue)))
+                schema: RulePrompt.schema(catalogue))
+        ) { answer throws(AssistError) in try Self.answer(answer, text: text, decoder: decoder, currency: catalogue.currency) }
+    }
+
+    /// The model's answer as an `Answer`, its rule decoded like any rule from outside.
+    static func answer(_ answer: JSONObject, text: String, decoder: RuleDecoder, currency: String) throws(AssistError)
+        -> Answer
+    {
         let rule: Rule?
         switch answer["rules"] {
         case nil: throw .invalidOutput("the answer has no \"rules\"")
@@ -74,7 +81,7 @@ public struct RuleAssistant: Sendable {
         var notUnderstood = strings("unsupported")
         if rule == nil, notUnderstood.isEmpty { notUnderstood = [text] }
         return Answer(
-            rule: rule, english: rule?.english(currency: catalogue.currency) ?? "", assumptions: strings("assumptions"),
+            rule: rule, english: rule?.english(currency: currency) ?? "", assumptions: strings("assumptions"),
             notUnderstood: notUnderstood, source: "llm", fallbackReason: nil)
     }
 }

@@ -45,6 +45,20 @@ public struct CohortConfiguration: Sendable, Equatable {
     /// Memory a replay (a rebuild into an empty directory) may fold in before it writes, in MiB; past it, the rest
     /// is folded in ordinary batches. 0 folds every replay in ordinary batches.
     public var replayMemoryMiB = 8_192
+    /// The OpenAI-compatible API root of the language model for AI assist; empty keeps the helpers offline.
+    public var assistBaseURL = ""
+    /// The model name sent with each request (`gpt-4o-mini`, `gemini-2.0-flash`, `llama3.1`…).
+    public var assistModel = ""
+    /// The provider's API key; best given as `COHORT_ASSIST_LLM_API_KEY`. Never printed or logged.
+    public var assistAPIKey = ""
+    /// Deadline of one request to the model.
+    public var assistTimeoutMs = 20_000
+    /// Retries after 429, 5xx, timeouts and refused connections.
+    public var assistRetries = 2
+    /// The token budget of one answer (`max_tokens`).
+    public var assistMaxTokens = 1_000
+    /// Whether a few sample customers' first names and cities may go to the provider (off: aggregates only).
+    public var assistShareSamples = false
     /// swift-log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
 

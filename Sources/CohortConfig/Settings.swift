@@ -83,6 +83,28 @@ public enum Settings {
         integer(
             "replay.memory_mb", "MiB a replay folds in memory before writing; 0 = ordinary batches", 0...1 << 20,
             \.replayMemoryMiB),
+        string(
+            "assist.llm.base_url", "OpenAI-compatible API root for AI assist; empty = offline helpers only",
+            \.assistBaseURL),
+        string("assist.llm.model", "model name sent to the assist endpoint", \.assistModel),
+        Setting(
+            key: "assist.llm.api_key", summary: "API key of the assist endpoint (prefer the environment); never shown",
+            apply: { configuration, text in configuration.assistAPIKey = text },
+            read: { $0.assistAPIKey.isEmpty ? "" : "(set)" }),
+        integer("assist.llm.timeout_ms", "deadline of one request to the model", 100...600_000, \.assistTimeoutMs),
+        integer("assist.llm.retries", "retries after 429, 5xx and timeouts", 0...10, \.assistRetries),
+        integer("assist.llm.max_tokens", "token budget of one answer", 16...100_000, \.assistMaxTokens),
+        Setting(
+            key: "assist.llm.share_samples",
+            summary: "send a few sample customers' first names and cities to the model (true/false)",
+            apply: { configuration, text throws(SettingError) in
+                switch text.lowercased() {
+                case "true", "1", "yes", "on": configuration.assistShareSamples = true
+                case "false", "0", "no", "off": configuration.assistShareSamples = false
+                default: throw SettingError(message: "expected true or false, got \"\(text)\"")
+                }
+            },
+            read: { String($0.assistShareSamples) }),
         Setting(
             key: "log.level", summary: "trace, debug, info, notice, warning, error or critical",
             apply: { configuration, text throws(SettingError) in

@@ -28,9 +28,10 @@ struct InProcessNode {
     }
 
     /// Runs `body` against the node, whose services (log, projector) run meanwhile and stop after it.
-    func run<Value: Sendable>(_ body: @Sendable (NodeClient) async throws -> Value) async throws -> Value {
-        let application = try await buildApplication(
-            configuration: configuration, options: NodeOptions(), logger: Logger(label: "api-test"))
+    func run<Value: Sendable>(
+        logger: Logger = Logger(label: "api-test"), _ body: @Sendable (NodeClient) async throws -> Value
+    ) async throws -> Value {
+        let application = try await buildApplication(configuration: configuration, options: NodeOptions(), logger: logger)
         let keys = keys
         return try await application.test(.router) { client in try await body(NodeClient(client: client, keys: keys)) }
     }

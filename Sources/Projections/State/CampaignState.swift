@@ -76,7 +76,7 @@ public struct CampaignState: Sendable, Equatable {
     /// Recipients snapshotted at launch.
     public var audience: Int64?
 
-    init(campaignID: String, name: String, template: String, channel: String) {
+    public init(campaignID: String, name: String, template: String, channel: String) {
         self.campaignID = campaignID
         self.name = name
         self.template = template
