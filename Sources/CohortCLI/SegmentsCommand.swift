@@ -187,7 +187,8 @@ struct SegmentsMembersCommand: ParsableCommand {
 
 struct SegmentsParseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "parse", abstract: "Turn a sentence into a rule, offline; unknown words are listed.")
+        commandName: "parse",
+        abstract: "Turn a sentence into a rule, offline; unknown words are listed and make the answer partial.")
 
     @OptionGroup var options: ConfigOptions
     @Argument(help: "The sentence, e.g. \"spent over ₹10k in Mumbai or Pune but not tagged vip\".") var text: String
@@ -209,6 +210,7 @@ struct SegmentsParseCommand: AsyncParsableCommand {
             .object(
                 JSONObject([
                     ("rules", parsed.rule?.json ?? .null), ("english", .string(parsed.english)),
+                    ("partial", .bool(parsed.isPartial)),
                     ("unknown_words", .array(parsed.unknownWords.map { .string($0) })),
                 ])))
         if parsed.rule == nil { throw ExitCode(1) }

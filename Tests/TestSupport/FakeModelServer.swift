@@ -42,6 +42,7 @@ public final class FakeModelServer: Sendable {
         var script: [Reply] = []
         var received: [Received] = []
         var rejectsStructuredOutput = false
+        var standing: Reply?
     }
 
     private let state = Mutex(State())
@@ -81,8 +82,11 @@ public final class FakeModelServer: Sendable {
         self.port = port
     }
 
-    /// Queues replies, answered in order; with the script empty every request gets a 500.
+    /// Queues replies, answered in order; with the script empty a request gets the standing reply, else a 500.
     public func script(_ replies: Reply...) { state.withLock { $0.script.append(contentsOf: replies) } }
+
+    /// Answers every request the script does not cover with `reply` (instead of a 500).
+    public func answerUnscripted(with reply: Reply) { state.withLock { $0.standing = reply } }
 
     /// Makes the server refuse `response_format: json_schema` with a 400, as servers without structured output do.
     public func rejectStructuredOutput() { state.withLock { $0.rejectsStructuredOutput = true } }
@@ -100,7 +104,7 @@ public final class FakeModelServer: Sendable {
         let (reply, rejects) = state.withLock { state -> (Reply?, Bool) in
             state.received.append(received)
             if state.rejectsStructuredOutput, received.responseFormat == "json_schema" { return (nil, true) }
-            return (state.script.isEmpty ? nil : state.script.removeFirst(), false)
+            return (state.script.isEmpty ? state.standing : state.script.removeFirst(), false)
         }
         if rejects {
             return Self.response(400, [:], "{\"error\":{\"message\":\"response_format json_schema is not supported\"}}")

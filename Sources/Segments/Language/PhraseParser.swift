@@ -526,11 +526,14 @@ struct PhraseState {
         ])
     }
 
-    /// A known city at the cursor, as the vocabulary spells it, and how many tokens it spans.
+    /// A known city at the cursor, spelt as typed (comparisons ignore case), and how many tokens it spans.
     func matchCity() -> (name: String, length: Int)? {
         for city in vocabulary.cities {
             let words = city.lowercased().split(separator: " ").map(String.init)
-            if words.enumerated().allSatisfy({ peek($0.offset) == $0.element }) { return (city, words.count) }
+            if words.enumerated().allSatisfy({ peek($0.offset) == $0.element }) {
+                let typed = tokens[position..<position + words.count].map(\.original).joined(separator: " ")
+                return (typed, words.count)
+            }
         }
         return nil
     }
