@@ -15,7 +15,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        // 4.x: jwt-kit 5 needs it.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.1.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.7.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
@@ -113,12 +115,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // OpenID Connect sign-in: discovery, PKCE, the code exchange, ID-token checks (jwt-kit), key-set caching.
+        .target(
+            name: "OIDC",
+            dependencies: [
+                "Curl", .product(name: "JWTKit", package: "jwt-kit"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // HTTP API over Hummingbird: routes, API keys, problem+json, metrics. Domain errors become HTTP here only.
         .target(
             name: "API",
             dependencies: [
                 "Events", "EventLog", "EventRecords", "Kafka", "Projections", "Segments", "Campaigns", "CohortConfig",
-                "Assist", .product(name: "Hummingbird", package: "hummingbird"),
+                "Assist", "OIDC", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -176,8 +188,9 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "EventLog", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "EventLog", "OIDC", "Curl", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings

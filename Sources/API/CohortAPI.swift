@@ -23,12 +23,15 @@ public struct APIDependencies: Sendable {
     public var logger: Logger
     /// The AI helpers, made from `configuration`.
     public let assist: Assistants
+    /// Browser sign-in and sessions; nil on a node without authentication.
+    public var signIn: SignIn?
 
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
         authenticator: (any Authenticator)?,
-        configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger
+        configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger, signIn: SignIn? = nil
     ) {
+        self.signIn = signIn
         self.log = log
         self.store = store
         self.index = index
@@ -63,7 +66,7 @@ public struct CohortAPI: Sendable {
 
     /// Every route, in documentation order.
     public var routes: [Route] {
-        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + opsRoutes
+        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + signInRoutes + opsRoutes
     }
 
     /// A router serving `routes`, each behind its scope check, with metrics and problem+json errors.

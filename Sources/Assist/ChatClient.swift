@@ -268,9 +268,7 @@ public final class ChatClient: Sendable {
         return String((message ?? "no message").prefix(200))
     }
 
-    /// One blocking POST on a thread of its own, so the caller's executor never waits on the network. Not on
-    /// Dispatch's global queue: on Linux it runs as many blocks at once as there are cores, so a slow provider
-    /// would hold back every other request.
+    /// One POST, off the caller's executor (`CurlClient.exchange`).
     private func post(_ body: [UInt8]) async throws(CurlError) -> CurlClient.Response {
         let headers =
             // "Expect:" stops libcurl from waiting for a 100 Continue that servers rarely send.
@@ -279,15 +277,8 @@ public final class ChatClient: Sendable {
         let url = settings.baseURL.hasSuffix("/") ? settings.baseURL + "chat/completions"
             : settings.baseURL + "/chat/completions"
         let timeout = settings.timeoutMs
-        let result: Result<CurlClient.Response, CurlError> = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let client = CurlClient()
-                continuation.resume(
-                    returning: Result { () throws(CurlError) in
-                        try client.post(url, headers: headers, body: body, timeoutMs: timeout)
-                    })
-            }
+        return try await CurlClient.exchange { client throws(CurlError) in
+            try client.post(url, headers: headers, body: body, timeoutMs: timeout)
         }
-        return try result.get()
     }
 }

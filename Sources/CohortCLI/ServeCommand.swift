@@ -3,6 +3,7 @@ import ArgumentParser
 import CommandSupport
 import CoreMetrics
 import Hummingbird
+import Synchronization
 
 /// `cohort serve`: one node — event log, projector with the segment index, HTTP API, delivery worker — built by
 /// `buildApplication` and run until SIGTERM/SIGINT, which stops it gracefully (the open batch is committed first).
@@ -24,6 +25,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Run no projector: an ingest-only node (reads show the read models as they are on disk).")
     var noProjector = false
 
+    @Option(help: "Print a one-time admin sign-in link for this e-mail at start (valid 15 minutes, once).")
+    var signInLink: String?
+
     func validate() throws {
         guard NodeOptions.Authentication(rawValue: auth) != nil else {
             throw ValidationError("--auth must be api-keys or none")
@@ -37,7 +41,15 @@ struct ServeCommand: AsyncParsableCommand {
         var node = NodeOptions()
         node.authentication = NodeOptions.Authentication(rawValue: auth)!
         node.runsProjector = !noProjector
-        node.onServerRunning = { port in Output.line("listening on http://\(host):\(port)") }
+        let link = Mutex<String?>(nil)
+        node.signInLinkEmail = signInLink
+        node.onSignInLink = { path in link.withLock { $0 = path } }
+        node.onServerRunning = { port in
+            Output.line("listening on http://\(host):\(port)")
+            if let path = link.withLock({ $0 }) {
+                Output.line("sign in (one-time link, 15 minutes): http://\(host):\(port)\(path)")
+            }
+        }
         // The process's swift-metrics backend is the node's registry, so that what libraries record is exported at
         // /metrics beside Cohort's own series.
         MetricsSystem.bootstrap(node.metrics.factory)

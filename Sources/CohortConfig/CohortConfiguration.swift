@@ -45,6 +45,27 @@ public struct CohortConfiguration: Sendable, Equatable {
     /// Memory a replay (a rebuild into an empty directory) may fold in before it writes, in MiB; past it, the rest
     /// is folded in ordinary batches. 0 folds every replay in ordinary batches.
     public var replayMemoryMiB = 8_192
+    /// The OpenID Connect issuer people sign in with (`https://accounts.google.com`); empty = no OIDC sign-in.
+    public var oidcIssuer = ""
+    /// The OAuth client id registered with the issuer.
+    public var oidcClientID = ""
+    /// The OAuth client secret; best given as `COHORT_AUTH_OIDC_CLIENT_SECRET`. Never printed or logged.
+    public var oidcClientSecret = ""
+    /// The node's public base URL (`https://crm.example.com`), for the sign-in redirect; empty = from the request.
+    public var publicURL = ""
+    /// E-mail domains whose users may sign in, comma-separated.
+    public var allowedDomains = ""
+    /// E-mail addresses that may sign in whatever their domain, comma-separated.
+    public var allowedUsers = ""
+    /// E-mail addresses that sign in with every scope (admin), comma-separated.
+    public var admins = ""
+    /// Scopes of everyone else who signs in, comma-separated.
+    public var defaultScopes = "campaigns,read"
+    /// Session keys, base64 of 32 bytes each, comma-separated: the current one first, then the previous one (rotation).
+    /// Empty: a random key per process (sessions end with it and do not work across nodes).
+    public var sessionKeys = ""
+    /// How long a sign-in lasts.
+    public var sessionHours = 12
     /// The OpenAI-compatible API root of the language model for AI assist; empty keeps the helpers offline.
     public var assistBaseURL = ""
     /// The model name sent with each request (`gpt-4o-mini`, `gemini-2.0-flash`, `llama3.1`…).

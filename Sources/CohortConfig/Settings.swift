@@ -83,14 +83,25 @@ public enum Settings {
         integer(
             "replay.memory_mb", "MiB a replay folds in memory before writing; 0 = ordinary batches", 0...1 << 20,
             \.replayMemoryMiB),
+        string("auth.oidc.issuer", "OpenID Connect issuer for sign-in; empty = no OIDC sign-in", \.oidcIssuer),
+        string("auth.oidc.client_id", "OAuth client id at the issuer", \.oidcClientID),
+        secret("auth.oidc.client_secret", "OAuth client secret (prefer the environment); never shown", \.oidcClientSecret),
+        string("auth.public_url", "public base URL of the node for sign-in redirects; empty = from the request", \.publicURL),
+        string("auth.allowed_domains", "e-mail domains that may sign in, comma-separated", \.allowedDomains),
+        string("auth.allowed_users", "e-mail addresses that may sign in, comma-separated", \.allowedUsers),
+        string("auth.admins", "e-mail addresses that sign in as admin, comma-separated", \.admins),
+        string("auth.default_scopes", "scopes of other signed-in users, comma-separated", \.defaultScopes),
+        secret(
+            "auth.session_keys", "base64 32-byte session keys, current first, comma-separated; never shown",
+            \.sessionKeys),
+        integer("auth.session_hours", "how long a sign-in lasts", 1...24 * 90, \.sessionHours),
         string(
             "assist.llm.base_url", "OpenAI-compatible API root for AI assist; empty = offline helpers only",
             \.assistBaseURL),
         string("assist.llm.model", "model name sent to the assist endpoint", \.assistModel),
-        Setting(
-            key: "assist.llm.api_key", summary: "API key of the assist endpoint (prefer the environment); never shown",
-            apply: { configuration, text in configuration.assistAPIKey = text },
-            read: { $0.assistAPIKey.isEmpty ? "" : "(set)" }),
+        secret(
+            "assist.llm.api_key", "API key of the assist endpoint (prefer the environment); never shown",
+            \.assistAPIKey),
         integer("assist.llm.timeout_ms", "deadline of one request to the model", 100...600_000, \.assistTimeoutMs),
         integer("assist.llm.retries", "retries after 429, 5xx and timeouts", 0...10, \.assistRetries),
         integer("assist.llm.max_tokens", "token budget of one answer", 16...100_000, \.assistMaxTokens),
@@ -126,6 +137,15 @@ public enum Settings {
         Setting(
             key: key, summary: summary, apply: { configuration, text in configuration[keyPath: path] = text },
             read: { $0[keyPath: path] })
+    }
+
+    /// A value that is never shown: `cohort config` prints "(set)".
+    private static func secret(
+        _ key: String, _ summary: String, _ path: any WritableKeyPath<CohortConfiguration, String> & Sendable
+    ) -> Setting {
+        Setting(
+            key: key, summary: summary, apply: { configuration, text in configuration[keyPath: path] = text },
+            read: { $0[keyPath: path].isEmpty ? "" : "(set)" })
     }
 
     private static func integer(

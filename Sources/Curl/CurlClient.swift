@@ -9,18 +9,21 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var isRetriable: Bool { true }
 }
 
-/// One libcurl easy handle: blocking POSTs that reuse the connection between calls. Not thread-safe: use one per
+/// One libcurl easy handle: blocking GETs and POSTs that reuse the connection between calls. Not thread-safe: use one per
 /// thread (the delivery worker runs a fixed number of them).
 public final class CurlClient: @unchecked Sendable {
     // @unchecked Sendable: the handle is used by one caller at a time (the worker gives each task its own client).
     private let handle: UnsafeMutableRawPointer
     private var headerList: UnsafeMutablePointer<curl_slist>?
 
-    /// A response: status, the headers that matter to callers, and the body.
+    /// A response: status, headers (names lower-cased; a repeated header keeps its last value) and the body.
     public struct Response: Sendable {
         public let status: Int
-        public let retryAfterSeconds: Int?
+        public let headers: [String: String]
         public let body: [UInt8]
+
+        /// `Retry-After` in seconds, when given as a number.
+        public var retryAfterSeconds: Int? { headers["retry-after"].flatMap { Int($0) } }
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
@@ -37,22 +40,35 @@ public final class CurlClient: @unchecked Sendable {
 
     /// POSTs `body` to `url` with `headers` and waits at most `timeoutMs` for the whole exchange.
     public func post(_ url: String, headers: [String], body: [UInt8], timeoutMs: Int) throws(CurlError) -> Response {
+        try perform(url, headers: headers, body: body, timeoutMs: timeoutMs)
+    }
+
+    /// GETs `url` with `headers` and waits at most `timeoutMs` for the whole exchange.
+    public func get(_ url: String, headers: [String] = [], timeoutMs: Int) throws(CurlError) -> Response {
+        try perform(url, headers: headers, body: nil, timeoutMs: timeoutMs)
+    }
+
+    private func perform(_ url: String, headers: [String], body: [UInt8]?, timeoutMs: Int) throws(CurlError) -> Response {
         final class Sink {
             var body: [UInt8] = []
-            var retryAfter: Int?
+            var headers: [String: String] = [:]
         }
         let sink = Sink()
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
         for header in headers { headerList = curl_slist_append(headerList, header) }
         let code: CURLcode = url.withCString { urlPointer in
-            body.withUnsafeBufferPointer { bodyPointer in
+            (body ?? []).withUnsafeBufferPointer { bodyPointer in
                 let unmanaged = Unmanaged.passUnretained(sink).toOpaque()
                 cohort_curl_setopt_string(handle, CURLOPT_URL, urlPointer)
-                cohort_curl_setopt_long(handle, CURLOPT_POST, 1)
-                cohort_curl_setopt_pointer(
-                    handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyPointer.baseAddress))
-                cohort_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
+                if body != nil {
+                    cohort_curl_setopt_long(handle, CURLOPT_POST, 1)
+                    cohort_curl_setopt_pointer(
+                        handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: bodyPointer.baseAddress))
+                    cohort_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, bodyPointer.count)
+                } else {
+                    cohort_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                }
                 cohort_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
                 cohort_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
                 cohort_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
@@ -69,8 +85,9 @@ public final class CurlClient: @unchecked Sendable {
                     data, size, count, context in
                     let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
                     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
-                    if line.lowercased().hasPrefix("retry-after:") {
-                        sink.retryAfter = Int(line.dropFirst(12).filter { $0.isNumber })
+                    if let colon = line.firstIndex(of: ":") {
+                        let name = line[..<colon].lowercased()
+                        sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
                     }
                     return size * count
                 }
@@ -86,6 +103,23 @@ public final class CurlClient: @unchecked Sendable {
         }
         var status = 0
         cohort_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
-        return Response(status: status, retryAfterSeconds: sink.retryAfter, body: sink.body)
+        return Response(status: status, headers: sink.headers, body: sink.body)
+    }
+}
+
+extension CurlClient {
+    /// Runs one blocking exchange on a fresh client on a thread of its own, so that an async caller's executor never
+    /// waits on the network. Not on Dispatch's global queue: on Linux it runs as many blocks at once as there are
+    /// cores, so one slow server would hold back every other request.
+    public static func exchange(
+        _ body: @escaping @Sendable (CurlClient) throws(CurlError) -> Response
+    ) async throws(CurlError) -> Response {
+        let result: Result<Response, CurlError> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let client = CurlClient()
+                continuation.resume(returning: Result { () throws(CurlError) in try body(client) })
+            }
+        }
+        return try result.get()
     }
 }

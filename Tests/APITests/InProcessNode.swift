@@ -29,9 +29,10 @@ struct InProcessNode {
 
     /// Runs `body` against the node, whose services (log, projector) run meanwhile and stop after it.
     func run<Value: Sendable>(
-        logger: Logger = Logger(label: "api-test"), _ body: @Sendable (NodeClient) async throws -> Value
+        logger: Logger = Logger(label: "api-test"), options: NodeOptions = NodeOptions(),
+        _ body: @Sendable (NodeClient) async throws -> Value
     ) async throws -> Value {
-        let application = try await buildApplication(configuration: configuration, options: NodeOptions(), logger: logger)
+        let application = try await buildApplication(configuration: configuration, options: options, logger: logger)
         let keys = keys
         return try await application.test(.router) { client in try await body(NodeClient(client: client, keys: keys)) }
     }
@@ -47,6 +48,19 @@ struct NodeResponse {
     var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:] }
     var contentType: String? { headers[.contentType] }
     var isProblem: Bool { contentType == "application/problem+json" }
+    /// The problem's detail, when the body is a problem.
+    var detail: String { json["detail"] as? String ?? "" }
+    /// `name=value` of each `Set-Cookie`, by name, and the attributes as sent.
+    var setCookies: [String: (value: String, attributes: String)] {
+        var cookies: [String: (value: String, attributes: String)] = [:]
+        for header in headers[values: .setCookie] {
+            let first = header.split(separator: ";", maxSplits: 1)
+            let pair = first[0].split(separator: "=", maxSplits: 1)
+            guard let name = pair.first else { continue }
+            cookies[String(name)] = (pair.count == 2 ? String(pair[1]) : "", first.count == 2 ? String(first[1]) : "")
+        }
+        return cookies
+    }
 }
 
 /// Requests as a caller holding one scope's key (or none) sends them.

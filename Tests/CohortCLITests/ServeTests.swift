@@ -163,7 +163,7 @@ struct ServeTests {
         #expect(scoped.status == 403)
         #expect((scoped.json["detail"] as? String)?.contains("ingest") == true)
         let open = try await node.request("GET", "/healthz")
-        #expect(open.status == 200 && open.json["auth"] as? String == "api-keys")
+        #expect(open.status == 200 && open.json["auth"] as? String == "session+api-keys")
 
         // Nothing above was appended: one good event later, exactly one event has been folded.
         let good = try await node.request("POST", "/api/v1/visits", key: key, json: ["customer_id": "c"])

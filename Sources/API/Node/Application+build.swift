@@ -25,6 +25,10 @@ public struct NodeOptions: Sendable {
     public var onServerRunning: @Sendable (_ port: Int) async -> Void = { _ in }
     /// Where the node records its metrics: a Prometheus registry of its own unless given.
     public var metrics = NodeMetrics()
+    /// When set, a one-time admin sign-in link for this e-mail is made at start and handed to `onSignInLink`.
+    public var signInLinkEmail: String?
+    /// Receives the path (with its token) of the one-time sign-in link.
+    public var onSignInLink: @Sendable (_ path: String) -> Void = { _ in }
 
     /// The defaults: API keys, a projector.
     public init() {}
@@ -58,17 +62,28 @@ public func buildApplication(
         log: log, store: store, configuration: projectorConfiguration, observer: index, logger: logger)
 
     let authenticator: (any Authenticator)?
+    var signIn: SignIn?
     switch options.authentication {
     case .none:
         authenticator = nil
         logger.warning("AUTHENTICATION IS OFF (--auth none): anyone who can reach this port has full access")
     case .apiKeys:
-        authenticator = APIKeyAuthenticator(keys: try APIKeyStore(path: NodeWiring.keysPath(configuration)))
+        let sessions = try SignIn(configuration: configuration, logger: logger)
+        signIn = sessions
+        var members: [any Authenticator] = [SessionAuthenticator(signIn: sessions)]
+        if let provider = sessions.provider { members.append(IDTokenAuthenticator(provider: provider)) }
+        members.append(APIKeyAuthenticator(keys: try APIKeyStore(path: NodeWiring.keysPath(configuration))))
+        authenticator = AuthenticatorChain(members)
     }
     let api = CohortAPI(
         APIDependencies(
             log: log, store: store, index: index, projector: options.runsProjector ? projector : nil,
-            authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger))
+            authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger,
+            signIn: signIn))
+    if let signIn, let email = options.signInLinkEmail {
+        let token = signIn.linkToken(email: email, scopes: [Scope.admin.rawValue])
+        options.onSignInLink("/auth/link?token=" + token)
+    }
 
     var services: [any Service] = [LogService(log: log)]
     if options.runsProjector { services.append(ProjectorService(projector: projector)) }
