@@ -16,7 +16,7 @@ extension CohortAPI {
             Route(
                 method: .post, path: base, scope: .campaigns,
                 summary: "Create a campaign (template checked, saved segment or inline rules)",
-                handler: { request, _ in try await createCampaign(request) }),
+                handler: { request, context in try await createCampaign(request, context) }),
             Route(
                 method: .get, path: base, scope: .read, summary: "Campaigns, most recent first, with stats",
                 handler: { _, _ in try listCampaigns() }),
@@ -78,7 +78,7 @@ extension CohortAPI {
         }
     }
 
-    private func createCampaign(_ request: Request) async throws -> Response {
+    private func createCampaign(_ request: Request, _ context: CohortRequestContext) async throws -> Response {
         let body = try await objectBody(request)
         let id = body["campaign_id"]?.stringValue ?? "cmp_" + UUID().uuidString.lowercased().prefix(12)
         guard (1...128).contains(id.utf8.count), !id.contains(":"), !id.contains("#") else {
@@ -92,7 +92,7 @@ extension CohortAPI {
         do {
             event = try CampaignPlanner.create(
                 body, decoder: RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax),
-                store: dependencies.store, now: Self.now(), id: id)
+                store: dependencies.store, now: Self.now(), id: id, actor: context.actor)
         } catch { throw Self.problem(error) }
         try await append([event])
         return Self.json(
@@ -120,6 +120,17 @@ extension CohortAPI {
                 ("segment_id", campaign.segmentID.map { .string($0) } ?? .null),
                 ("created_at", time(campaign.createdAt)), ("launched_at", time(campaign.launchedAt)),
                 ("finished_at", time(campaign.finishedAt)), ("audience_as_of", time(campaign.audienceAsOf)),
+                (
+                    "audit",
+                    .array(
+                        campaign.audit.map {
+                            .object(
+                                JSONObject([
+                                    ("action", .string($0.action)), ("actor", .string($0.actor)),
+                                    ("at", .string($0.at.description)),
+                                ]))
+                        })
+                ),
                 (
                     "stats",
                     .object(
@@ -149,7 +160,7 @@ extension CohortAPI {
             let rule = try CampaignPlanner.rule(of: campaign, store: dependencies.store, decoder: decoder)
             events = try CampaignPlanner.launch(
                 campaign, rule: rule, index: dependencies.index, store: dependencies.store, asOf: asOf, now: Self.now(),
-                audienceMax: dependencies.configuration.audienceMax)
+                audienceMax: dependencies.configuration.audienceMax, actor: context.actor)
         } catch { throw Self.problem(error) }
         try await append(events)
         return Self.json(
@@ -164,7 +175,7 @@ extension CohortAPI {
     private func transition(_ context: CohortRequestContext, _ type: EventType) async throws -> Response {
         let campaign = try campaign(context)
         let event: CloudEvent
-        do { event = try CampaignPlanner.transition(campaign, to: type, now: Self.now()) } catch {
+        do { event = try CampaignPlanner.transition(campaign, to: type, now: Self.now(), actor: context.actor) } catch {
             throw Self.problem(error)
         }
         try await append([event])
@@ -174,7 +185,10 @@ extension CohortAPI {
     private func retryFailed(_ context: CohortRequestContext) async throws -> Response {
         let campaign = try campaign(context)
         let events: [CloudEvent]
-        do { events = try CampaignPlanner.retryFailed(campaign, store: dependencies.store, now: Self.now()) } catch {
+        do {
+            events = try CampaignPlanner.retryFailed(
+                campaign, store: dependencies.store, now: Self.now(), actor: context.actor)
+        } catch {
             throw Self.problem(error)
         }
         try await append(events)

@@ -27,13 +27,14 @@ extension CohortAPI {
                 handler: { request, _ in try listSegments(request) }),
             Route(
                 method: .post, path: base, scope: .campaigns, summary: "Save a new segment (appends crm.segment.saved)",
-                handler: { request, _ in try await saveSegment(request, id: nil) }),
+                handler: { request, context in try await saveSegment(request, context, id: nil) }),
             Route(
                 method: .get, path: base + "/{id}", scope: .read, summary: "One saved segment with its size",
                 handler: { request, context in try getSegment(request, context) }),
             Route(
                 method: .put, path: base + "/{id}", scope: .campaigns, summary: "Replace a saved segment",
-                handler: { request, context in try await saveSegment(request, id: try context.parameters.require("id"))
+                handler: { request, context in
+                    try await saveSegment(request, context, id: try context.parameters.require("id"))
                 }),
             Route(
                 method: .delete, path: base + "/{id}", scope: .campaigns,
@@ -106,7 +107,9 @@ extension CohortAPI {
                 currency: dependencies.configuration.currency))
     }
 
-    private func saveSegment(_ request: Request, id: String?) async throws -> Response {
+    private func saveSegment(_ request: Request, _ context: CohortRequestContext, id: String?) async throws
+        -> Response
+    {
         let object = try await objectBody(request)
         let decoded = try rule(in: object)
         guard let name = object["name"]?.stringValue, !name.isEmpty else {
@@ -116,6 +119,7 @@ extension CohortAPI {
         var data: [(String, JSONValue)] = [("segment_id", .string(segmentID)), ("name", .string(name))]
         if let description = object["description"]?.stringValue { data.append(("description", .string(description))) }
         data.append(("rules", decoded.json))
+        if let actor = context.actor { data.append(("actor", .string(actor))) }
         let eventID = try await appendCommand(.segmentSaved, data: JSONObject(data))
         return Self.json(
             .object(JSONObject([("segment_id", .string(segmentID)), ("event_id", .string(eventID))])),
@@ -125,7 +129,9 @@ extension CohortAPI {
     private func deleteSegment(_ context: CohortRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard try dependencies.store.segment(id) != nil else { throw Problem.notFound("no segment \"\(id)\"") }
-        let eventID = try await appendCommand(.segmentDeleted, data: JSONObject([("segment_id", .string(id))]))
+        var data: [(String, JSONValue)] = [("segment_id", .string(id))]
+        if let actor = context.actor { data.append(("actor", .string(actor))) }
+        let eventID = try await appendCommand(.segmentDeleted, data: JSONObject(data))
         return Self.json(
             .object(JSONObject([("segment_id", .string(id)), ("event_id", .string(eventID))])), status: .accepted)
     }

@@ -24,7 +24,8 @@ public enum CampaignPlanner {
 
     /// The `crm.campaign.created` event for a request body; every check happens here, before anything is appended.
     public static func create(
-        _ body: JSONObject, decoder: RuleDecoder, store: ReadModelStore, now: Timestamp, id: String
+        _ body: JSONObject, decoder: RuleDecoder, store: ReadModelStore, now: Timestamp, id: String,
+        actor: String? = nil
     ) throws(Problem) -> CloudEvent {
         guard let name = body["name"]?.stringValue, !name.isEmpty, name.utf8.count <= 256 else {
             throw Problem("/name", "required: a string of 1–256 bytes")
@@ -70,7 +71,7 @@ public enum CampaignPlanner {
             }
             data.append(("audience_as_of", .string(text)))
         }
-        return try make(.campaignCreated, data, now: now, id: "\(id):created")
+        return try make(.campaignCreated, data + actorMember(actor), now: now, id: "\(id):created")
     }
 
     /// The rule a campaign targets (its inline rules, or its saved segment's).
@@ -96,7 +97,7 @@ public enum CampaignPlanner {
     /// cut short by a crash can simply be repeated (message ids are `campaign:customer`, so repeats fold once).
     public static func launch(
         _ campaign: CampaignState, rule: Rule, index: CustomerIndex, store: ReadModelStore, asOf: Timestamp,
-        now: Timestamp, audienceMax: Int = 5_000_000
+        now: Timestamp, audienceMax: Int = 5_000_000, actor: String? = nil
     ) throws(Problem) -> [CloudEvent] {
         guard campaign.status == .draft else {
             throw Problem(
@@ -129,14 +130,14 @@ public enum CampaignPlanner {
                 [
                     ("campaign_id", .string(campaign.campaignID)), ("audience_as_of", .string(asOf.description)),
                     ("audience", .number(JSONNumber(Int64(events.count)))),
-                ], now: now, id: "\(campaign.campaignID):launched"))
+                ] + actorMember(actor), now: now, id: "\(campaign.campaignID):launched"))
         return events
     }
 
     /// A lifecycle transition (`paused`, `resumed`, `cancelled`) if the campaign's state allows it.
-    public static func transition(_ campaign: CampaignState, to type: EventType, now: Timestamp) throws(Problem)
-        -> CloudEvent
-    {
+    public static func transition(
+        _ campaign: CampaignState, to type: EventType, now: Timestamp, actor: String? = nil
+    ) throws(Problem) -> CloudEvent {
         let allowed: [CampaignState.Status]
         switch type {
         case .campaignPaused: allowed = [.running]
@@ -150,14 +151,14 @@ public enum CampaignPlanner {
                 isConflict: true)
         }
         return try make(
-            type, [("campaign_id", .string(campaign.campaignID))], now: now,
+            type, [("campaign_id", .string(campaign.campaignID))] + actorMember(actor), now: now,
             id: "\(campaign.campaignID):\(type.rawValue):\(now.microseconds)")
     }
 
     /// Re-queues every failed message with the next attempt generation (a new idempotency key for the vendor).
-    public static func retryFailed(_ campaign: CampaignState, store: ReadModelStore, now: Timestamp) throws(Problem)
-        -> [CloudEvent]
-    {
+    public static func retryFailed(
+        _ campaign: CampaignState, store: ReadModelStore, now: Timestamp, actor: String? = nil
+    ) throws(Problem) -> [CloudEvent] {
         guard campaign.status == .running || campaign.status == .paused else {
             throw Problem("", "only a running or paused campaign retries", isConflict: true)
         }
@@ -179,12 +180,16 @@ public enum CampaignPlanner {
                 if let customerID = message.customerID { data.append(("customer_id", .string(customerID))) }
                 if let to = message.to { data.append(("to", .string(to))) }
                 if let body = message.body { data.append(("body", .string(body))) }
+                data += actorMember(actor)
                 events.append(try make(.messageQueued, data, now: now, id: "\(message.messageID):queued#\(generation)"))
             }
             after = page.next
         } while after != nil
         return events
     }
+
+    /// The `actor` member of a command event, when the caller is known (audit trail).
+    static func actorMember(_ actor: String?) -> [(String, JSONValue)] { actor.map { [("actor", .string($0))] } ?? [] }
 
     static func make(_ type: EventType, _ data: [(String, JSONValue)], now: Timestamp, id: String) throws(Problem)
         -> CloudEvent

@@ -70,6 +70,7 @@ public struct SegmentSaved: Sendable, Equatable {
     public var name: String
     public var description: String?
     public var rules: JSONObject
+    public var actor: String?
 }
 
 /// `crm.campaign.created`.
@@ -82,6 +83,7 @@ public struct CampaignCreated: Sendable, Equatable {
     public var channel: String
     public var rateLimitPerSecond: Int64?
     public var audienceAsOf: Timestamp?
+    public var actor: String?
 }
 
 /// `crm.campaign.launched`.
@@ -89,12 +91,14 @@ public struct CampaignLaunched: Sendable, Equatable {
     public var campaignID: String
     public var audienceAsOf: Timestamp?
     public var audience: Int64?
+    public var actor: String?
 }
 
 /// `crm.campaign.paused`, `.resumed`, `.cancelled`, `.completed`.
 public struct CampaignTransition: Sendable, Equatable {
     public var campaignID: String
     public var reason: String?
+    public var actor: String?
 }
 
 /// The `crm.message.*` events share one shape; `status` is set on receipts.
@@ -111,6 +115,8 @@ public struct MessageEvent: Sendable, Equatable {
     public var reason: String?
     public var retryable: Bool?
     public var status: String?
+    /// Who re-queued the message (a retry), when a person or key asked for it.
+    public var actor: String? = nil
 }
 
 /// The typed content of a validated event.
@@ -172,7 +178,7 @@ extension PayloadFields {
     }
 
     var transition: CampaignTransition {
-        CampaignTransition(campaignID: string("campaign_id") ?? "", reason: string("reason"))
+        CampaignTransition(campaignID: string("campaign_id") ?? "", reason: string("reason"), actor: string("actor"))
     }
 
     var message: MessageEvent {
@@ -181,7 +187,7 @@ extension PayloadFields {
             customerID: string("customer_id"), channel: string("channel"), attempt: integer("attempt"),
             at: timestamp("at"), to: string("to"), body: string("body"),
             vendorMessageID: string("vendor_message_id"), reason: string("reason"), retryable: bool("retryable"),
-            status: string("status"))
+            status: string("status"), actor: string("actor"))
     }
 }
 
@@ -232,7 +238,8 @@ extension EventPayload {
             self = .segmentSaved(
                 SegmentSaved(
                     segmentID: fields.string("segment_id") ?? "", name: fields.string("name") ?? "",
-                    description: fields.string("description"), rules: fields.object("rules") ?? JSONObject()))
+                    description: fields.string("description"), rules: fields.object("rules") ?? JSONObject(),
+                    actor: fields.string("actor")))
         case .segmentDeleted:
             self = .segmentDeleted(segmentID: fields.string("segment_id") ?? "")
         case .campaignCreated:
@@ -242,12 +249,12 @@ extension EventPayload {
                     segmentID: fields.string("segment_id"), rules: fields.object("rules"),
                     template: fields.string("template") ?? "", channel: fields.string("channel") ?? "",
                     rateLimitPerSecond: fields.integer("rate_limit_per_second"),
-                    audienceAsOf: fields.timestamp("audience_as_of")))
+                    audienceAsOf: fields.timestamp("audience_as_of"), actor: fields.string("actor")))
         case .campaignLaunched:
             self = .campaignLaunched(
                 CampaignLaunched(
                     campaignID: fields.string("campaign_id") ?? "", audienceAsOf: fields.timestamp("audience_as_of"),
-                    audience: fields.integer("audience")))
+                    audience: fields.integer("audience"), actor: fields.string("actor")))
         case .campaignPaused: self = .campaignPaused(fields.transition)
         case .campaignResumed: self = .campaignResumed(fields.transition)
         case .campaignCancelled: self = .campaignCancelled(fields.transition)

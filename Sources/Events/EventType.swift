@@ -129,9 +129,13 @@ enum EventSpecs {
         FieldSpec("name", .string(minLength: 1, maxLength: 200), required: true),
         FieldSpec("description", .string(maxLength: 1000)),
         FieldSpec("rules", .anyObject, required: true),
+        actor,
     ])
 
-    static let segmentDeleted = ObjectSpec([FieldSpec("segment_id", .identifier(), required: true)])
+    static let segmentDeleted = ObjectSpec([FieldSpec("segment_id", .identifier(), required: true), actor])
+
+    /// Who asked for a command (audit trail): a signed-in user's e-mail or `key:<id>` of an API key.
+    static let actor = FieldSpec("actor", .string(maxLength: 320))
 
     static let channels = ["sms", "email", "whatsapp", "push"]
 
@@ -144,17 +148,20 @@ enum EventSpecs {
         FieldSpec("channel", .enumeration(channels), required: true),
         FieldSpec("rate_limit_per_second", .integer(minimum: 1, maximum: 1_000_000)),
         FieldSpec("audience_as_of", .timestamp),
+        actor,
     ])
 
     static let campaignLaunched = ObjectSpec([
         FieldSpec("campaign_id", .identifier(colonAllowed: false), required: true),
         FieldSpec("audience_as_of", .timestamp),
         FieldSpec("audience", .integer(minimum: 0, maximum: Int64(Int32.max))),
+        actor,
     ])
 
     static let campaignTransition = ObjectSpec([
         FieldSpec("campaign_id", .identifier(colonAllowed: false), required: true),
         FieldSpec("reason", .string(maxLength: 500)),
+        actor,
     ])
 
     static let receiptStatuses = ["delivered", "failed", "bounced", "opened", "clicked"]
@@ -174,6 +181,8 @@ enum EventSpecs {
     static let messageQueued = message([
         FieldSpec("to", .string(maxLength: 320)),
         FieldSpec("body", .string(maxLength: 4000)),
+        // Set on re-queued (retried) messages: who asked for the retry.
+        actor,
     ])
     static let messageSent = message([FieldSpec("vendor_message_id", .string(maxLength: 256))])
     static let messageFailed = message([

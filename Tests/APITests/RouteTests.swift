@@ -304,6 +304,13 @@ struct RouteTests {
                         == "cancelled"
                 })
             #expect(try await node.request(.post, "/api/v1/campaigns/k/cancel", as: .campaigns).status == 409)
+            // The audit trail: every command above, by the key that asked for it.
+            let audited = try await node.request(.get, "/api/v1/campaigns/k", as: .read).json["audit"] as? [[String: Any]]
+            let actions = audited?.compactMap { $0["action"] as? String } ?? []
+            #expect(actions.first == "created" && actions.contains("launched") && actions.contains("paused"), "\(actions)")
+            #expect(actions.contains("resumed") && actions.last == "cancelled", "\(actions)")
+            let campaignsKey = try await node.request(.get, "/auth/me", as: .campaigns).json["id"] as? String ?? "?"
+            #expect(audited?.allSatisfy { $0["actor"] as? String == "key:" + campaignsKey } == true, "\(audited ?? [])")
         }
     }
 

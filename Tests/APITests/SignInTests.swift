@@ -94,6 +94,11 @@ struct SignInTests {
             withToken[HTTPField.Name("X-CSRF-Token")!] = csrf
             let saved = try await node.request(.post, "/api/v1/segments", json: rule, headers: withToken)
             #expect(saved.status == 202, "\(saved.text)")
+            #expect(
+                try await node.eventually {
+                    try await node.request(.get, "/api/v1/segments/s1", headers: cookie).json["saved_by"] as? String
+                        == "ana@example.com"
+                }, "the audit trail names who saved the segment")
             let ingest = try await node.request(.post, "/api/v1/customers", json: #"{"id":"x"}"#, headers: withToken)
             #expect(ingest.status == 403 && ingest.detail.contains("ingest"), "the role has no ingest scope")
 

@@ -286,3 +286,52 @@ struct ProjectorTests {
         await world.log.close()
     }
 }
+
+@Suite("audit trail")
+struct AuditTrailTests {
+    static func record(_ type: EventType, _ id: String, time: String, _ data: String) -> OutgoingRecord {
+        let object = try! JSONParser.parse(data).objectValue!
+        let key = object[type.keyField]!.stringValue!
+        let value = #"{"specversion":"1.0","id":"\#(id)","source":"test","type":"\#(type.rawValue)","time":"\#(time)","#
+            + #""datacontenttype":"application/json","data":\#(data)}"#
+        return OutgoingRecord(topic: type.stream.defaultTopic, key: Array(key.utf8), value: Array(value.utf8))
+    }
+
+    @Test("who created, launched, retried and cancelled a campaign, and who saved a segment, in live batches and rebuilds")
+    func actorsAreFolded() async throws {
+        let world = try await ProjectorTests.World()
+        let t0 = "2024-06-01T00:00:00Z"
+        let t1 = "2024-06-01T01:00:00Z"
+        _ = try await world.log.append([
+            Self.record(
+                .segmentSaved, "s", time: t0,
+                #"{"segment_id":"s1","name":"All","rules":{"field":"city","op":"exists"},"actor":"ana@example.com"}"#),
+            Self.record(
+                .campaignCreated, "c", time: t0,
+                #"{"campaign_id":"k1","name":"K","template":"Hi","channel":"sms","actor":"ana@example.com"}"#),
+            Self.record(.campaignLaunched, "l", time: t0, #"{"campaign_id":"k1","audience":2,"actor":"key:ab12"}"#),
+            Self.record(.messageQueued, "q1", time: t0, #"{"message_id":"k1:a","campaign_id":"k1","attempt":1}"#),
+            Self.record(.messageQueued, "q2", time: t0, #"{"message_id":"k1:b","campaign_id":"k1","attempt":1}"#),
+            Self.record(
+                .messageQueued, "r1", time: t1,
+                #"{"message_id":"k1:a","campaign_id":"k1","attempt":2,"actor":"boss@example.com"}"#),
+            Self.record(
+                .messageQueued, "r2", time: t1,
+                #"{"message_id":"k1:b","campaign_id":"k1","attempt":2,"actor":"boss@example.com"}"#),
+            Self.record(.campaignCancelled, "x", time: t1, #"{"campaign_id":"k1"}"#),
+        ])
+        let expected = [
+            CampaignState.AuditEntry(action: "created", actor: "ana@example.com", at: at(t0)),
+            CampaignState.AuditEntry(action: "launched", actor: "key:ab12", at: at(t0)),
+            CampaignState.AuditEntry(action: "retried", actor: "boss@example.com", at: at(t1)),
+        ]
+        for (name, memory) in [("live", nil), ("rebuild", 1 << 30)] as [(String, Int?)] {
+            let store = try world.store(name)
+            _ = try await world.project(into: store, batch: 3, inMemoryBytesMax: memory)
+            #expect(try store.campaign("k1")?.audit == expected, "\(name)")
+            #expect(try store.campaign("k1")?.status == .cancelled, "a cancel without an actor is not in the trail")
+            #expect(try store.segment("s1")?.savedBy == "ana@example.com", "\(name)")
+        }
+        #expect(try world.store("live").campaign("k1") == world.store("rebuild").campaign("k1"))
+    }
+}

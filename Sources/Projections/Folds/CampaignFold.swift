@@ -18,6 +18,7 @@ public enum CampaignFold {
             state.rateLimitPerSecond = created.rateLimitPerSecond
             state.audienceAsOf = created.audienceAsOf
             state.createdAt = time
+            state.record("created", by: created.actor, at: time)
             return state
         case .campaignLaunched(let launched):
             guard var state = campaign, state.status == .draft else { return campaign }
@@ -25,15 +26,18 @@ public enum CampaignFold {
             state.launchedAt = time
             state.audienceAsOf = launched.audienceAsOf ?? state.audienceAsOf ?? time
             state.audience = launched.audience
+            state.record("launched", by: launched.actor, at: time)
             return state
-        case .campaignPaused:
-            return transition(campaign, from: [.running], to: .paused, at: time)
-        case .campaignResumed:
-            return transition(campaign, from: [.paused], to: .running, at: time)
-        case .campaignCancelled:
-            return transition(campaign, from: [.draft, .running, .paused], to: .cancelled, at: time)
-        case .campaignCompleted:
-            return transition(campaign, from: [.running, .paused], to: .completed, at: time)
+        case .campaignPaused(let change):
+            return transition(campaign, from: [.running], to: .paused, at: time, by: change.actor, as: "paused")
+        case .campaignResumed(let change):
+            return transition(campaign, from: [.paused], to: .running, at: time, by: change.actor, as: "resumed")
+        case .campaignCancelled(let change):
+            return transition(
+                campaign, from: [.draft, .running, .paused], to: .cancelled, at: time, by: change.actor, as: "cancelled")
+        case .campaignCompleted(let change):
+            return transition(
+                campaign, from: [.running, .paused], to: .completed, at: time, by: change.actor, as: "completed")
         default:
             return campaign
         }
@@ -41,11 +45,19 @@ public enum CampaignFold {
 
     private static func transition(
         _ campaign: CampaignState?, from allowed: Set<CampaignState.Status>, to status: CampaignState.Status,
-        at time: Timestamp
+        at time: Timestamp, by actor: String?, as action: String
     ) -> CampaignState? {
         guard var state = campaign, allowed.contains(state.status) else { return campaign }
         state.status = status
         if status == .completed || status == .cancelled { state.finishedAt = time }
+        state.record(action, by: actor, at: time)
+        return state
+    }
+
+    /// A retry (messages re-queued by someone) in the campaign's audit trail.
+    public static func recordRetry(by actor: String?, at time: Timestamp, to campaign: CampaignState?) -> CampaignState? {
+        guard var state = campaign, actor != nil else { return campaign }
+        state.record("retried", by: actor, at: time)
         return state
     }
 

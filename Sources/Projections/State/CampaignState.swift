@@ -75,6 +75,29 @@ public struct CampaignState: Sendable, Equatable {
     public var finishedAt: Timestamp?
     /// Recipients snapshotted at launch.
     public var audience: Int64?
+    /// Who did what to the campaign, oldest first: created, launched, paused, resumed, cancelled, retried.
+    public var audit: [AuditEntry] = []
+
+    /// One entry of the audit trail.
+    public struct AuditEntry: Sendable, Equatable {
+        public let action: String
+        /// A signed-in user's e-mail, or `key:<id>` of an API key.
+        public let actor: String
+        public let at: Timestamp
+
+        public init(action: String, actor: String, at: Timestamp) {
+            self.action = action
+            self.actor = actor
+            self.at = at
+        }
+    }
+
+    /// Records `action` by `actor` (nothing when the actor is unknown; a repeat of the last entry is one entry).
+    mutating func record(_ action: String, by actor: String?, at time: Timestamp) {
+        guard let actor else { return }
+        let entry = AuditEntry(action: action, actor: actor, at: time)
+        if audit.last != entry { audit.append(entry) }
+    }
 
     public init(campaignID: String, name: String, template: String, channel: String) {
         self.campaignID = campaignID
@@ -100,6 +123,15 @@ public struct CampaignState: Sendable, Equatable {
         writer.write(finishedAt)
         writer.write(audience != nil)
         if let audience { writer.write(audience) }
+        // Only when there is one: campaigns without an audit trail keep the encoding they always had.
+        if !audit.isEmpty {
+            writer.write(audit.count)
+            for entry in audit {
+                writer.write(entry.action)
+                writer.write(entry.actor)
+                writer.write(Optional(entry.at))
+            }
+        }
         return writer.bytes
     }
 
@@ -121,6 +153,14 @@ public struct CampaignState: Sendable, Equatable {
         launchedAt = try reader.readTimestamp()
         finishedAt = try reader.readTimestamp()
         audience = try reader.readBool() ? try reader.readInt64() : nil
+        if !reader.isAtEnd {
+            for _ in 0..<min(try reader.readInt(), 100_000) {
+                let action = try reader.readString()
+                let actor = try reader.readString()
+                audit.append(
+                    AuditEntry(action: action, actor: actor, at: try reader.readTimestamp() ?? Timestamp(microseconds: 0)))
+            }
+        }
     }
 }
 

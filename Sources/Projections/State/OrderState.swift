@@ -51,6 +51,8 @@ public struct SegmentState: Sendable, Equatable {
     /// The rules as canonical JSON text.
     public var rulesJSON: String
     public var savedAt: Timestamp
+    /// Who saved it (audit trail), when known.
+    public var savedBy: String?
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter()
@@ -59,6 +61,8 @@ public struct SegmentState: Sendable, Equatable {
         writer.write(description)
         writer.write(rulesJSON)
         writer.write(Optional(savedAt))
+        // Only when known: segments saved without an actor keep the encoding they always had.
+        if let savedBy { writer.write(savedBy) }
         return writer.bytes
     }
 
@@ -76,5 +80,6 @@ public struct SegmentState: Sendable, Equatable {
             segmentID: try reader.readString(), name: try reader.readString(),
             description: try reader.readOptionalString(), rulesJSON: try reader.readString(),
             savedAt: try reader.readTimestamp() ?? Timestamp(microseconds: 0))
+        if !reader.isAtEnd { savedBy = try reader.readString() }
     }
 }

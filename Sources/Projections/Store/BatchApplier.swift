@@ -188,24 +188,23 @@ struct BatchApplier<Sink: RowSink> {
     {
         switch payload {
         case .segmentSaved(let saved):
-            let state = SegmentState(
+            var state = SegmentState(
                 segmentID: saved.segmentID, name: saved.name, description: saved.description,
                 rulesJSON: JSONValue.object(saved.rules).jsonText, savedAt: time)
+            state.savedBy = saved.actor
             segments[ByteString(saved.segmentID)] = .some(state)
         case .segmentDeleted(let segmentID):
             segments[ByteString(segmentID)] = .some(nil)
         default:
             guard let campaignID = campaignID(of: payload) else { return }
-            let current: CampaignState?
-            if let cached = campaigns[ByteString(campaignID)] {
-                current = cached
-            } else {
-                current = try txn.withValue(store.campaigns, key: StoreKeys.id(campaignID)) {
-                    try $0.map(CampaignState.init(decoding:))
-                }
-            }
-            campaigns[ByteString(campaignID)] = CampaignFold.apply(payload, at: time, to: current)
+            campaigns[ByteString(campaignID)] = CampaignFold.apply(
+                payload, at: time, to: try campaign(campaignID, in: txn))
         }
+    }
+
+    private mutating func campaign(_ id: String, in txn: borrowing Transaction) throws -> CampaignState? {
+        if let cached = campaigns[ByteString(id)] { return cached }
+        return try txn.withValue(store.campaigns, key: StoreKeys.id(id)) { try $0.map(CampaignState.init(decoding:)) }
     }
 
     private func campaignID(of payload: EventPayload) -> String? {
@@ -257,6 +256,10 @@ struct BatchApplier<Sink: RowSink> {
             if before == nil { try sink.addMessageLink(messageID, customerID: customerID, in: txn) }
         }
         messages[ByteString(messageID)] = updated
+        if case .messageQueued(let queued) = payload, queued.actor != nil, (queued.attempt ?? 1) > 1 {
+            campaigns[ByteString(campaignID)] = CampaignFold.recordRetry(
+                by: queued.actor, at: time, to: try campaign(campaignID, in: txn))
+        }
     }
 
     private static func campaignID(ofMessage payload: EventPayload) -> String {

@@ -38,6 +38,7 @@ public enum SegmentViews {
             ("segment_id", .string(segment.segmentID)), ("name", .string(segment.name)),
             ("description", segment.description.map { .string($0) } ?? .null),
             ("saved_at", .string(segment.savedAt.description)),
+            ("saved_by", segment.savedBy.map { .string($0) } ?? .null),
         ]
         do {
             let rule = try decoder.decode(text: segment.rulesJSON)
