@@ -77,6 +77,11 @@ public struct CohortAPI: Sendable {
                 await self.serve(route, request, context)
             }
         }
+        for page in pages {
+            router.get(RouterPath(page.path)) { request, _ in
+                do { return try await page.handler(request) } catch let problem as Problem { return Self.render(problem) }
+            }
+        }
         return router
     }
 

@@ -7,7 +7,7 @@ import Logging
 /// allows, fetched again once when a token names an unknown `kid`), the authorization URL, the code exchange and
 /// every check an ID token must pass before anyone is signed in with it.
 public actor OIDCProvider {
-    public let settings: OIDCSettings
+    public nonisolated let settings: OIDCSettings
     private let logger: Logger
 
     /// What discovery tells.
@@ -86,6 +86,14 @@ public actor OIDCProvider {
             if pair.count == 2, pair[0] == "max-age", let seconds = Int(pair[1]) { return min(max(0, seconds), 86_400) }
         }
         return 300
+    }
+
+    /// The kid a token names; for a token without one, the issuer's only key (OpenID Connect allows leaving the kid
+    /// out when the key set has a single key, and then only).
+    private func keyID(named kid: String?) async throws(SignInError) -> String? {
+        if let kid, !kid.isEmpty { return kid }
+        if keysExpire.map({ ContinuousClock.now >= $0 }) ?? true { try await refreshKeys() }
+        return keyTypes.count == 1 ? keyTypes.keys.first : nil
     }
 
     /// The key type for `kid`: from the cached set, fetched again when the set expired, and once when the kid is
@@ -203,7 +211,9 @@ public actor OIDCProvider {
         guard let expectedType = Self.algorithms[algorithm] else {
             throw .invalid("the token is signed with \(algorithm); only RS256 and ES256 are accepted")
         }
-        guard let kid = header["kid"] as? String, !kid.isEmpty else { throw .invalid("the token names no key (kid)") }
+        guard let kid = try await keyID(named: header["kid"] as? String) else {
+            throw .invalid("the token names no key (kid), and the issuer publishes more than one")
+        }
         guard let storedType = try await keyType(for: kid) else {
             throw .invalid("the token names key \"\(kid.prefix(64))\", which the issuer does not publish")
         }

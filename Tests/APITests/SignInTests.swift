@@ -259,3 +259,50 @@ struct SignInTests {
 enum AuthorizationChallenge {
     static let other = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 }
+
+@Suite("pages")
+struct PageTests {
+    @Test("sign-in page, home with the user escaped and the role's links, admin refused to a non-admin; CSP, no inline script")
+    func pages() async throws {
+        let issuer = try await TestIssuer.start()
+        defer { Task { await issuer.stop() } }
+        var user = TestIssuer.User(subject: "u-x", email: "ana@example.com")
+        user.name = "<img src=x onerror=alert(1)>"
+        issuer.signInAs(user)
+        try await SignInTests.node(issuer).run { node in
+            let anonymous = try await node.request(.get, "/")
+            #expect(anonymous.status == 200 && anonymous.text.contains("href=\"/auth/login\""))
+            let policy = try #require(anonymous.headers[.contentSecurityPolicy])
+            #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"))
+            #expect(!anonymous.text.contains("<script"), "no inline script")
+            let adminAnonymous = try await node.request(.get, "/admin")
+            #expect(adminAnonymous.status == 302)
+
+            let flow = try await SignInTests.startFlow(node)
+            let callback = try await node.request(.get, flow.callbackPath, headers: [.cookie: flow.stateCookie])
+            let cookie: HTTPFields = [.cookie: "cohort_session=" + (callback.setCookies["cohort_session"]?.value ?? "")]
+            let home = try await node.request(.get, "/", headers: cookie)
+            #expect(home.status == 200)
+            #expect(home.text.contains("&lt;img src=x onerror=alert(1)&gt;"), "the name is shown as text")
+            #expect(!home.text.contains("<img src=x"), "never as markup")
+            #expect(home.text.contains("campaigns, read") && !home.text.contains("href=\"/admin\""), "no admin link")
+            #expect(home.text.contains("name=\"csrf\""), "sign-out carries the CSRF token")
+            let refused = try await node.request(.get, "/admin", headers: cookie)
+            #expect(refused.status == 403 && refused.text.contains("cannot use this page"))
+        }
+        let link = Mutex<String?>(nil)
+        var options = NodeOptions()
+        options.signInLinkEmail = "root@example.com"
+        options.onSignInLink = { path in link.withLock { $0 = path } }
+        try await SignInTests.node(nil).run(options: options) { node in
+            let signedIn = try await node.request(.get, try #require(link.withLock { $0 }))
+            let cookie: HTTPFields = [.cookie: "cohort_session=" + (signedIn.setCookies["cohort_session"]?.value ?? "")]
+            let home = try await node.request(.get, "/", headers: cookie)
+            #expect(home.text.contains("href=\"/admin\""))
+            let admin = try await node.request(.get, "/admin", headers: cookie)
+            #expect(admin.status == 200 && admin.text.contains("test-admin"), "the keys are listed by name")
+            let anonymous = try await node.request(.get, "/")
+            #expect(anonymous.text.contains("sign-in link"), "no issuer: the page says how to get in")
+        }
+    }
+}
