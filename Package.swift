@@ -109,7 +109,8 @@ let package = Package(
         .target(
             name: "Assist",
             dependencies: [
-                "Events", "Segments", "Projections", "Campaigns", "Curl", .product(name: "Logging", package: "swift-log"),
+                "Events", "Segments", "Projections", "Campaigns", "Curl",
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/phrasings.json")],
             swiftSettings: swiftSettings
@@ -189,7 +190,8 @@ let package = Package(
             name: "TestSupport",
             dependencies: [
                 "EventLog", "OIDC", "Curl", .product(name: "Logging", package: "swift-log"),
-                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport",

@@ -24,7 +24,8 @@ public struct Assistants: Sendable {
                 shareSamples: configuration.assistShareSamples)
             client = ChatClient(settings: settings, logger: logger) { exchange in
                 let helper = ("helper", exchange.helper)
-                metrics.increment("cohort_assist_llm_requests_total", dimensions: [helper, ("outcome", exchange.outcome)])
+                metrics.increment(
+                    "cohort_assist_llm_requests_total", dimensions: [helper, ("outcome", exchange.outcome)])
                 metrics.increment(
                     "cohort_assist_llm_tokens_total", dimensions: [helper, ("kind", "prompt")],
                     by: Int64(exchange.promptTokens))
@@ -155,9 +156,14 @@ extension CohortAPI {
             .object(
                 JSONObject([
                     ("objective", .string(answer.objective)), ("channel", .string(channel)),
-                    ("audience", .object(JSONObject([
-                        ("english", .string(audience.english)), ("size", .number(JSONNumber(Int64(audience.size)))),
-                    ]))),
+                    (
+                        "audience",
+                        .object(
+                            JSONObject([
+                                ("english", .string(audience.english)),
+                                ("size", .number(JSONNumber(Int64(audience.size)))),
+                            ]))
+                    ),
                     (
                         "variants",
                         .array(
@@ -188,7 +194,8 @@ extension CohortAPI {
         var cursor: String?
         var examined = 0
         repeat {
-            let page = try store.messages(ofCampaign: campaign.campaignID, delivery: .failed, after: cursor, limit: 1_000)
+            let page = try store.messages(
+                ofCampaign: campaign.campaignID, delivery: .failed, after: cursor, limit: 1_000)
             for message in page.messages {
                 let reason = message.history.last(where: { $0.reason != nil })?.reason ?? "no reason given"
                 reasons[reason, default: 0] += 1

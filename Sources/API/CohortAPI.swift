@@ -79,7 +79,9 @@ public struct CohortAPI: Sendable {
         }
         for page in pages {
             router.get(RouterPath(page.path)) { request, _ in
-                do { return try await page.handler(request) } catch let problem as Problem { return Self.render(problem) }
+                do { return try await page.handler(request) } catch let problem as Problem {
+                    return Self.render(problem)
+                }
             }
         }
         return router

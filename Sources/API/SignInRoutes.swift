@@ -54,10 +54,11 @@ extension CohortAPI {
                 for: authorization, redirectURI: signIn.baseURL(request) + "/auth/callback")
         } catch { throw Problem.signIn(error) }
         var headers: HTTPFields = [.location: url, .cacheControl: "no-store"]
+        let sealed = signIn.sealState(SignIn.State(request: authorization, returnTo: returnTo))
         headers.append(
             HTTPField(
                 name: .setCookie,
-                value: "\(SignIn.stateCookie)=\(signIn.sealState(SignIn.State(request: authorization, returnTo: returnTo)))"
+                value: "\(SignIn.stateCookie)=\(sealed)"
                     + "; Path=/auth; Max-Age=\(Int(SignIn.stateLifetime)); HttpOnly; SameSite=Lax"
                     + (signIn.isSecure(request) ? "; Secure" : "")))
         return Response(status: .found, headers: headers)
@@ -97,7 +98,8 @@ extension CohortAPI {
                 name: .setCookie,
                 value: signIn.startSession(
                     subject: user.subject, email: user.email, name: user.name, scopes: user.scopes, request: request)))
-        headers.append(HTTPField(name: .setCookie, value: signIn.clearing(SignIn.stateCookie, path: "/auth", request: request)))
+        headers.append(
+            HTTPField(name: .setCookie, value: signIn.clearing(SignIn.stateCookie, path: "/auth", request: request)))
         return Response(status: .found, headers: headers)
     }
 
@@ -136,7 +138,8 @@ extension CohortAPI {
             }
         }
         var headers: HTTPFields = [.location: "/", .cacheControl: "no-store"]
-        headers.append(HTTPField(name: .setCookie, value: signIn.clearing(SignIn.sessionCookie, path: "/", request: request)))
+        headers.append(
+            HTTPField(name: .setCookie, value: signIn.clearing(SignIn.sessionCookie, path: "/", request: request)))
         return Response(status: .seeOther, headers: headers)
     }
 

@@ -79,7 +79,9 @@ public struct CampaignFigures: Sendable {
         if let launched = campaign.launchedAt, let finished = campaign.finishedAt {
             let minutes = max(0, (finished.microseconds - launched.microseconds) / 60_000_000)
             figures.append(
-                Figure(name: "duration_minutes", value: Decimal(minutes), display: "\(Self.grouped(Int(minutes))) minutes"))
+                Figure(
+                    name: "duration_minutes", value: Decimal(minutes), display: "\(Self.grouped(Int(minutes))) minutes")
+            )
         }
         self.figures = figures
     }
@@ -105,7 +107,9 @@ public struct CampaignFigures: Sendable {
                 .array(
                     failureReasons.prefix(5).map {
                         .object(
-                            JSONObject([("reason", .string($0.reason)), ("count", .number(JSONNumber(Int64($0.count))))]))
+                            JSONObject([
+                                ("reason", .string($0.reason)), ("count", .number(JSONNumber(Int64($0.count)))),
+                            ]))
                     })
             ))
         if let launchedAt { members.append(("launched_at", .string(launchedAt.description))) }

@@ -274,7 +274,9 @@ public final class ChatClient: Sendable {
             // "Expect:" stops libcurl from waiting for a 100 Continue that servers rarely send.
             ["Content-Type: application/json", "Accept: application/json", "Expect:"]
             + (settings.apiKey.isEmpty ? [] : ["Authorization: Bearer " + settings.apiKey])
-        let url = settings.baseURL.hasSuffix("/") ? settings.baseURL + "chat/completions"
+        let url =
+            settings.baseURL.hasSuffix("/")
+            ? settings.baseURL + "chat/completions"
             : settings.baseURL + "/chat/completions"
         let timeout = settings.timeoutMs
         return try await CurlClient.exchange { client throws(CurlError) in

@@ -108,7 +108,9 @@ public struct MessageSuggester: Sendable {
         var user = "Objective: \(objective)\nAudience: \(audience.english.isEmpty ? "all customers" : audience.english)"
         user += " (\(audience.size) customers)"
         if client.settings.shareSamples, !audience.samples.isEmpty {
-            user += "\nA few members: " + audience.samples.prefix(3).map { "\($0.firstName) in \($0.city)" }
+            user +=
+                "\nA few members: "
+                + audience.samples.prefix(3).map { "\($0.firstName) in \($0.city)" }
                 .joined(separator: "; ")
         }
         return try await client.complete(
@@ -131,7 +133,8 @@ public struct MessageSuggester: Sendable {
         }
         guard variants.count >= 2 else {
             throw .invalidOutput(
-                "\(variants.count) usable variant(s)" + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")))
+                "\(variants.count) usable variant(s)"
+                    + (problems.isEmpty ? "" : ": " + problems.joined(separator: "; ")))
         }
         return variants
     }

@@ -41,7 +41,8 @@ public struct RuleAssistant: Sendable {
                 fallbackReason = error.description
             }
         }
-        let parsed = PhraseParser(currency: catalogue.currency, vocabulary: catalogue.vocabulary).parseNow(text, now: now)
+        let parsed = PhraseParser(currency: catalogue.currency, vocabulary: catalogue.vocabulary).parseNow(
+            text, now: now)
         var rule = parsed.rule
         if let candidate = rule, (try? decoder.decode(candidate.json)) == nil { rule = nil }
         return Answer(
@@ -56,7 +57,9 @@ public struct RuleAssistant: Sendable {
             ChatClient.Request(
                 helper: "rules", system: RulePrompt.system(catalogue), user: text, schemaName: "segment_rule",
                 schema: RulePrompt.schema(catalogue))
-        ) { answer throws(AssistError) in try Self.answer(answer, text: text, decoder: decoder, currency: catalogue.currency) }
+        ) { answer throws(AssistError) in
+            try Self.answer(answer, text: text, decoder: decoder, currency: catalogue.currency)
+        }
     }
 
     /// The model's answer as an `Answer`, its rule decoded like any rule from outside.
@@ -143,8 +146,13 @@ enum RulePrompt {
         let operators = Operator.allCases.map { JSONValue.string($0.rawValue) }
         let scalar = object([("anyOf", .array([type("string"), type("number"), type("boolean")]))])
         let value = object([
-            ("anyOf", .array([type("string"), type("number"), type("boolean"), type("null"),
-                object([("type", .string("array")), ("items", scalar)])]))
+            (
+                "anyOf",
+                .array([
+                    type("string"), type("number"), type("boolean"), type("null"),
+                    object([("type", .string("array")), ("items", scalar)]),
+                ])
+            )
         ])
         let list = object([("type", .string("array")), ("items", ref("rule"))])
         let strings = object([("type", .string("array")), ("items", type("string"))])
@@ -163,12 +171,14 @@ enum RulePrompt {
                 "$defs",
                 object([
                     ("rule", object([("anyOf", .array([ref("and"), ref("or"), ref("not"), ref("condition")]))])),
-                    ("and", closed([("and", list)])), ("or", closed([("or", list)])), ("not", closed([("not", ref("rule"))])),
+                    ("and", closed([("and", list)])), ("or", closed([("or", list)])),
+                    ("not", closed([("not", ref("rule"))])),
                     (
                         "condition",
                         closed([
                             ("field", object([("type", .string("string")), ("enum", .array(fields))])),
-                            ("op", object([("type", .string("string")), ("enum", .array(operators))])), ("value", value),
+                            ("op", object([("type", .string("string")), ("enum", .array(operators))])),
+                            ("value", value),
                         ])
                     ),
                 ])

@@ -9,7 +9,8 @@ import Segments
 struct BenchAssistCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assist",
-        abstract: "Score words → rules on the evaluation set: exact-match rate and latency, offline and optionally LLM.",
+        abstract:
+            "Score words → rules on the evaluation set: exact-match rate and latency, offline and optionally LLM.",
         discussion: """
             Each phrasing of the set (Sources/Assist/Resources/phrasings.json, or --set) is parsed with the set's \
             date, cities and tags; it counts as right when the rule equals the expected one in canonical form and \
@@ -35,7 +36,8 @@ struct BenchAssistCommand: AsyncParsableCommand {
     var showMisses = false
 
     func run() async throws {
-        let evaluation = try set.map { try PhraseEvaluation.load(Data(contentsOf: URL(fileURLWithPath: $0))) }
+        let evaluation =
+            try set.map { try PhraseEvaluation.load(Data(contentsOf: URL(fileURLWithPath: $0))) }
             ?? PhraseEvaluation.bundled()
         let catalogue = FieldCatalogue(
             cities: evaluation.vocabulary.cities, tags: evaluation.vocabulary.tags, currency: evaluation.currency,

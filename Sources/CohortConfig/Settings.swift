@@ -85,8 +85,11 @@ public enum Settings {
             \.replayMemoryMiB),
         string("auth.oidc.issuer", "OpenID Connect issuer for sign-in; empty = no OIDC sign-in", \.oidcIssuer),
         string("auth.oidc.client_id", "OAuth client id at the issuer", \.oidcClientID),
-        secret("auth.oidc.client_secret", "OAuth client secret (prefer the environment); never shown", \.oidcClientSecret),
-        string("auth.public_url", "public base URL of the node for sign-in redirects; empty = from the request", \.publicURL),
+        secret(
+            "auth.oidc.client_secret", "OAuth client secret (prefer the environment); never shown", \.oidcClientSecret),
+        string(
+            "auth.public_url", "public base URL of the node for sign-in redirects; empty = from the request",
+            \.publicURL),
         string("auth.allowed_domains", "e-mail domains that may sign in, comma-separated", \.allowedDomains),
         string("auth.allowed_users", "e-mail addresses that may sign in, comma-separated", \.allowedUsers),
         string("auth.admins", "e-mail addresses that sign in as admin, comma-separated", \.admins),

@@ -9,8 +9,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public var isRetriable: Bool { true }
 }
 
-/// One libcurl easy handle: blocking GETs and POSTs that reuse the connection between calls. Not thread-safe: use one per
-/// thread (the delivery worker runs a fixed number of them).
+/// One libcurl easy handle: blocking GETs and POSTs that reuse the connection between calls. Not thread-safe: use one
+/// per thread (the delivery worker runs a fixed number of them; `exchange` makes one per call).
 public final class CurlClient: @unchecked Sendable {
     // @unchecked Sendable: the handle is used by one caller at a time (the worker gives each task its own client).
     private let handle: UnsafeMutableRawPointer
@@ -48,7 +48,8 @@ public final class CurlClient: @unchecked Sendable {
         try perform(url, headers: headers, body: nil, timeoutMs: timeoutMs)
     }
 
-    private func perform(_ url: String, headers: [String], body: [UInt8]?, timeoutMs: Int) throws(CurlError) -> Response {
+    private func perform(_ url: String, headers: [String], body: [UInt8]?, timeoutMs: Int) throws(CurlError) -> Response
+    {
         final class Sink {
             var body: [UInt8] = []
             var headers: [String: String] = [:]
@@ -87,7 +88,8 @@ public final class CurlClient: @unchecked Sendable {
                     let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
                     if let colon = line.firstIndex(of: ":") {
                         let name = line[..<colon].lowercased()
-                        sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                        sink.headers[name] = line[line.index(after: colon)...].trimmingCharacters(
+                            in: .whitespacesAndNewlines)
                     }
                     return size * count
                 }

@@ -39,7 +39,8 @@ public actor OIDCProvider {
         if let metadata { return metadata }
         let object = try await fetchJSON(settings.issuer + "/.well-known/openid-configuration").object
         guard let issuer = object["issuer"] as? String, issuer == settings.issuer else {
-            throw .unavailable("the discovery document names issuer \"\(object["issuer"] ?? "none")\", not \(settings.issuer)")
+            throw .unavailable(
+                "the discovery document names issuer \"\(object["issuer"] ?? "none")\", not \(settings.issuer)")
         }
         guard let authorization = object["authorization_endpoint"] as? String,
             let token = object["token_endpoint"] as? String, let jwks = object["jwks_uri"] as? String
@@ -121,7 +122,9 @@ public actor OIDCProvider {
             ("scope", "openid email profile"), ("state", request.state), ("nonce", request.nonce),
             ("code_challenge", request.challenge), ("code_challenge_method", "S256"),
         ]
-        if settings.isGoogle, settings.allowedDomains.count == 1 { parameters.append(("hd", settings.allowedDomains[0])) }
+        if settings.isGoogle, settings.allowedDomains.count == 1 {
+            parameters.append(("hd", settings.allowedDomains[0]))
+        }
         return endpoint + (endpoint.contains("?") ? "&" : "?") + FormEncoding.encode(parameters)
     }
 
@@ -246,7 +249,9 @@ public actor OIDCProvider {
         }
         guard let exp = claims.exp else { throw .invalid("the token has no expiry (exp)") }
         guard exp + skew > now else { throw .invalid("the token expired at \(Self.time(exp))") }
-        guard let iat = claims.iat, iat - skew <= now else { throw .invalid("the token's issue time (iat) is missing or in the future") }
+        guard let iat = claims.iat, iat - skew <= now else {
+            throw .invalid("the token's issue time (iat) is missing or in the future")
+        }
         if let nbf = claims.nbf, nbf - skew > now { throw .invalid("the token is not valid before \(Self.time(nbf))") }
         if let nonce, claims.nonce != nonce { throw .invalid("the token's nonce does not match this sign-in") }
         guard let subject = claims.sub, !subject.isEmpty else { throw .invalid("the token names no subject (sub)") }
@@ -274,7 +279,9 @@ public actor OIDCProvider {
 
     // MARK: HTTP
 
-    private func fetchJSON(_ url: String) async throws(SignInError) -> (object: [String: Any], headers: [String: String]) {
+    private func fetchJSON(_ url: String) async throws(SignInError) -> (
+        object: [String: Any], headers: [String: String]
+    ) {
         let timeout = settings.timeoutMs
         let response: CurlClient.Response
         do {

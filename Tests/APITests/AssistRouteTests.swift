@@ -16,7 +16,8 @@ struct AssistRouteTests {
          {"customer_id":"b","name":"Ravi Iyer","email":"ravi@example.com","city":"Delhi"},
          {"customer_id":"c","name":"Meera Das","email":"meera@example.com","city":"Pune"}]
         """
-    static let puneRule = #"{"rules": {"field": "city", "op": "eq", "value": "Pune"}, "assumptions": [], "unsupported": []}"#
+    static let puneRule =
+        #"{"rules": {"field": "city", "op": "eq", "value": "Pune"}, "assumptions": [], "unsupported": []}"#
 
     static func node(_ server: FakeModelServer?, shareSamples: Bool = false) throws -> InProcessNode {
         try InProcessNode { configuration in
@@ -65,7 +66,9 @@ struct AssistRouteTests {
             #expect(parsed.json["fallback_reason"] is NSNull)
 
             server.script(
-                .content(#"{"rules": {"field": "loyalty_tier", "op": "eq", "value": "gold"}, "assumptions": [], "unsupported": []}"#))
+                .content(
+                    #"{"rules": {"field": "loyalty_tier", "op": "eq", "value": "gold"}, "assumptions": [], "unsupported": []}"#
+                ))
             let fallback = try await node.request(
                 .post, "/api/v1/segments/parse", as: .read, json: #"{"text":"customers in Pune"}"#)
             #expect(fallback.json["source"] as? String == "offline" && fallback.json["count"] as? Int == 2)
@@ -89,9 +92,14 @@ struct AssistRouteTests {
 
             let create = try await node.request(
                 .post, "/api/v1/campaigns", as: .campaigns,
-                json: #"{"campaign_id":"k","name":"Monsoon","template":"Hi {{name}}","rules":{"field":"city","op":"eq","value":"Pune"}}"#)
+                json:
+                    #"{"campaign_id":"k","name":"Monsoon","template":"Hi {{name}}","rules":{"field":"city","op":"eq","value":"Pune"}}"#
+            )
             #expect(create.status == 202)
-            #expect(try await node.eventually { try await node.request(.get, "/api/v1/campaigns/k", as: .read).status == 200 })
+            #expect(
+                try await node.eventually {
+                    try await node.request(.get, "/api/v1/campaigns/k", as: .read).status == 200
+                })
             #expect(try await node.request(.post, "/api/v1/campaigns/k/launch", as: .campaigns).status == 202)
             #expect(
                 try await node.eventually {
@@ -123,8 +131,9 @@ struct AssistRouteTests {
             }
             #expect(request.authorization == "Bearer \(Self.key)")
         }
-        #expect(server.received[0].messagesText.contains("Known cities: pune, delhi")
-            || server.received[0].messagesText.contains("Known cities: delhi, pune"))
+        #expect(
+            server.received[0].messagesText.contains("Known cities: pune, delhi")
+                || server.received[0].messagesText.contains("Known cities: delhi, pune"))
         // The key is never logged, whatever happened.
         #expect(logs.records.contains { $0.message.contains("language model") })
         for record in logs.records {
@@ -166,7 +175,8 @@ struct AssistRouteTests {
             #expect((partial.json["not_understood"] as? [String])?.contains("shoes") == true)
             let suggested = try await node.request(
                 .post, "/api/v1/assist/messages", as: .campaigns, json: #"{"objective":"thank our loyal customers"}"#)
-            #expect(suggested.json["source"] as? String == "offline" && suggested.json["objective"] as? String == "loyalty")
+            #expect(
+                suggested.json["source"] as? String == "offline" && suggested.json["objective"] as? String == "loyalty")
             #expect((suggested.json["variants"] as? [[String: Any]])?.count == 3)
         }
     }

@@ -133,7 +133,9 @@ struct RouteTests {
                 {"customer_id":"c","name":"Meera","city":"Pune"}]
                 """
             #expect(try await node.request(.post, "/api/v1/customers", as: .ingest, json: batch).status == 202)
-            #expect(try await node.request(.post, "/api/v1/visits", as: .ingest, json: #"{"customer_id":"a"}"#).status == 202)
+            #expect(
+                try await node.request(.post, "/api/v1/visits", as: .ingest, json: #"{"customer_id":"a"}"#).status
+                    == 202)
             #expect(
                 try await node.eventually {
                     try await node.request(.get, "/api/v1/customers/a", as: .read).json["visit_count"] as? Int == 1
@@ -217,7 +219,9 @@ struct RouteTests {
             let members = try await node.request(.get, "/api/v1/segments/pune/members", as: .read)
             #expect(members.status == 200 && members.text.contains("\"a\"") && members.text.contains("\"b\""))
             let csv = try await node.request(.get, "/api/v1/segments/pune/members?format=csv", as: .read)
-            #expect(csv.contentType?.hasPrefix("text/csv") == true && csv.text.split(whereSeparator: \.isNewline).count == 3, "\(csv.text)")
+            #expect(
+                csv.contentType?.hasPrefix("text/csv") == true
+                    && csv.text.split(whereSeparator: \.isNewline).count == 3, "\(csv.text)")
             #expect(try await node.request(.get, "/api/v1/segments/nothing/members", as: .read).status == 404)
 
             #expect(try await node.request(.delete, "/api/v1/segments/pune", as: .campaigns).status == 202)
@@ -240,11 +244,14 @@ struct RouteTests {
                 })
             let create = try await node.request(
                 .post, "/api/v1/campaigns", as: .campaigns,
-                json: #"{"campaign_id":"k","name":"K","template":"Hi {{name|there}}","rules":{"field":"visit_count","op":"gte","value":0}}"#)
+                json:
+                    #"{"campaign_id":"k","name":"K","template":"Hi {{name|there}}","rules":{"field":"visit_count","op":"gte","value":0}}"#
+            )
             #expect(create.status == 202, "\(create.text)")
             let badTemplate = try await node.request(
                 .post, "/api/v1/campaigns", as: .campaigns,
-                json: #"{"name":"x","template":"Hi {{nickname}}","rules":{"field":"visit_count","op":"gte","value":0}}"#)
+                json: #"{"name":"x","template":"Hi {{nickname}}","rules":{"field":"visit_count","op":"gte","value":0}}"#
+            )
             #expect(badTemplate.status == 422 && badTemplate.text.contains("nickname"), "\(badTemplate.text)")
             #expect(
                 try await node.eventually {
@@ -305,9 +312,11 @@ struct RouteTests {
                 })
             #expect(try await node.request(.post, "/api/v1/campaigns/k/cancel", as: .campaigns).status == 409)
             // The audit trail: every command above, by the key that asked for it.
-            let audited = try await node.request(.get, "/api/v1/campaigns/k", as: .read).json["audit"] as? [[String: Any]]
+            let audited =
+                try await node.request(.get, "/api/v1/campaigns/k", as: .read).json["audit"] as? [[String: Any]]
             let actions = audited?.compactMap { $0["action"] as? String } ?? []
-            #expect(actions.first == "created" && actions.contains("launched") && actions.contains("paused"), "\(actions)")
+            #expect(
+                actions.first == "created" && actions.contains("launched") && actions.contains("paused"), "\(actions)")
             #expect(actions.contains("resumed") && actions.last == "cancelled", "\(actions)")
             let campaignsKey = try await node.request(.get, "/auth/me", as: .campaigns).json["id"] as? String ?? "?"
             #expect(audited?.allSatisfy { $0["actor"] as? String == "key:" + campaignsKey } == true, "\(audited ?? [])")
@@ -319,7 +328,8 @@ struct RouteTests {
         try await InProcessNode().run { node in
             let signature = HTTPField.Name("X-Cohort-Signature")!
             // A receipt for a campaign and message nobody has seen yet.
-            let early = #"{"receipts":[{"message_id":"k:a#1","status":"opened"},{"message_id":"k:zz","status":"delivered"}]}"#
+            let early =
+                #"{"receipts":[{"message_id":"k:a#1","status":"opened"},{"message_id":"k:zz","status":"delivered"}]}"#
             let accepted = try await node.request(
                 .post, "/api/v1/receipts", json: early, headers: [signature: Self.signature(early, node: node)])
             #expect(accepted.status == 202, "\(accepted.text)")
@@ -329,10 +339,14 @@ struct RouteTests {
                 .post, "/api/v1/receipts", json: plain,
                 headers: [signature: Self.signature(plain, node: node), .contentType: "text/plain; charset=UTF-8"])
             #expect(labelled.status == 202, "\(labelled.text)")
-            #expect(try await node.request(.post, "/api/v1/customers", as: .ingest, json: #"{"customer_id":"a"}"#).status == 202)
+            #expect(
+                try await node.request(.post, "/api/v1/customers", as: .ingest, json: #"{"customer_id":"a"}"#).status
+                    == 202)
             let create = try await node.request(
                 .post, "/api/v1/campaigns", as: .campaigns,
-                json: #"{"campaign_id":"k","name":"K","template":"Hi","rules":{"field":"visit_count","op":"gte","value":0}}"#)
+                json:
+                    #"{"campaign_id":"k","name":"K","template":"Hi","rules":{"field":"visit_count","op":"gte","value":0}}"#
+            )
             #expect(create.status == 202, "\(create.text)")
             func stats() async throws -> [String: Int] {
                 try await node.request(.get, "/api/v1/campaigns/k", as: .read).json["stats"] as? [String: Int] ?? [:]

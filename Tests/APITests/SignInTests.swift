@@ -112,7 +112,10 @@ struct SignInTests {
             let out = try await node.client.execute(
                 uri: "/auth/logout", method: .post, headers: form, body: .init(string: "csrf=\(csrf)"))
             #expect(out.status.code == 303)
-            #expect(out.headers[values: .setCookie].contains { $0.hasPrefix("cohort_session=;") && $0.contains("Max-Age=0") })
+            #expect(
+                out.headers[values: .setCookie].contains {
+                    $0.hasPrefix("cohort_session=;") && $0.contains("Max-Age=0")
+                })
         }
     }
 
@@ -125,7 +128,8 @@ struct SignInTests {
             user.nonceOverride = "someone-elses-nonce"
             issuer.signInAs(user)
             let wrongNonce = try await Self.startFlow(node)
-            let nonce = try await node.request(.get, wrongNonce.callbackPath, headers: [.cookie: wrongNonce.stateCookie])
+            let nonce = try await node.request(
+                .get, wrongNonce.callbackPath, headers: [.cookie: wrongNonce.stateCookie])
             #expect(nonce.status == 401 && nonce.detail.contains("nonce"), "\(nonce.text)")
             #expect(nonce.setCookies["cohort_session"] == nil)
 
@@ -133,7 +137,8 @@ struct SignInTests {
             // the node redeems it with the victim's verifier, which the issuer refuses.
             issuer.signInAs(TestIssuer.User(subject: "u-3", email: "ana@example.com"))
             let victim = try await Self.startFlow(node)
-            let attackerURL = issuer.issuer + "/authorize?client_id=\(Self.client)"
+            let attackerURL =
+                issuer.issuer + "/authorize?client_id=\(Self.client)"
                 + "&redirect_uri=http://cohort.test/auth/callback&code_challenge_method=S256"
                 + "&code_challenge=\(AuthorizationChallenge.other)&state=x"
             let attacker = try await CurlClient.exchange { client throws(CurlError) in
@@ -142,7 +147,8 @@ struct SignInTests {
             let attackerCode = try #require(Self.query(attacker.headers["location"] ?? "", "code"))
             let victimState = try #require(Self.query("http://x" + victim.callbackPath, "state"))
             let injected = try await node.request(
-                .get, "/auth/callback?code=\(attackerCode)&state=\(victimState)", headers: [.cookie: victim.stateCookie])
+                .get, "/auth/callback?code=\(attackerCode)&state=\(victimState)", headers: [.cookie: victim.stateCookie]
+            )
             #expect(injected.status == 401 && injected.detail.contains("PKCE"), "\(injected.text)")
 
             issuer.signInAs(TestIssuer.User(subject: "u-4", email: "eve@elsewhere.net"))
@@ -160,8 +166,10 @@ struct SignInTests {
     @Test(
         "bearer ID tokens: each bad one is refused with the check it failed, and changes nothing",
         arguments: [
-            ("expired", 401, "expired"), ("not yet valid", 401, "not valid before"), ("wrong aud", 401, "not this client"),
-            ("wrong iss", 401, "issued by"), ("bad signature", 401, "signature"), ("unknown kid", 401, "does not publish"),
+            ("expired", 401, "expired"), ("not yet valid", 401, "not valid before"),
+            ("wrong aud", 401, "not this client"),
+            ("wrong iss", 401, "issued by"), ("bad signature", 401, "signature"),
+            ("unknown kid", 401, "does not publish"),
             ("alg none", 401, "signed with none"), ("HS256 with the public key", 401, "signed with HS256"),
             ("unverified e-mail", 403, "not verified"), ("domain not allowed", 403, "not allowed"),
             ("wrong azp", 401, "authorized party"), ("future iat", 401, "issue time"),
@@ -175,7 +183,8 @@ struct SignInTests {
         case "expired": token = try await issuer.mint(audience: Self.client, overrides: ["exp": now - 3_600])
         case "not yet valid": token = try await issuer.mint(audience: Self.client, overrides: ["nbf": now + 3_600])
         case "wrong aud": token = try await issuer.mint(audience: "another-app")
-        case "wrong iss": token = try await issuer.mint(audience: Self.client, overrides: ["iss": "https://evil.example"])
+        case "wrong iss":
+            token = try await issuer.mint(audience: Self.client, overrides: ["iss": "https://evil.example"])
         case "bad signature": token = try await issuer.mint(audience: Self.client, foreignKey: true)
         case "unknown kid": token = try await issuer.mint(audience: Self.client, kid: "key-404", foreignKey: true)
         case "alg none": token = try issuer.unsigned(audience: Self.client)
@@ -197,7 +206,8 @@ struct SignInTests {
             #expect(me.status == status && me.isProblem, "\(kind): \(me.text)")
             #expect(me.detail.contains(detail), "\(kind): \(me.detail)")
             let write = try await node.request(
-                .post, "/api/v1/segments", json: #"{"segment_id":"bad","name":"x","rules":{"field":"city","op":"exists"}}"#,
+                .post, "/api/v1/segments",
+                json: #"{"segment_id":"bad","name":"x","rules":{"field":"city","op":"exists"}}"#,
                 headers: bearer)
             #expect(write.status == status, "\(kind): \(write.text)")
             let segments = try await node.request(.get, "/api/v1/segments", as: .read)
@@ -212,7 +222,9 @@ struct SignInTests {
         try await Self.node(issuer).run { node in
             let valid = try await issuer.mint(audience: Self.client)
             let me = try await node.request(.get, "/auth/me", headers: [.authorization: "Bearer \(valid)"])
-            #expect(me.status == 200 && me.json["kind"] as? String == "user" && me.json["id"] as? String == "ana@example.com")
+            #expect(
+                me.status == 200 && me.json["kind"] as? String == "user"
+                    && me.json["id"] as? String == "ana@example.com")
             let again = try await node.request(.get, "/auth/me", headers: [.authorization: "Bearer \(valid)"])
             #expect(again.status == 200)
             #expect(issuer.jwksFetches == 1, "max-age=3600: fetched once")
@@ -225,7 +237,8 @@ struct SignInTests {
             issuer.signInAs(admin)
             let boss = try await issuer.mint(audience: Self.client)
             let bossMe = try await node.request(.get, "/auth/me", headers: [.authorization: "Bearer \(boss)"])
-            #expect(bossMe.json["scopes"] as? [String] == ["admin"], "listed admins get every scope, whatever the domain")
+            #expect(
+                bossMe.json["scopes"] as? [String] == ["admin"], "listed admins get every scope, whatever the domain")
         }
     }
 
@@ -262,7 +275,9 @@ enum AuthorizationChallenge {
 
 @Suite("pages")
 struct PageTests {
-    @Test("sign-in page, home with the user escaped and the role's links, admin refused to a non-admin; CSP, no inline script")
+    @Test(
+        "sign-in page; home with the user escaped and the role's links; admin refused to others; CSP, no inline script"
+    )
     func pages() async throws {
         let issuer = try await TestIssuer.start()
         defer { Task { await issuer.stop() } }

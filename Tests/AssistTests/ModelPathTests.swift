@@ -199,12 +199,14 @@ struct ModelPathTests {
             {"template": "Hello {{name}}, your {{discount}} is waiting."},
             {"template": "Hi {{first_name}}, we miss you."}]}
             """
-        let tooLong = "{\"variants\": [{\"template\": \"\(String(repeating: "a", count: 170))\"}, "
+        let tooLong =
+            "{\"variants\": [{\"template\": \"\(String(repeating: "a", count: 170))\"}, "
             + "{\"template\": \"\(String(repeating: "b", count: 200))\"}]}"
         server.script(.content(good), .content(unknownVariable), .content(tooLong))
         let suggester = MessageSuggester(client: Self.client(server))
         let audience = MessageSuggester.Audience(english: "days inactive ≥ 90", size: 1_234)
-        let llm = try await suggester.suggest(objective: "win back inactive customers", channel: "sms", audience: audience)
+        let llm = try await suggester.suggest(
+            objective: "win back inactive customers", channel: "sms", audience: audience)
         #expect(llm.source == "llm" && llm.variants.count == 3)
         #expect(server.received[0].messagesText.contains("days inactive ≥ 90"))
         #expect(server.received[0].messagesText.contains("within 160 characters"))
@@ -272,7 +274,8 @@ struct ModelPathTests {
     func summaries() async throws {
         let server = try await FakeModelServer.start()
         defer { Task { await server.stop() } }
-        let honest = "Diwali 2026 reached 1,000 customers and 98 % were sent. The open rate of 42.1 % beats the "
+        let honest =
+            "Diwali 2026 reached 1,000 customers and 98 % were sent. The open rate of 42.1 % beats the "
             + "25 % of earlier campaigns; 20 messages failed, mostly for invalid numbers."
         let invented = "Diwali 2026 reached 1,000 customers with a 45 % open rate, 3 times the usual."
         server.script(

@@ -292,12 +292,15 @@ struct AuditTrailTests {
     static func record(_ type: EventType, _ id: String, time: String, _ data: String) -> OutgoingRecord {
         let object = try! JSONParser.parse(data).objectValue!
         let key = object[type.keyField]!.stringValue!
-        let value = #"{"specversion":"1.0","id":"\#(id)","source":"test","type":"\#(type.rawValue)","time":"\#(time)","#
+        let value =
+            #"{"specversion":"1.0","id":"\#(id)","source":"test","type":"\#(type.rawValue)","time":"\#(time)","#
             + #""datacontenttype":"application/json","data":\#(data)}"#
         return OutgoingRecord(topic: type.stream.defaultTopic, key: Array(key.utf8), value: Array(value.utf8))
     }
 
-    @Test("who created, launched, retried and cancelled a campaign, and who saved a segment, in live batches and rebuilds")
+    @Test(
+        "who created, launched, retried and cancelled a campaign, and who saved a segment, in live batches and rebuilds"
+    )
     func actorsAreFolded() async throws {
         let world = try await ProjectorTests.World()
         let t0 = "2024-06-01T00:00:00Z"

@@ -202,7 +202,8 @@ public final class TestIssuer: Sendable {
             guard let primitives = try? key.privateKey.publicKey.getKeyPrimitives() else { return nil }
             return [
                 "kty": "RSA", "use": "sig", "alg": "RS256", "kid": key.kid,
-                "n": Base64URL.encode(Array(primitives.modulus)), "e": Base64URL.encode(Array(primitives.publicExponent)),
+                "n": Base64URL.encode(Array(primitives.modulus)),
+                "e": Base64URL.encode(Array(primitives.publicExponent)),
             ]
         }
         return json(["keys": list], cacheControl: cacheControl)
@@ -238,12 +239,15 @@ public final class TestIssuer: Sendable {
             state.tokenRequests.append(body)
             return form["code"].flatMap { state.grants.removeValue(forKey: $0) }
         }
-        guard let grant else { return json(["error": "invalid_grant", "error_description": "unknown code"], status: .badRequest) }
+        guard let grant else {
+            return json(["error": "invalid_grant", "error_description": "unknown code"], status: .badRequest)
+        }
         if let challenge = grant.challenge {
             let verifier = form["code_verifier"] ?? ""
             guard Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8)))) == challenge else {
                 return json(
-                    ["error": "invalid_grant", "error_description": "PKCE verifier missing or wrong"], status: .badRequest)
+                    ["error": "invalid_grant", "error_description": "PKCE verifier missing or wrong"],
+                    status: .badRequest)
             }
         }
         var overrides: [String: (any Sendable)?] = [:]

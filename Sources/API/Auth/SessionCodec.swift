@@ -27,7 +27,9 @@ public struct SessionCodec: Sendable {
         for (index, text) in configured.split(separator: ",").enumerated() {
             guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespaces)), data.count == 32 else {
                 throw ConfigurationProblem(
-                    "auth.session_keys: key \(index + 1) is not base64 of 32 bytes (make one with openssl rand -base64 32)")
+                    "auth.session_keys: key \(index + 1) is not base64 of 32 bytes "
+                        + "(make one with openssl rand -base64 32)"
+                )
             }
             keys.append(SymmetricKey(data: data))
         }

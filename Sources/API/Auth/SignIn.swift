@@ -52,7 +52,8 @@ public final class SignIn: Sendable {
                 are not accepted by other nodes)
                 """)
         }
-        publicURL = configuration.publicURL.hasSuffix("/")
+        publicURL =
+            configuration.publicURL.hasSuffix("/")
             ? String(configuration.publicURL.dropLast()) : configuration.publicURL
         sessionLifetime = TimeInterval(configuration.sessionHours) * 3_600
         self.logger = logger

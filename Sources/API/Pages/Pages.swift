@@ -45,18 +45,23 @@ extension CohortAPI {
     private func render(_ status: HTTPResponse.Status = .ok, title: String, body: String) -> Response {
         let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(HTML.escape(title)) · Cohort</title><link rel="stylesheet" href="/assets/bootstrap.min.css"></head>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(HTML.escape(title)) · Cohort</title>
+            <link rel="stylesheet" href="/assets/bootstrap.min.css"></head>
             <body class="bg-light"><main class="container py-4">\(body)</main></body></html>
             """
-        return Response(status: status, headers: Self.securityHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
+        return Response(
+            status: status, headers: Self.securityHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
     /// The sign-in page for visitors; the home page for a signed-in browser.
     private func home(_ request: Request) throws -> Response {
         guard let signIn = dependencies.signIn else {
-            return render(title: "Cohort", body: "<h1>Cohort</h1><p>This node runs without authentication (--auth none). "
-                + "The API is described at <a href=\"/docs\">/docs</a>.</p>")
+            return render(
+                title: "Cohort",
+                body: "<h1>Cohort</h1><p>This node runs without authentication (--auth none). "
+                    + "The API is described at <a href=\"/docs\">/docs</a>.</p>")
         }
         guard let session = signIn.session(from: request) else { return signInPage(signIn) }
         let scopes = Set(session.scopes.compactMap(Scope.init))
@@ -90,10 +95,12 @@ extension CohortAPI {
         var body = "<h1 class=\"mb-3\">Cohort</h1>"
         if let provider = signIn.provider {
             let host = URL(string: provider.settings.issuer)?.host ?? provider.settings.issuer
-            body += "<p><a class=\"btn btn-primary\" id=\"sign-in\" href=\"/auth/login\">Sign in with "
+            body +=
+                "<p><a class=\"btn btn-primary\" id=\"sign-in\" href=\"/auth/login\">Sign in with "
                 + "\(HTML.escape(host))</a></p>"
         } else {
-            body += "<p id=\"sign-in-help\">Sign-in with an identity provider is not configured here. Ask your "
+            body +=
+                "<p id=\"sign-in-help\">Sign-in with an identity provider is not configured here. Ask your "
                 + "operator for a one-time sign-in link (<code>cohort serve --sign-in-link EMAIL</code>).</p>"
         }
         return render(title: "Sign in", body: body)
@@ -101,12 +108,14 @@ extension CohortAPI {
 
     /// Who is signed in, their role, and the sign-out form (its CSRF token as a hidden field).
     private func header(_ session: SignIn.Session) -> String {
-        let who = session.name.map { "\(HTML.escape($0)) &lt;\(HTML.escape(session.email))&gt;" }
+        let who =
+            session.name.map { "\(HTML.escape($0)) &lt;\(HTML.escape(session.email))&gt;" }
             ?? HTML.escape(session.email)
+        let role = HTML.escape(session.scopes.sorted().joined(separator: ", "))
         return """
             <header class="d-flex justify-content-between align-items-center mb-3"><h1 class="h3 mb-0">Cohort</h1>
             <div><span id="signed-in-as">Signed in as \(who)</span>
-            <span class="badge text-bg-secondary" id="role">\(HTML.escape(session.scopes.sorted().joined(separator: ", ")))</span>
+            <span class="badge text-bg-secondary" id="role">\(role)</span>
             <form method="post" action="/auth/logout" class="d-inline ms-2">
             <input type="hidden" name="csrf" value="\(HTML.escape(session.csrf))">
             <button type="submit" class="btn btn-sm btn-outline-secondary" id="sign-out">Sign out</button></form></div>

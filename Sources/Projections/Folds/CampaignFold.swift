@@ -34,7 +34,8 @@ public enum CampaignFold {
             return transition(campaign, from: [.paused], to: .running, at: time, by: change.actor, as: "resumed")
         case .campaignCancelled(let change):
             return transition(
-                campaign, from: [.draft, .running, .paused], to: .cancelled, at: time, by: change.actor, as: "cancelled")
+                campaign, from: [.draft, .running, .paused], to: .cancelled, at: time, by: change.actor, as: "cancelled"
+            )
         case .campaignCompleted(let change):
             return transition(
                 campaign, from: [.running, .paused], to: .completed, at: time, by: change.actor, as: "completed")
@@ -55,7 +56,8 @@ public enum CampaignFold {
     }
 
     /// A retry (messages re-queued by someone) in the campaign's audit trail.
-    public static func recordRetry(by actor: String?, at time: Timestamp, to campaign: CampaignState?) -> CampaignState? {
+    public static func recordRetry(by actor: String?, at time: Timestamp, to campaign: CampaignState?) -> CampaignState?
+    {
         guard var state = campaign, actor != nil else { return campaign }
         state.record("retried", by: actor, at: time)
         return state

@@ -158,7 +158,8 @@ public struct CampaignState: Sendable, Equatable {
                 let action = try reader.readString()
                 let actor = try reader.readString()
                 audit.append(
-                    AuditEntry(action: action, actor: actor, at: try reader.readTimestamp() ?? Timestamp(microseconds: 0)))
+                    AuditEntry(
+                        action: action, actor: actor, at: try reader.readTimestamp() ?? Timestamp(microseconds: 0)))
             }
         }
     }

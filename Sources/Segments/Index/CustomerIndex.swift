@@ -60,7 +60,8 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
                 }
             } else if let column = StringColumn(field) {
                 var perCode = [Int](repeating: 0, count: storage.strings[column.rawValue].count + 1)
-                for (row, code) in storage.stringCodes[column.rawValue].enumerated() where code != 0 && storage.alive[row] {
+                for (row, code) in storage.stringCodes[column.rawValue].enumerated()
+                where code != 0 && storage.alive[row] {
                     perCode[Int(code)] += 1
                 }
                 for code in 1..<perCode.count where perCode[code] > 0 {

@@ -94,7 +94,8 @@ enum Tokenizer {
                 }
                 flush()
                 result.append(Token(text: String(character), original: String(character)))
-            case "-" where current.last?.isNumber == true && current.allSatisfy({ $0.isNumber || $0 == "." })
+            case "-"
+            where current.last?.isNumber == true && current.allSatisfy({ $0.isNumber || $0 == "." })
                 && input.index(after: index) < input.endIndex && input[input.index(after: index)].isNumber:
                 // "2-5 orders": a range, not one token (a date such as 2024-03-01 keeps its dashes).
                 if current.count == 4, current.allSatisfy(\.isNumber) {
@@ -368,8 +369,9 @@ struct PhraseState {
             guard let days = withinDuration() else { return nil }
             return .condition(Condition(.daysSinceSignup, .lt, [.number(days)]))
         }
-        guard accept("signed", "up") || accept("sign", "up")
-            || acceptAny(["joined", "registered", "signup", "signups"]) != nil
+        guard
+            accept("signed", "up") || accept("sign", "up")
+                || acceptAny(["joined", "registered", "signup", "signups"]) != nil
         else { return nil }
         let (year, month, _) = now.calendarDate
         // "joined in 2025", "before 2025", "after 2024", "since 2024": whole calendar years.
