@@ -54,27 +54,16 @@ public final class FakeModelServer: Sendable {
 
     /// Starts the server on a free loopback port.
     public static func start() async throws -> FakeModelServer {
-        let box = Mutex<FakeModelServer?>(nil)
-        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            let router = Router()
-            router.post("/v1/chat/completions") { request, _ -> Response in
-                let body = try await request.body.collect(upTo: 4 << 20)
-                let server = box.withLock { $0 }!
-                return try await server.answer(
-                    authorization: request.headers[.authorization], body: String(buffer: body))
-            }
-            var logger = Logger(label: "fake-model")
-            logger.logLevel = .error
-            let application = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in continuation.resume(returning: channel.localAddress?.port ?? 0) },
-                logger: logger)
-            let task = Task { try await application.runService(gracefulShutdownSignals: []) }
-            box.withLock { $0 = FakeModelServer(task: task, port: 0) }
-        }
-        let server = FakeModelServer(task: box.withLock { $0 }!.task, port: port)
-        box.withLock { $0 = server }
-        return server
+        try await LoopbackServer.start(
+            label: "fake-model",
+            routes: { router, server in
+                router.post("/v1/chat/completions") { request, _ -> Response in
+                    let body = try await request.body.collect(upTo: 4 << 20)
+                    return try await server().answer(
+                        authorization: request.headers[.authorization], body: String(buffer: body))
+                }
+            },
+            make: { port, task in FakeModelServer(task: task, port: port) })
     }
 
     private init(task: Task<Void, any Error>, port: Int) {

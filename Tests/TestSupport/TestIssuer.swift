@@ -57,31 +57,19 @@ public final class TestIssuer: Sendable {
     public var issuer: String { "http://127.0.0.1:\(port)" }
 
     public static func start() async throws -> TestIssuer {
-        let box = Mutex<TestIssuer?>(nil)
         let keys = [try Self.newKey(kid: "key-1")]
-        let port = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
-            let router = Router()
-            router.get("/.well-known/openid-configuration") { _, _ -> Response in
-                box.withLock { $0 }!.discovery()
-            }
-            router.get("/jwks") { _, _ -> Response in box.withLock { $0 }!.jwks() }
-            router.get("/authorize") { request, _ -> Response in box.withLock { $0 }!.authorize(request) }
-            router.post("/token") { request, _ -> Response in
-                let body = try await request.body.collect(upTo: 65_536)
-                return try await box.withLock { $0 }!.token(String(buffer: body))
-            }
-            var logger = Logger(label: "test-issuer")
-            logger.logLevel = .error
-            let application = Application(
-                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                onServerRunning: { channel in continuation.resume(returning: channel.localAddress?.port ?? 0) },
-                logger: logger)
-            let task = Task { try await application.runService(gracefulShutdownSignals: []) }
-            box.withLock { $0 = TestIssuer(task: task, port: 0, keys: keys) }
-        }
-        let issuer = TestIssuer(task: box.withLock { $0 }!.task, port: port, keys: keys)
-        box.withLock { $0 = issuer }
-        return issuer
+        return try await LoopbackServer.start(
+            label: "test-issuer",
+            routes: { router, issuer in
+                router.get("/.well-known/openid-configuration") { _, _ -> Response in issuer().discovery() }
+                router.get("/jwks") { _, _ -> Response in issuer().jwks() }
+                router.get("/authorize") { request, _ -> Response in issuer().authorize(request) }
+                router.post("/token") { request, _ -> Response in
+                    let body = try await request.body.collect(upTo: 65_536)
+                    return try await issuer().token(String(buffer: body))
+                }
+            },
+            make: { port, task in TestIssuer(task: task, port: port, keys: keys) })
     }
 
     private init(task: Task<Void, any Error>, port: Int, keys: [Key]) {

@@ -485,39 +485,31 @@ struct PhraseState {
             skipTagNoun()
             return .not(.condition(Condition(.tags, .contains, [.string(tag.name)])))
         }
-        if let city = matchCity() {
-            var names = [city.name]
-            position += city.length
-            while peek() == "or" || peek() == "," {
-                let save = position
-                position += 1
-                guard let next = matchCity() else {
-                    position = save
-                    break
-                }
-                names.append(next.name)
-                position += next.length
-            }
-            return cityRule(names)
-        }
-        if let tag = matchTag() {
-            var names = [tag.name]
-            position += tag.length
-            while peek() == "or" || peek() == "," {
-                let save = position
-                position += 1
-                guard let next = matchTag() else {
-                    position = save
-                    break
-                }
-                names.append(next.name)
-                position += next.length
-            }
+        if let cities = knownList(PhraseState.matchCity) { return cityRule(cities) }
+        if let names = knownList(PhraseState.matchTag) {
             skipTagNoun()
             if names.count == 1 { return .condition(Condition(.tags, .contains, [.string(names[0])])) }
             return .condition(Condition(.tags, .in, names.map { .string($0) }))
         }
         return nil
+    }
+
+    /// Known values joined by "or" or commas ("Mumbai, Pune or Delhi"), as `match` finds them at the cursor.
+    mutating func knownList(_ match: (PhraseState) -> () -> (name: String, length: Int)?) -> [String]? {
+        guard let first = match(self)() else { return nil }
+        var names = [first.name]
+        position += first.length
+        while peek() == "or" || peek() == "," {
+            let save = position
+            position += 1
+            guard let next = match(self)() else {
+                position = save
+                break
+            }
+            names.append(next.name)
+            position += next.length
+        }
+        return names
     }
 
     /// The nouns that may follow a tag: "newsletter subscribers", "wholesale buyers".
