@@ -112,7 +112,7 @@ let package = Package(
                 "Events", "Segments", "Projections", "Campaigns", "Curl",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            resources: [.copy("Resources/phrasings.json")],
+            resources: [.copy("Resources/phrasings.json"), .copy("Resources/phrasings-unseen.json")],
             swiftSettings: swiftSettings
         ),
 
@@ -138,7 +138,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
-            resources: [.copy("Resources/openapi.yaml")],
+            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/assets")],
             swiftSettings: swiftSettings
         ),
 

@@ -18,7 +18,9 @@ extension CohortAPI {
         [
             Page(path: "/", handler: { request in try home(request) }),
             Page(path: "/admin", handler: { request in try admin(request) }),
+            Page(path: "/assist", handler: { request in try assist(request) }),
             Page(path: "/assets/bootstrap.min.css", handler: { _ in try bootstrap() }),
+            Page(path: "/assets/assist.js", handler: { _ in try script("assist") }),
         ]
     }
 
@@ -42,13 +44,25 @@ extension CohortAPI {
             body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
     }
 
-    private func render(_ status: HTTPResponse.Status = .ok, title: String, body: String) -> Response {
+    /// One of the page scripts shipped in the bundle (`Resources/assets`), plain ES modules.
+    private func script(_ name: String) throws -> Response {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "js", subdirectory: "assets"),
+            let data = try? Data(contentsOf: url)
+        else { throw Problem.notFound("no script \(name)") }
+        return Response(
+            status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
+    }
+
+    private func render(
+        _ status: HTTPResponse.Status = .ok, title: String, body: String, head: String = ""
+    ) -> Response {
         let html = """
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(HTML.escape(title)) · Cohort</title>
-            <link rel="stylesheet" href="/assets/bootstrap.min.css"></head>
+            <link rel="stylesheet" href="/assets/bootstrap.min.css">\(head)</head>
             <body class="bg-light"><main class="container py-4">\(body)</main></body></html>
             """
         return Response(
@@ -67,6 +81,7 @@ extension CohortAPI {
         let scopes = Set(session.scopes.compactMap(Scope.init))
         func may(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
         var links: [(String, String)] = []
+        if may(.read) { links.append(("/assist", "AI assist")) }
         if may(.read) { links.append(("/docs", "API reference")) }
         if may(.admin) { links.append(("/admin", "Admin: API keys")) }
         var body = header(session)
@@ -88,7 +103,76 @@ extension CohortAPI {
             body += "<li class=\"nav-item\"><a class=\"nav-link\" href=\"\(href)\">\(HTML.escape(label))</a></li>"
         }
         body += "</ul></nav>"
+        if may(.read) { body += recentActivity() }
         return render(title: "Home", body: body)
+    }
+
+    /// The audit trail's latest entries: who saved segments and steered campaigns.
+    private func recentActivity() -> String {
+        var entries: [(at: Timestamp, text: String)] = []
+        for segment in (try? dependencies.store.savedSegments()) ?? [] {
+            if let actor = segment.savedBy { entries.append((segment.savedAt, "\(actor) saved segment \(segment.name)")) }
+        }
+        for campaign in (try? dependencies.store.allCampaigns()) ?? [] {
+            for entry in campaign.audit {
+                entries.append((entry.at, "\(entry.actor) \(entry.action) campaign \(campaign.name)"))
+            }
+        }
+        guard !entries.isEmpty else { return "" }
+        var html = "<h2 class=\"h5 mt-4\">Recent activity</h2><ul class=\"list-group\" id=\"activity\">"
+        for entry in entries.sorted(by: { $0.at.microseconds > $1.at.microseconds }).prefix(10) {
+            html += "<li class=\"list-group-item\"><span class=\"text-muted small\">"
+                + "\(HTML.escape(entry.at.description))</span> \(HTML.escape(entry.text))</li>"
+        }
+        return html + "</ul>"
+    }
+
+    /// The AI helpers in the browser: the natural-language box with the live count, message suggestions and
+    /// campaign summaries (`assets/assist.js` calls the same API as any client).
+    private func assist(_ request: Request) throws -> Response {
+        guard let signIn = dependencies.signIn else { throw Problem.notFound("no sign-in on this node") }
+        guard let session = signIn.session(from: request) else {
+            return Response(status: .found, headers: [.location: "/auth/login?return_to=/assist"])
+        }
+        let scopes = Set(session.scopes.compactMap(Scope.init))
+        let campaigns = scopes.contains(.campaigns) || scopes.contains(.admin)
+        var options = ""
+        for campaign in (try? dependencies.store.allCampaigns()) ?? [] {
+            options += "<option value=\"\(HTML.escape(campaign.campaignID))\">\(HTML.escape(campaign.name))</option>"
+        }
+        var body = header(session)
+        body += """
+            <h2 class="h5">Describe an audience</h2>
+            <div class="mb-2"><textarea class="form-control" id="nl-text" rows="2" maxlength="2000"
+            placeholder="Mumbai or Pune VIPs who haven't ordered in 3 months"></textarea></div>
+            <button class="btn btn-primary btn-sm" id="nl-parse">Find them</button>
+            <div class="my-3" id="nl-result" aria-live="polite"></div>
+            """
+        if campaigns {
+            body += """
+                <h2 class="h5 mt-4">Suggest a message</h2>
+                <div class="row g-2 mb-2"><div class="col-sm-8"><input class="form-control" id="msg-objective"
+                maxlength="500" placeholder="win back inactive customers"></div>
+                <div class="col-sm-4"><select class="form-select" id="msg-channel"><option>sms</option>
+                <option>email</option><option>whatsapp</option></select></div></div>
+                <button class="btn btn-primary btn-sm" id="msg-suggest">Suggest</button>
+                <div class="my-3" id="msg-result" aria-live="polite"></div>
+                """
+        } else {
+            body += "<button hidden id=\"msg-suggest\"></button><div hidden id=\"msg-result\"></div>"
+                + "<input hidden id=\"msg-objective\"><select hidden id=\"msg-channel\"></select>"
+        }
+        body += """
+            <h2 class="h5 mt-4">Campaign summary</h2>
+            <div class="row g-2 mb-2"><div class="col-sm-8"><select class="form-select" id="summary-campaign">
+            \(options)</select></div></div>
+            <button class="btn btn-primary btn-sm" id="summary-show">Summarise</button>
+            <div class="my-3" id="summary-result" aria-live="polite"></div>
+            <a href="/">Home</a>
+            """
+        let head = "<meta name=\"csrf-token\" content=\"\(HTML.escape(session.csrf))\">"
+            + "<script type=\"module\" src=\"/assets/assist.js\"></script>"
+        return render(title: "AI assist", body: body, head: head)
     }
 
     private func signInPage(_ signIn: SignIn) -> Response {
