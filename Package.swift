@@ -236,6 +236,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "OIDCTests", dependencies: ["OIDC", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CohortConfigTests", dependencies: ["CohortConfig"], swiftSettings: swiftSettings),
         .testTarget(

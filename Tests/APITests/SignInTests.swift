@@ -268,6 +268,62 @@ struct SignInTests {
     }
 }
 
+@Suite("sign-in configuration")
+struct SignInConfigurationTests {
+    @Test("an issuer without a client id, or with nobody allowed, or bad keys or scopes: the node does not start")
+    func refused() async throws {
+        let cases: [(String, (inout CohortConfiguration) -> Void)] = [
+            ("client_id is required", { $0.oidcIssuer = "http://127.0.0.1:1" }),
+            (
+                "nobody may sign in",
+                {
+                    $0.oidcIssuer = "http://127.0.0.1:1"; $0.oidcClientID = "c"
+                }
+            ),
+            ("not base64 of 32 bytes", { $0.sessionKeys = "abc" }),
+            (
+                "unknown scope \"write\"",
+                {
+                    $0.oidcIssuer = "http://127.0.0.1:1"
+                    $0.oidcClientID = "c"
+                    $0.allowedDomains = "example.com"
+                    $0.defaultScopes = "read,write"
+                }
+            ),
+        ]
+        for (message, configure) in cases {
+            let node = try InProcessNode(configure: configure)
+            do {
+                try await node.run { _ in }
+                Issue.record("the node started despite: \(message)")
+            } catch let problem as ConfigurationProblem {
+                #expect(problem.description.contains(message), "\(problem)")
+            }
+        }
+    }
+}
+
+@Suite("sealed sessions")
+struct SessionCodecTests {
+    @Test("a sealed value opens only unexpired, untouched, for its purpose and under one of the keys")
+    func sealing() throws {
+        let codec = try SessionCodec(configured: SignInTests.keyOne)
+        let sealed = codec.seal("ana", purpose: .session, lifetime: 60)
+        #expect(codec.open(sealed, as: String.self, purpose: .session) == "ana")
+        #expect(codec.open(sealed, as: String.self, purpose: .signInLink) == nil, "another purpose")
+        #expect(
+            codec.open(codec.seal("ana", purpose: .session, lifetime: -1), as: String.self, purpose: .session) == nil)
+        var bytes = Array(sealed.utf8)
+        bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        #expect(codec.open(String(decoding: bytes, as: UTF8.self), as: String.self, purpose: .session) == nil)
+        let other = try SessionCodec(configured: SignInTests.keyTwo)
+        #expect(other.open(sealed, as: String.self, purpose: .session) == nil, "another key")
+        let rotated = try SessionCodec(configured: SignInTests.keyTwo + "," + SignInTests.keyOne)
+        #expect(rotated.open(sealed, as: String.self, purpose: .session) == "ana", "the previous key still opens")
+        #expect(throws: ConfigurationProblem.self) { _ = try SessionCodec(configured: "c2hvcnQ=") }
+    }
+}
+
 /// A PKCE challenge that is not the node's.
 enum AuthorizationChallenge {
     static let other = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
@@ -310,7 +366,9 @@ struct PageTests {
         options.signInLinkEmail = "root@example.com"
         options.onSignInLink = { path in link.withLock { $0 = path } }
         try await SignInTests.node(nil).run(options: options) { node in
-            let signedIn = try await node.request(.get, try #require(link.withLock { $0 }))
+            let signedIn = try await node.request(
+                .get, try #require(link.withLock { $0 }), headers: [HTTPField.Name("X-Forwarded-Proto")!: "https"])
+            #expect(signedIn.setCookies["cohort_session"]?.attributes.contains("Secure") == true, "behind TLS: Secure")
             let cookie: HTTPFields = [.cookie: "cohort_session=" + (signedIn.setCookies["cohort_session"]?.value ?? "")]
             let home = try await node.request(.get, "/", headers: cookie)
             #expect(home.text.contains("href=\"/admin\""))

@@ -45,6 +45,8 @@ public func buildApplication(
     configuration: CohortConfiguration, options: NodeOptions = NodeOptions(), logger: Logger
 ) async throws -> CohortApplication {
     let (host, port) = try configuration.listenAddress()
+    // Sign-in settings are checked before anything is opened: a mistake there stops the node at once.
+    let signIn = options.authentication == .apiKeys ? try SignIn(configuration: configuration, logger: logger) : nil
     let log = try await NodeWiring.openLog(configuration, logger: logger)
     let store = try ReadModelStore(path: configuration.readModelsPath)
     let started = ContinuousClock.now
@@ -62,18 +64,14 @@ public func buildApplication(
         log: log, store: store, configuration: projectorConfiguration, observer: index, logger: logger)
 
     let authenticator: (any Authenticator)?
-    var signIn: SignIn?
-    switch options.authentication {
-    case .none:
-        authenticator = nil
-        logger.warning("AUTHENTICATION IS OFF (--auth none): anyone who can reach this port has full access")
-    case .apiKeys:
-        let sessions = try SignIn(configuration: configuration, logger: logger)
-        signIn = sessions
-        var members: [any Authenticator] = [SessionAuthenticator(signIn: sessions)]
-        if let provider = sessions.provider { members.append(IDTokenAuthenticator(provider: provider)) }
+    if let signIn {
+        var members: [any Authenticator] = [SessionAuthenticator(signIn: signIn)]
+        if let provider = signIn.provider { members.append(IDTokenAuthenticator(provider: provider)) }
         members.append(APIKeyAuthenticator(keys: try APIKeyStore(path: NodeWiring.keysPath(configuration))))
         authenticator = AuthenticatorChain(members)
+    } else {
+        authenticator = nil
+        logger.warning("AUTHENTICATION IS OFF (--auth none): anyone who can reach this port has full access")
     }
     let api = CohortAPI(
         APIDependencies(

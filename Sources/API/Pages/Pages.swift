@@ -111,7 +111,9 @@ extension CohortAPI {
     private func recentActivity() -> String {
         var entries: [(at: Timestamp, text: String)] = []
         for segment in (try? dependencies.store.savedSegments()) ?? [] {
-            if let actor = segment.savedBy { entries.append((segment.savedAt, "\(actor) saved segment \(segment.name)")) }
+            if let actor = segment.savedBy {
+                entries.append((segment.savedAt, "\(actor) saved segment \(segment.name)"))
+            }
         }
         for campaign in (try? dependencies.store.allCampaigns()) ?? [] {
             for entry in campaign.audit {
@@ -121,7 +123,8 @@ extension CohortAPI {
         guard !entries.isEmpty else { return "" }
         var html = "<h2 class=\"h5 mt-4\">Recent activity</h2><ul class=\"list-group\" id=\"activity\">"
         for entry in entries.sorted(by: { $0.at.microseconds > $1.at.microseconds }).prefix(10) {
-            html += "<li class=\"list-group-item\"><span class=\"text-muted small\">"
+            html +=
+                "<li class=\"list-group-item\"><span class=\"text-muted small\">"
                 + "\(HTML.escape(entry.at.description))</span> \(HTML.escape(entry.text))</li>"
         }
         return html + "</ul>"
@@ -159,7 +162,8 @@ extension CohortAPI {
                 <div class="my-3" id="msg-result" aria-live="polite"></div>
                 """
         } else {
-            body += "<button hidden id=\"msg-suggest\"></button><div hidden id=\"msg-result\"></div>"
+            body +=
+                "<button hidden id=\"msg-suggest\"></button><div hidden id=\"msg-result\"></div>"
                 + "<input hidden id=\"msg-objective\"><select hidden id=\"msg-channel\"></select>"
         }
         body += """
@@ -170,7 +174,8 @@ extension CohortAPI {
             <div class="my-3" id="summary-result" aria-live="polite"></div>
             <a href="/">Home</a>
             """
-        let head = "<meta name=\"csrf-token\" content=\"\(HTML.escape(session.csrf))\">"
+        let head =
+            "<meta name=\"csrf-token\" content=\"\(HTML.escape(session.csrf))\">"
             + "<script type=\"module\" src=\"/assets/assist.js\"></script>"
         return render(title: "AI assist", body: body, head: head)
     }
