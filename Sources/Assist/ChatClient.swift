@@ -22,11 +22,14 @@ public struct LLMSettings: Sendable, CustomStringConvertible {
     public var maxTokens: Int
     /// Whether sample customers' first names and cities may be sent (off: only aggregates and names of fields).
     public var shareSamples: Bool
+    /// Requests to the model at once; past it a helper answers offline at once instead of queueing.
+    public var inFlightMax: Int
 
     public init(
         baseURL: String, model: String, apiKey: String = "", timeoutMs: Int = 20_000, retries: Int = 2,
-        retryAfterMaxSeconds: Int = 20, maxTokens: Int = 1_000, shareSamples: Bool = false
+        retryAfterMaxSeconds: Int = 20, maxTokens: Int = 1_000, shareSamples: Bool = false, inFlightMax: Int = 16
     ) {
+        self.inFlightMax = inFlightMax
         self.baseURL = baseURL
         self.model = model
         self.apiKey = apiKey
@@ -64,6 +67,8 @@ public final class ChatClient: Sendable {
     private let observe: @Sendable (LLMExchange) -> Void
     /// Cleared the first time the server rejects `response_format: json_schema`.
     private let structuredOutput = Atomic<Bool>(true)
+    /// Requests under way (each holds a thread while it waits on the network).
+    private let inFlight = Atomic<Int>(0)
 
     public init(settings: LLMSettings, logger: Logger, observe: @escaping @Sendable (LLMExchange) -> Void = { _ in }) {
         self.settings = settings
@@ -104,7 +109,12 @@ public final class ChatClient: Sendable {
                     seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                     attempts: attempts, promptTokens: tokens.prompt, completionTokens: tokens.completion))
         }
-        do {
+        do throws(AssistError) {
+            guard inFlight.add(1, ordering: .relaxed).newValue <= settings.inFlightMax else {
+                inFlight.subtract(1, ordering: .relaxed)
+                throw AssistError.unavailable("\(settings.inFlightMax) requests to the model are already under way")
+            }
+            defer { inFlight.subtract(1, ordering: .relaxed) }
             let answer = try validate(try await exchange(request, attempts: &attempts, tokens: &tokens))
             finish("ok")
             return answer

@@ -152,6 +152,24 @@ struct ModelPathTests {
         #expect(answer.fallbackReason?.contains(Self.key) == false)
     }
 
+    @Test("past the in-flight limit a helper answers offline at once instead of queueing behind a slow model")
+    func inFlightLimit() async throws {
+        let server = try await FakeModelServer.start()
+        defer { Task { await server.stop() } }
+        server.script(.delayed(1, .content(Self.goodRule)))
+        let client = ChatClient(
+            settings: LLMSettings(baseURL: server.baseURL, model: "m", retries: 0, inFlightMax: 1),
+            logger: Logger(label: "test"))
+        let assistant = RuleAssistant(client: client)
+        async let slow = assistant.parse("Mumbai or Pune VIPs", now: Self.now, catalogue: Self.catalogue)
+        // The first request is under way once the server holds it.
+        while server.received.isEmpty { await Task.yield() }
+        let second = await assistant.parse("tagged vip", now: Self.now, catalogue: Self.catalogue)
+        #expect(second.source == "offline" && second.fallbackReason?.contains("already under way") == true)
+        #expect(await slow.source == "llm")
+        #expect(server.received.count == 1)
+    }
+
     @Test("a server without structured output gets plain JSON with the schema in the prompt, from then on")
     func plainJSONFallback() async throws {
         let server = try await FakeModelServer.start()
