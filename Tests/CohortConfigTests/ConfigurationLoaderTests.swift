@@ -51,6 +51,20 @@ struct ConfigurationLoaderTests {
         #expect(configuration.usesKafka)
     }
 
+    @Test("secrets from the environment are used but never shown: cohort config prints (set)")
+    func secretsAreNotShown() throws {
+        let secrets = [
+            "COHORT_ASSIST_LLM_API_KEY": "sk-secret-1", "COHORT_AUTH_OIDC_CLIENT_SECRET": "client-secret-2",
+            "COHORT_AUTH_SESSION_KEYS": "c2Vzc2lvbi1rZXktMzIvYnl0ZXMvZXhhY3RseS0tLS0=",
+        ]
+        let configuration = try ConfigurationLoader.load(file: nil, environment: secrets, overrides: [])
+        #expect(configuration.assistAPIKey == "sk-secret-1" && configuration.oidcClientSecret == "client-secret-2")
+        for key in ["assist.llm.api_key", "auth.oidc.client_secret", "auth.session_keys"] {
+            #expect(Settings.named(key)?.value(in: configuration) == "(set)", "\(key)")
+        }
+        #expect(Settings.named("assist.llm.api_key")?.value(in: CohortConfiguration()) == "")
+    }
+
     @Test("librdkafka properties pass through as name=value pairs")
     func kafkaProperties() throws {
         let configuration = try ConfigurationLoader.load(
