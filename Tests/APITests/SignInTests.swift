@@ -346,8 +346,11 @@ struct PageTests {
             let policy = try #require(anonymous.headers[.contentSecurityPolicy])
             #expect(policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"))
             #expect(!anonymous.text.contains("<script"), "no inline script")
-            let adminAnonymous = try await node.request(.get, "/admin")
-            #expect(adminAnonymous.status == 302)
+            for page in ["/admin", "/assist"] {
+                let anonymousPage = try await node.request(.get, page)
+                #expect(anonymousPage.status == 302, "\(page) sends a visitor to sign in")
+                #expect(anonymousPage.headers[.location] == "/auth/login?return_to=\(page)")
+            }
 
             let flow = try await SignInTests.startFlow(node)
             let callback = try await node.request(.get, flow.callbackPath, headers: [.cookie: flow.stateCookie])
