@@ -77,7 +77,7 @@ let package = Package(
         // Segments: the rule language, the in-memory customer index and its evaluator, the natural-language parser.
         .target(
             name: "Segments",
-            dependencies: ["Events", "Projections", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Events", "Memory", "Projections", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
 

@@ -1,5 +1,6 @@
 import CLMDB
 import Foundation
+import Memory
 
 /// An LMDB environment: one memory-mapped file holding named databases.
 ///

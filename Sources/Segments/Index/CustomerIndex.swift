@@ -1,16 +1,24 @@
 import Events
 import Foundation
+import Memory
 import Projections
+import Synchronization
 
 /// A compact in-memory, column-oriented copy of the customer read model, made for counting segments fast.
 ///
 /// LMDB stays the durable source of truth: the index is built from the store on start (`build(from:)`) and then
 /// kept current by the projector, which hands it every batch's changed customers right after the batch commits
-/// (`ProjectionObserver`). Queries and updates are serialised by one lock; a query sees whole batches only.
+/// (`ProjectionObserver`). Queries share a read-write lock and run in parallel; a batch's update takes it
+/// exclusively (waiting writers go first), so a query sees whole batches only. A preview asked again at the same
+/// index version — a builder re-sending its rule — is answered from a small cache.
 public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
-    // @unchecked Sendable: `storage` is only touched while holding `lock`.
-    private let lock = NSLock()
+    // @unchecked Sendable: `storage` and `version` change only with `lock` held exclusively, and are read with it
+    // held shared; `previews` has a lock of its own.
+    private let lock = ReadWriteLock(preferringWriters: true)
     private var storage = IndexStorage()
+    /// Bumped by every update: cached answers belong to one version.
+    private var version: UInt64 = 0
+    private let previews = Mutex(PreviewCache())
 
     /// An empty index.
     public init() {}
@@ -19,7 +27,7 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     public static func build(from store: ReadModelStore, progress: ((Int) -> Void)? = nil) throws -> CustomerIndex {
         let index = CustomerIndex()
         let expected = try store.customerEntryCount()
-        index.lock.withLock { index.storage.reserveCapacity(expected) }
+        index.lock.writing { index.storage.reserveCapacity(expected) }
         var batch: [CustomerState] = []
         var loaded = 0
         try store.forEachCustomer { customer in
@@ -38,21 +46,24 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// Applies the final state of customers changed by one committed batch.
     public func update(_ customers: [CustomerState]) {
         guard !customers.isEmpty else { return }
-        lock.withLock { for customer in customers { storage.upsert(customer) } }
+        lock.writing {
+            for customer in customers { storage.upsert(customer) }
+            version &+= 1
+        }
     }
 
     public func didCommit(_ changes: BatchChanges) { update(changes.customers) }
 
     /// Customers present (not erased).
-    public var customerCount: Int { lock.withLock { storage.alive.population } }
+    public var customerCount: Int { lock.reading { storage.alive.population } }
 
     /// Bytes held by the index's columns.
-    public var byteCount: Int { lock.withLock { storage.byteCount } }
+    public var byteCount: Int { lock.reading { storage.byteCount } }
 
     /// The most common values of a city/country-like string field or of `tags`, most frequent first, at most
     /// `limit` (lower-cased, as the index compares them); empty for other fields.
     public func knownValues(of field: Field, limit: Int) -> [String] {
-        lock.withLock {
+        lock.reading {
             var counts: [(value: String, count: Int)] = []
             if field == .tags {
                 for code in 1..<max(1, storage.tags.postings.count) where !storage.tags.postings[code].isEmpty {
@@ -74,26 +85,41 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     }
 
     /// The attribute keys some customer has, sorted.
-    public var attributeKeys: [String] { lock.withLock { storage.attributes.keys.sorted() } }
+    public var attributeKeys: [String] { lock.reading { storage.attributes.keys.sorted() } }
 
     /// How many customers match `rule` at `asOf`.
     public func count(_ rule: Rule, asOf: Timestamp) -> Int {
-        lock.withLock { storage.evaluate(rule, asOf: asOf).population }
+        lock.reading { storage.evaluate(rule, asOf: asOf).population }
     }
 
-    /// The count and up to `sampleSize` matching customer ids (the first in index order).
+    /// The count and up to `sampleSize` matching customer ids (the first in index order); the same question at
+    /// the same index version is answered from the cache.
     public func preview(_ rule: Rule, asOf: Timestamp, sampleSize: Int) -> (count: Int, sample: [String]) {
-        lock.withLock {
-            let matches = storage.evaluate(rule, asOf: asOf)
-            var sample: [String] = []
-            if sampleSize > 0 {
-                matches.forEach { row in
-                    sample.append(storage.ids.string(UInt32(row + 1)))
-                    return sample.count < sampleSize
-                }
-            }
-            return (matches.population, sample)
+        // Day fields depend on the moment asked about; other rules do not.
+        let moment = rule.conditions.contains { $0.field.dayBase != nil } ? asOf.microseconds : 0
+        let key = PreviewCache.Key(fingerprint: rule.fingerprint, asOf: moment, sampleSize: sampleSize)
+        return lock.reading {
+            if let hit = previews.withLock({ $0.answer(key, version: version) }) { return hit }
+            let answer = evaluatePreview(rule, asOf: asOf, sampleSize: sampleSize)
+            previews.withLock { $0.store(answer, for: key, version: version) }
+            return answer
         }
+    }
+
+    /// How many previews the cache answered and how many it could not, since start.
+    public var previewCacheHits: (hits: Int, misses: Int) { previews.withLock { ($0.hits, $0.misses) } }
+
+    /// Call with `lock` held.
+    private func evaluatePreview(_ rule: Rule, asOf: Timestamp, sampleSize: Int) -> (count: Int, sample: [String]) {
+        let matches = storage.evaluate(rule, asOf: asOf)
+        var sample: [String] = []
+        if sampleSize > 0 {
+            matches.forEach { row in
+                sample.append(storage.ids.string(UInt32(row + 1)))
+                return sample.count < sampleSize
+            }
+        }
+        return (matches.population, sample)
     }
 
     /// One page of matching customer ids in ascending byte order of id, after `cursor` (exclusive).
@@ -102,7 +128,7 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
         ids: [String], next: String?
     ) {
         precondition(limit > 0, "a page holds at least one member")
-        let (ids, more): ([String], Bool) = lock.withLock {
+        let (ids, more): ([String], Bool) = lock.reading {
             let matches = storage.evaluate(rule, asOf: asOf)
             let floor = cursor.map { Array($0.utf8) }
             // Keep the `limit + 1` smallest ids above the cursor: sorted insertion into a short array.
@@ -126,7 +152,7 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
 
     /// Every matching customer id in ascending byte order (for exports).
     public func allMembers(_ rule: Rule, asOf: Timestamp) -> [String] {
-        lock.withLock {
+        lock.reading {
             var ids: [[UInt8]] = []
             storage.evaluate(rule, asOf: asOf).forEach { row in
                 ids.append(storage.ids.withBytes(UInt32(row + 1)) { Array($0) })
@@ -214,5 +240,38 @@ struct IndexStorage {
         ids.byteCount + alive.byteCount + strings.reduce(0) { $0 + $1.byteCount }
             + stringCodes.reduce(0) { $0 + $1.capacity * 4 } + numbers.reduce(0) { $0 + $1.capacity * 8 }
             + tags.byteCount + attributes.values.reduce(0) { $0 + $1.byteCount }
+    }
+}
+
+/// Recent previews of one index version, by rule, moment and sample size; emptied when the version moves on and
+/// when it holds `capacity` answers.
+struct PreviewCache {
+    struct Key: Hashable {
+        let fingerprint: String
+        let asOf: Int64
+        let sampleSize: Int
+    }
+
+    static let capacity = 256
+    private var version: UInt64 = 0
+    private var answers: [Key: (count: Int, sample: [String])] = [:]
+    private(set) var hits = 0
+    private(set) var misses = 0
+
+    mutating func answer(_ key: Key, version: UInt64) -> (count: Int, sample: [String])? {
+        guard version == self.version, let answer = answers[key] else {
+            misses += 1
+            return nil
+        }
+        hits += 1
+        return answer
+    }
+
+    mutating func store(_ answer: (count: Int, sample: [String]), for key: Key, version: UInt64) {
+        if version != self.version || answers.count >= Self.capacity {
+            answers.removeAll(keepingCapacity: true)
+            self.version = version
+        }
+        answers[key] = answer
     }
 }
