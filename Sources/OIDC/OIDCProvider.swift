@@ -234,7 +234,9 @@ public actor OIDCProvider {
 
     func check(_ claims: Claims, nonce: String?, now: Double) throws(SignInError) -> SignedInUser {
         let skew = Double(settings.clockSkewSeconds)
-        guard claims.iss == settings.issuer else {
+        // Google's tokens name their issuer with or without the scheme (its documentation allows both).
+        let issuers = settings.isGoogle ? ["https://accounts.google.com", "accounts.google.com"] : [settings.issuer]
+        guard let issuer = claims.iss, issuers.contains(issuer) else {
             throw .invalid("the token was issued by \"\(claims.iss ?? "nobody")\", not \(settings.issuer)")
         }
         let audiences = claims.aud?.value ?? []

@@ -51,6 +51,15 @@ struct ClaimChecksTests {
             try Self.google(["email": "ana@example.com", "hd": "example.com", "email_verified": "true"]), nonce: nil,
             now: Self.now)
         #expect(stringly.subject == "1", "email_verified as the string \"true\" is accepted")
+        let schemeless = try await provider.check(
+            try Self.google(["email": "ana@example.com", "hd": "example.com", "iss": "accounts.google.com"]),
+            nonce: nil, now: Self.now)
+        #expect(schemeless.subject == "1", "Google's issuer without its scheme is Google too")
+        await #expect(throws: SignInError.self) {
+            _ = try await provider.check(
+                try Self.google(["email": "ana@example.com", "hd": "example.com", "iss": "https://evil.example"]),
+                nonce: nil, now: Self.now)
+        }
     }
 
     @Test("clock skew: a minute either way is tolerated, more is not")
