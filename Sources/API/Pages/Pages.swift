@@ -95,7 +95,8 @@ extension CohortAPI {
             for (label, value) in figures {
                 body += "<div class=\"col-sm-4\"><div class=\"card\"><div class=\"card-body\">"
                 body += "<div class=\"text-muted small\">\(HTML.escape(label))</div>"
-                body += "<div class=\"fs-3\" data-figure=\"\(HTML.escape(label))\">\(value)</div></div></div></div>"
+                let shown = value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+                body += "<div class=\"fs-3\" data-figure=\"\(HTML.escape(label))\">\(shown)</div></div></div></div>"
             }
         }
         body += "</div><nav><ul class=\"nav\">"
