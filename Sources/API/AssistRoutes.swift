@@ -120,15 +120,9 @@ extension CohortAPI {
             guard let segment = try dependencies.store.segment(segmentID) else {
                 throw Problem.unprocessable("no segment \"\(segmentID)\"", errors: [("/segment_id", "unknown")])
             }
-            rule = try? RuleDecoder().decode(text: segment.rulesJSON)
-        } else if let rules = object["rules"] {
-            do {
-                rule = try RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax).decode(rules)
-            } catch {
-                throw Problem.unprocessable(
-                    "invalid rule: \(error.problems.first?.description ?? "")",
-                    errors: error.problems.map { ("/rules" + $0.pointer, $0.message) })
-            }
+            rule = try? ruleDecoder.decode(text: segment.rulesJSON)
+        } else if object["rules"] != nil {
+            rule = try self.rule(in: object)
         }
         if let rule {
             let preview = dependencies.index.preview(rule, asOf: asOf, sampleSize: 3)

@@ -47,10 +47,10 @@ extension CohortAPI {
         ]
     }
 
-    private var ruleDecoder: RuleDecoder { RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax) }
+    var ruleDecoder: RuleDecoder { RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax) }
 
     /// The `rules` member of a request body, decoded (422 with every problem's pointer under `/rules`).
-    private func rule(in object: JSONObject) throws -> Rule {
+    func rule(in object: JSONObject) throws -> Rule {
         guard let value = object["rules"] else {
             throw Problem.unprocessable("rules is required", errors: [("/rules", "required")])
         }

@@ -54,13 +54,10 @@ extension CohortAPI {
                 for: authorization, redirectURI: signIn.baseURL(request) + "/auth/callback")
         } catch { throw Problem.signIn(error) }
         var headers: HTTPFields = [.location: url, .cacheControl: "no-store"]
-        let sealed = signIn.sealState(SignIn.State(request: authorization, returnTo: returnTo))
         headers.append(
             HTTPField(
                 name: .setCookie,
-                value: "\(SignIn.stateCookie)=\(sealed)"
-                    + "; Path=/auth; Max-Age=\(Int(SignIn.stateLifetime)); HttpOnly; SameSite=Lax"
-                    + (signIn.isSecure(request) ? "; Secure" : "")))
+                value: signIn.stateCookie(SignIn.State(request: authorization, returnTo: returnTo), request: request)))
         return Response(status: .found, headers: headers)
     }
 

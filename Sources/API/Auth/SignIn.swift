@@ -139,7 +139,11 @@ public final class SignIn: Sendable {
 
     // MARK: The OIDC flow's state, and links
 
-    func sealState(_ state: State) -> String { codec.seal(state, purpose: .signInState, lifetime: Self.stateLifetime) }
+    /// A `Set-Cookie` value carrying a sign-in's state to the callback (under `/auth`, for ten minutes).
+    func stateCookie(_ state: State, request: Request) -> String {
+        let sealed = codec.seal(state, purpose: .signInState, lifetime: Self.stateLifetime)
+        return cookie(Self.stateCookie, sealed, maxAge: Int(Self.stateLifetime), path: "/auth", request: request)
+    }
 
     func openState(_ request: Request) -> State? {
         Self.cookie(Self.stateCookie, in: request).flatMap { codec.open($0, as: State.self, purpose: .signInState) }
