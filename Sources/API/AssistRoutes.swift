@@ -115,16 +115,7 @@ extension CohortAPI {
         let channel = object["channel"]?.stringValue ?? "email"
         let asOf = Self.now()
         var audience = MessageSuggester.Audience(english: "", size: dependencies.index.customerCount)
-        var rule: Rule?
-        if let segmentID = object["segment_id"]?.stringValue {
-            guard let segment = try dependencies.store.segment(segmentID) else {
-                throw Problem.unprocessable("no segment \"\(segmentID)\"", errors: [("/segment_id", "unknown")])
-            }
-            rule = try? ruleDecoder.decode(text: segment.rulesJSON)
-        } else if object["rules"] != nil {
-            rule = try self.rule(in: object)
-        }
-        if let rule {
+        if let rule = try audienceRule(in: object) {
             let preview = dependencies.index.preview(rule, asOf: asOf, sampleSize: 3)
             audience.english = rule.english(currency: dependencies.configuration.currency)
             audience.size = preview.count

@@ -120,6 +120,7 @@ extension CohortAPI {
                 ("segment_id", campaign.segmentID.map { .string($0) } ?? .null),
                 ("created_at", time(campaign.createdAt)), ("launched_at", time(campaign.launchedAt)),
                 ("finished_at", time(campaign.finishedAt)), ("audience_as_of", time(campaign.audienceAsOf)),
+                ("launch", Self.launchJSON(dependencies.launches.progress(campaign.campaignID))),
                 (
                     "audit",
                     .array(
@@ -146,6 +147,9 @@ extension CohortAPI {
             ]))
     }
 
+    /// Accepts a launch at once and appends its messages in the background (`LaunchTracker`): the answer carries
+    /// the audience and the launch's progress, which `GET /campaigns/{id}` reports until the campaign is running.
+    /// A launch already appending answers with its progress; a finished one leaves a running campaign (409 again).
     private func launch(_ request: Request, _ context: CohortRequestContext) async throws -> Response {
         let campaign = try campaign(context)
         let bytes = try await body(request)
@@ -154,22 +158,66 @@ extension CohortAPI {
         {
             asOf = try Self.asOf(text.stringValue ?? "")
         }
-        let events: [CloudEvent]
+        let launches = dependencies.launches
+        if let progress = launches.progress(campaign.campaignID), progress.state == .appending {
+            return Self.json(launchAnswer(campaign.campaignID, asOf: asOf, progress), status: .accepted)
+        }
+        let rule: Rule
+        let audience: Int
         do {
-            let decoder = RuleDecoder(conditionsMax: dependencies.configuration.ruleConditionsMax)
-            let rule = try CampaignPlanner.rule(of: campaign, store: dependencies.store, decoder: decoder)
-            events = try CampaignPlanner.launch(
-                campaign, rule: rule, index: dependencies.index, store: dependencies.store, asOf: asOf, now: Self.now(),
-                audienceMax: dependencies.configuration.audienceMax, actor: context.actor)
+            rule = try CampaignPlanner.rule(of: campaign, store: dependencies.store, decoder: ruleDecoder)
+            audience = try CampaignPlanner.checkLaunch(
+                campaign, rule: rule, index: dependencies.index, asOf: asOf,
+                audienceMax: dependencies.configuration.audienceMax)
         } catch { throw Self.problem(error) }
-        try await append(events)
+        if launches.start(campaign.campaignID, audience: audience) {
+            let actor = context.actor
+            let (api, asOf) = (self, asOf)
+            Task.detached { @Sendable in await api.appendLaunch(campaign, rule: rule, asOf: asOf, actor: actor) }
+        }
         return Self.json(
-            .object(
-                JSONObject([
-                    ("campaign_id", .string(campaign.campaignID)),
-                    ("audience", .number(JSONNumber(Int64(events.count - 1)))),
-                    ("audience_as_of", .string(asOf.description)),
-                ])), status: .accepted)
+            launchAnswer(campaign.campaignID, asOf: asOf, launches.progress(campaign.campaignID)), status: .accepted)
+    }
+
+    private func launchAnswer(_ id: String, asOf: Timestamp, _ progress: LaunchTracker.Progress?) -> JSONValue {
+        .object(
+            JSONObject([
+                ("campaign_id", .string(id)), ("audience", Self.number(progress?.audience ?? 0)),
+                ("audience_as_of", .string(asOf.description)), ("launch", Self.launchJSON(progress)),
+            ]))
+    }
+
+    static func launchJSON(_ progress: LaunchTracker.Progress?) -> JSONValue {
+        guard let progress else { return .null }
+        return .object(
+            JSONObject([
+                ("state", .string(progress.state.rawValue)), ("audience", number(progress.audience)),
+                ("appended", number(progress.appended)), ("error", progress.error.map { .string($0) } ?? .null),
+            ]))
+    }
+
+    /// Plans the launch's messages and appends them in durable slices, reporting each to the tracker.
+    private func appendLaunch(_ campaign: CampaignState, rule: Rule, asOf: Timestamp, actor: String?) async {
+        let id = campaign.campaignID
+        do {
+            let events = try CampaignPlanner.launch(
+                campaign, rule: rule, index: dependencies.index, store: dependencies.store, asOf: asOf, now: Self.now(),
+                audienceMax: dependencies.configuration.audienceMax, actor: actor)
+            dependencies.launches.update(id) { $0.audience = events.count - 1 }
+            for start in stride(from: 0, to: events.count, by: 5_000) {
+                let end = min(events.count, start + 5_000)
+                try await appendDurably(events[start..<end])
+                dependencies.launches.update(id) { $0.appended = min(end, events.count - 1) }
+            }
+            dependencies.launches.update(id) { $0.state = .done }
+        } catch {
+            let message = (error as? Problem)?.detail ?? (error as? CampaignPlanner.Problem)?.message ?? "\(error)"
+            dependencies.logger.error("launch failed", metadata: ["campaign": "\(id)", "error": "\(message)"])
+            dependencies.launches.update(id) {
+                $0.state = .failed
+                $0.error = message
+            }
+        }
     }
 
     private func transition(_ context: CohortRequestContext, _ type: EventType) async throws -> Response {

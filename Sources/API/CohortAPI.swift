@@ -25,6 +25,10 @@ public struct APIDependencies: Sendable {
     public let assist: Assistants
     /// Browser sign-in and sessions; nil on a node without authentication.
     public var signIn: SignIn?
+    /// Campaign launches this node is appending.
+    public let launches = LaunchTracker()
+    /// The projector's folding rate, as the overview shows it.
+    let foldRate = RateMeter()
 
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
@@ -66,7 +70,8 @@ public struct CohortAPI: Sendable {
 
     /// Every route, in documentation order.
     public var routes: [Route] {
-        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + signInRoutes + opsRoutes
+        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + dashboardRoutes + signInRoutes
+            + opsRoutes
     }
 
     /// A router serving `routes`, each behind its scope check, with metrics and problem+json errors.
@@ -78,8 +83,8 @@ public struct CohortAPI: Sendable {
             }
         }
         for page in pages {
-            router.get(RouterPath(page.path)) { request, _ in
-                do { return try await page.handler(request) } catch let problem as Problem {
+            router.get(RouterPath(page.path)) { request, context in
+                do { return try await page.handler(request, context) } catch let problem as Problem {
                     return Self.render(problem)
                 }
             }

@@ -63,14 +63,30 @@ extension CohortAPI {
         }
     }
 
+    /// The audience a request names: a saved segment's rule (`segment_id`, 422 when unknown), an inline `rules`,
+    /// or nil for neither.
+    func audienceRule(in object: JSONObject) throws -> Rule? {
+        if let segmentID = object["segment_id"]?.stringValue {
+            guard let segment = try dependencies.store.segment(segmentID) else {
+                throw Problem.unprocessable("no segment \"\(segmentID)\"", errors: [("/segment_id", "unknown")])
+            }
+            return try? ruleDecoder.decode(text: segment.rulesJSON)
+        }
+        return object["rules"] != nil ? try rule(in: object) : nil
+    }
+
     private func preview(_ request: Request) async throws -> Response {
         let object = try await objectBody(request)
         let decoded = try rule(in: object)
         let asOf = try Self.asOf(object["as_of"]?.stringValue)
         let sample = try Self.sampleSize(object["sample"])
         let started = ContinuousClock.now
-        let result = SegmentViews.preview(decoded, index: dependencies.index, asOf: asOf, sampleSize: sample)
+        var result = SegmentViews.preview(decoded, index: dependencies.index, asOf: asOf, sampleSize: sample)
         dependencies.metrics.observe("cohort_segment_query_seconds", since: started)
+        if case .object(var members) = result {
+            members["english"] = .string(decoded.english(currency: dependencies.configuration.currency))
+            result = .object(members)
+        }
         return Self.json(result)
     }
 

@@ -95,10 +95,10 @@ public enum CampaignPlanner {
 
     /// Launch: the queued messages of the audience at `asOf` (personalised), then `launched` last, so that a launch
     /// cut short by a crash can simply be repeated (message ids are `campaign:customer`, so repeats fold once).
-    public static func launch(
-        _ campaign: CampaignState, rule: Rule, index: CustomerIndex, store: ReadModelStore, asOf: Timestamp,
-        now: Timestamp, audienceMax: Int = 5_000_000, actor: String? = nil
-    ) throws(Problem) -> [CloudEvent] {
+    /// Whether `campaign` may be launched now (a draft, an audience within `audienceMax`): its audience size.
+    public static func checkLaunch(
+        _ campaign: CampaignState, rule: Rule, index: CustomerIndex, asOf: Timestamp, audienceMax: Int
+    ) throws(Problem) -> Int {
         guard campaign.status == .draft else {
             throw Problem(
                 "", "the campaign is \(campaign.status.rawValue); only a draft can be launched", isConflict: true)
@@ -107,6 +107,14 @@ public enum CampaignPlanner {
         guard size <= audienceMax else {
             throw Problem("", "the audience of \(size) exceeds limits.audience_max (\(audienceMax))")
         }
+        return size
+    }
+
+    public static func launch(
+        _ campaign: CampaignState, rule: Rule, index: CustomerIndex, store: ReadModelStore, asOf: Timestamp,
+        now: Timestamp, audienceMax: Int = 5_000_000, actor: String? = nil
+    ) throws(Problem) -> [CloudEvent] {
+        _ = try checkLaunch(campaign, rule: rule, index: index, asOf: asOf, audienceMax: audienceMax)
         let template: MessageTemplate
         do { template = try MessageTemplate(campaign.template) } catch { throw Problem("/template", error.description) }
         var events: [CloudEvent] = []

@@ -140,8 +140,30 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Share of redelivered events, 0–1.") var redeliveries = 0.0
     @Option(help: "Share of poison records, 0–1.") var poison = 0.0
     @Flag(help: "Append to the configured log instead of printing NDJSON.") var intoLog = false
+    @Option(
+        help: ArgumentHelp(
+            "Time of the first event: RFC 3339, or \"recent\" (early enough that the last event lands before now).",
+            valueName: "time"))
+    var start = "2024-01-01T00:00:00Z"
+
+    /// The first event's time: `start`, or for "recent" that many days before now that the run (events ~30 s
+    /// apart on average, a tenth more for cancellations, refunds and chance) ends a day before now.
+    func startTime(now: Date = Date()) throws -> Timestamp {
+        if start == "recent" {
+            let events = Double(customers) + Double(orders) * 1.1 + Double(visits)
+            let seconds = events * 30 * 1.1 + 86_400
+            let day = 86_400.0
+            let first = ((now.timeIntervalSince1970 - seconds) / day).rounded(.down) * day
+            return Timestamp(microseconds: Int64(first) * 1_000_000)
+        }
+        guard let time = Timestamp(rfc3339: start) else {
+            throw ValidationError("--start must be an RFC 3339 time or \"recent\"")
+        }
+        return time
+    }
 
     func validate() throws {
+        _ = try startTime()
         guard customers >= 1, customers <= 100_000_000 else {
             throw ValidationError("--customers must be 1…100000000")
         }
@@ -163,6 +185,7 @@ struct GenerateCommand: AsyncParsableCommand {
         generatorOptions.redeliveryRate = redeliveries
         generatorOptions.poisonRate = poison
         generatorOptions.currency = configuration.currency
+        generatorOptions.start = try startTime()
         let generator = EventGenerator(options: generatorOptions)
         guard intoLog else {
             var buffer: [UInt8] = []

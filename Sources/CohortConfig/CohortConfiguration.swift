@@ -66,6 +66,8 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var sessionKeys = ""
     /// How long a sign-in lasts.
     public var sessionHours = 12
+    /// The root of Debian's `libjs-*` packages (Bootstrap, Chart.js, SortableJS) the dashboard serves.
+    public var dashboardScriptsDir = "/usr/share/javascript"
     /// The OpenAI-compatible API root of the language model for AI assist; empty keeps the helpers offline.
     public var assistBaseURL = ""
     /// The model name sent with each request (`gpt-4o-mini`, `gemini-2.0-flash`, `llama3.1`…).

@@ -99,6 +99,8 @@ public enum Settings {
             \.sessionKeys),
         integer("auth.session_hours", "how long a sign-in lasts", 1...24 * 90, \.sessionHours),
         string(
+            "dashboard.js_dir", "where the Debian libjs-* packages the pages use are installed", \.dashboardScriptsDir),
+        string(
             "assist.llm.base_url", "OpenAI-compatible API root for AI assist; empty = offline helpers only",
             \.assistBaseURL),
         string("assist.llm.model", "model name sent to the assist endpoint", \.assistModel),

@@ -11,21 +11,62 @@ import Projections
 extension CohortAPI {
     struct Page: Sendable {
         let path: String
-        let handler: @Sendable (Request) async throws -> Response
+        let handler: @Sendable (Request, CohortRequestContext) async throws -> Response
     }
 
     var pages: [Page] {
         [
-            Page(path: "/", handler: { request in try home(request) }),
-            Page(path: "/admin", handler: { request in try admin(request) }),
-            Page(path: "/assist", handler: { request in try assist(request) }),
-            Page(path: "/assets/bootstrap.min.css", handler: { _ in try bootstrap() }),
-            Page(path: "/assets/assist.js", handler: { _ in try script("assist") }),
+            Page(path: "/", handler: { request, _ in try home(request) }),
+            Page(path: "/customers", handler: { request, _ in try app(request, .customers) }),
+            Page(path: "/customers/{id}", handler: { request, context in try app(request, .customer, context) }),
+            Page(path: "/segments", handler: { request, _ in try app(request, .segments) }),
+            Page(path: "/segments/new", handler: { request, _ in try app(request, .builder) }),
+            Page(path: "/segments/{id}", handler: { request, context in try app(request, .builder, context) }),
+            Page(path: "/campaigns", handler: { request, _ in try app(request, .campaigns) }),
+            Page(path: "/campaigns/new", handler: { request, _ in try app(request, .newCampaign) }),
+            Page(path: "/campaigns/{id}", handler: { request, context in try app(request, .campaign, context) }),
+            Page(path: "/admin", handler: { request, _ in try admin(request) }),
+            Page(path: "/assist", handler: { request, _ in try assist(request) }),
+            Page(path: "/assets/{name}", handler: { _, context in try asset(try context.parameters.require("name")) }),
+            Page(
+                path: "/assets/vendor/{name}",
+                handler: { _, context in try vendor(try context.parameters.require("name")) }),
         ]
     }
 
-    /// Debian's libjs-bootstrap5 stylesheet (`scripts/setup` installs it).
-    static let bootstrapPath = "/usr/share/javascript/bootstrap5/css/bootstrap.min.css"
+    /// Files of Debian's libjs-* packages the pages load, under `dashboard.js_dir`.
+    static let vendorFiles: [String: (path: String, type: String)] = [
+        "bootstrap.min.css": ("bootstrap5/css/bootstrap.min.css", "text/css"),
+        "chart.min.js": ("chart.js/chart.min.js", "text/javascript; charset=utf-8"),
+        "Sortable.min.js": ("sortable/Sortable.min.js", "text/javascript; charset=utf-8"),
+    ]
+
+    private func vendor(_ name: String) throws -> Response {
+        guard let file = Self.vendorFiles[name] else { throw Problem.notFound("no vendor file \(name)") }
+        let path = dependencies.configuration.dashboardScriptsDir + "/" + file.path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Problem.notFound("\(path) is missing (scripts/setup installs the libjs-* packages)")
+        }
+        return Response(
+            status: .ok, headers: [.contentType: file.type, .cacheControl: "public, max-age=3600"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
+    }
+
+    /// One of the page scripts or stylesheets shipped in the bundle (`Resources/assets`): plain ES modules.
+    private func asset(_ name: String) throws -> Response {
+        let parts = name.split(separator: ".")
+        guard parts.count == 2, ["js", "css"].contains(parts[1]),
+            parts[0].allSatisfy({ $0.isLetter || $0 == "-" }),
+            let url = Bundle.module.url(
+                forResource: String(parts[0]), withExtension: String(parts[1]),
+                subdirectory: "assets"),
+            let data = try? Data(contentsOf: url)
+        else { throw Problem.notFound("no asset \(name)") }
+        let type = parts[1] == "js" ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8"
+        return Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
+    }
 
     static let securityHeaders: HTTPFields = [
         .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
@@ -35,25 +76,6 @@ extension CohortAPI {
         HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "same-origin",
     ]
 
-    private func bootstrap() throws -> Response {
-        guard let data = FileManager.default.contents(atPath: Self.bootstrapPath) else {
-            throw Problem.notFound("libjs-bootstrap5 is not installed (scripts/setup installs it)")
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "text/css", .cacheControl: "public, max-age=3600"],
-            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
-    }
-
-    /// One of the page scripts shipped in the bundle (`Resources/assets`), plain ES modules.
-    private func script(_ name: String) throws -> Response {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "js", subdirectory: "assets"),
-            let data = try? Data(contentsOf: url)
-        else { throw Problem.notFound("no script \(name)") }
-        return Response(
-            status: .ok, headers: [.contentType: "text/javascript; charset=utf-8", .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(bytes: Array(data))))
-    }
-
     private func render(
         _ status: HTTPResponse.Status = .ok, title: String, body: String, head: String = ""
     ) -> Response {
@@ -62,50 +84,46 @@ extension CohortAPI {
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(HTML.escape(title)) · Cohort</title>
-            <link rel="stylesheet" href="/assets/bootstrap.min.css">\(head)</head>
+            <link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"><link rel="stylesheet" href="/assets/cohort.css">\(head)</head>
             <body class="bg-light"><main class="container py-4">\(body)</main></body></html>
             """
         return Response(
             status: status, headers: Self.securityHeaders, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// The sign-in page for visitors; the home page for a signed-in browser.
+    /// The sign-in page for visitors; the overview for a signed-in browser (and on a node without authentication).
     private func home(_ request: Request) throws -> Response {
-        guard let signIn = dependencies.signIn else {
-            return render(
-                title: "Cohort",
-                body: "<h1>Cohort</h1><p>This node runs without authentication (--auth none). "
-                    + "The API is described at <a href=\"/docs\">/docs</a>.</p>")
+        var session: SignIn.Session?
+        if let signIn = dependencies.signIn {
+            guard let found = signIn.session(from: request) else { return signInPage(signIn) }
+            session = found
         }
-        guard let session = signIn.session(from: request) else { return signInPage(signIn) }
-        let scopes = Set(session.scopes.compactMap(Scope.init))
-        func may(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
-        var links: [(String, String)] = []
-        if may(.read) { links.append(("/assist", "AI assist")) }
-        if may(.read) { links.append(("/docs", "API reference")) }
-        if may(.admin) { links.append(("/admin", "Admin: API keys")) }
-        var body = header(session)
-        body += "<div class=\"row g-3 my-2\">"
-        if may(.read) {
-            let figures = [
-                ("Customers", dependencies.index.customerCount),
-                ("Saved segments", (try? dependencies.store.savedSegments().count) ?? 0),
-                ("Campaigns", (try? dependencies.store.allCampaigns().count) ?? 0),
-            ]
-            for (label, value) in figures {
-                body += "<div class=\"col-sm-4\"><div class=\"card\"><div class=\"card-body\">"
-                body += "<div class=\"text-muted small\">\(HTML.escape(label))</div>"
-                let shown = value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
-                body += "<div class=\"fs-3\" data-figure=\"\(HTML.escape(label))\">\(shown)</div></div></div></div>"
-            }
+        let scopes = Set(session?.scopes.compactMap(Scope.init) ?? Scope.allCases)
+        let reads = scopes.contains(.read) || scopes.contains(.admin)
+        var body = header(session, active: "/")
+        guard reads else {
+            return render(title: "Home", body: body + "<p id=\"no-reads\">Your role cannot read customer data.</p>")
         }
-        body += "</div><nav><ul class=\"nav\">"
-        for (href, label) in links {
-            body += "<li class=\"nav-item\"><a class=\"nav-link\" href=\"\(href)\">\(HTML.escape(label))</a></li>"
+        body += "<div class=\"row g-3 my-1\">"
+        let figures = [
+            ("Customers", dependencies.index.customerCount),
+            ("Saved segments", (try? dependencies.store.savedSegments().count) ?? 0),
+            ("Campaigns", (try? dependencies.store.allCampaigns().count) ?? 0),
+        ]
+        for (label, value) in figures {
+            body += "<div class=\"col-6 col-md-4\"><div class=\"card\"><div class=\"card-body\">"
+            body += "<div class=\"text-muted small\">\(HTML.escape(label))</div>"
+            let shown = value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
+            body += "<div class=\"fs-3\" data-figure=\"\(HTML.escape(label))\">\(shown)</div></div></div></div>"
         }
-        body += "</ul></nav>"
-        if may(.read) { body += recentActivity() }
-        return render(title: "Home", body: body)
+        body +=
+            "</div><div id=\"app\" data-page=\"overview\" data-currency=\""
+            + HTML.escape(dependencies.configuration.currency) + "\">" + Self.overviewShell + "</div>"
+        body += recentActivity()
+        let head =
+            "<script src=\"/assets/vendor/chart.min.js\"></script>"
+            + "<script type=\"module\" src=\"/assets/overview.js\"></script>"
+        return render(title: "Overview", body: body, head: head)
     }
 
     /// The audit trail's latest entries: who saved segments and steered campaigns.
@@ -144,7 +162,7 @@ extension CohortAPI {
         for campaign in (try? dependencies.store.allCampaigns()) ?? [] {
             options += "<option value=\"\(HTML.escape(campaign.campaignID))\">\(HTML.escape(campaign.name))</option>"
         }
-        var body = header(session)
+        var body = header(session, active: "/assist")
         body += """
             <h2 class="h5">Describe an audience</h2>
             <div class="mb-2"><textarea class="form-control" id="nl-text" rows="2" maxlength="2000"
@@ -173,7 +191,6 @@ extension CohortAPI {
             \(options)</select></div></div>
             <button class="btn btn-primary btn-sm" id="summary-show">Summarise</button>
             <div class="my-3" id="summary-result" aria-live="polite"></div>
-            <a href="/">Home</a>
             """
         let head =
             "<meta name=\"csrf-token\" content=\"\(HTML.escape(session.csrf))\">"
@@ -196,21 +213,130 @@ extension CohortAPI {
         return render(title: "Sign in", body: body)
     }
 
-    /// Who is signed in, their role, and the sign-out form (its CSRF token as a hidden field).
-    private func header(_ session: SignIn.Session) -> String {
+    /// The navigation bar: the pages the role may use, who is signed in, their role and the sign-out form (its
+    /// CSRF token as a hidden field). Without sign-in on the node (`--auth none`) it says so.
+    private func header(_ session: SignIn.Session?, active: String = "") -> String {
+        let scopes = Set(session?.scopes.compactMap(Scope.init) ?? Scope.allCases)
+        func may(_ scope: Scope) -> Bool { scopes.contains(scope) || scopes.contains(.admin) }
+        var links: [(String, String)] = []
+        if may(.read) {
+            links += [
+                ("/", "Overview"), ("/customers", "Customers"), ("/segments", "Segments"), ("/campaigns", "Campaigns"),
+                ("/assist", "AI assist"),
+            ]
+        }
+        if may(.admin) { links.append(("/admin", "Admin")) }
+        links.append(("/docs", "API"))
+        var nav = "<nav aria-label=\"Main\"><ul class=\"nav nav-pills flex-wrap small\">"
+        for (href, label) in links {
+            let current = href == active ? " active\" aria-current=\"page" : ""
+            nav +=
+                "<li class=\"nav-item\"><a class=\"nav-link\(current)\" href=\"\(href)\">\(HTML.escape(label))</a></li>"
+        }
+        nav += "</ul></nav>"
+        guard let session else {
+            return """
+                <header class="mb-3"><div class="d-flex flex-wrap justify-content-between align-items-center gap-2">
+                <h1 class="h3 mb-0">Cohort</h1><span class="badge text-bg-warning" id="role">no authentication</span>
+                </div>\(nav)</header>
+                """
+        }
         let who =
             session.name.map { "\(HTML.escape($0)) &lt;\(HTML.escape(session.email))&gt;" }
             ?? HTML.escape(session.email)
         let role = HTML.escape(session.scopes.sorted().joined(separator: ", "))
         return """
-            <header class="d-flex justify-content-between align-items-center mb-3"><h1 class="h3 mb-0">Cohort</h1>
-            <div><span id="signed-in-as">Signed in as \(who)</span>
+            <header class="mb-3"><div class="d-flex flex-wrap justify-content-between align-items-center gap-2">
+            <h1 class="h3 mb-0">Cohort</h1>
+            <div class="small"><span id="signed-in-as">Signed in as \(who)</span>
             <span class="badge text-bg-secondary" id="role">\(role)</span>
             <form method="post" action="/auth/logout" class="d-inline ms-2">
             <input type="hidden" name="csrf" value="\(HTML.escape(session.csrf))">
             <button type="submit" class="btn btn-sm btn-outline-secondary" id="sign-out">Sign out</button></form></div>
-            </header>
+            </div>\(nav)</header>
             """
+    }
+
+    /// The dashboard's working pages: a server-rendered shell (navigation, headings, empty regions) and the page's
+    /// ES module, which fills it from the `/api/v1` JSON API with the browser's session.
+    enum AppPage {
+        case customers, customer, segments, builder, campaigns, newCampaign, campaign
+
+        var script: String {
+            switch self {
+            case .customers: "customers"
+            case .customer: "customer"
+            case .segments: "segments"
+            case .builder: "builder"
+            case .campaigns: "campaigns"
+            case .newCampaign: "campaign-new"
+            case .campaign: "campaign"
+            }
+        }
+
+        var section: String {
+            switch self {
+            case .customers, .customer: "/customers"
+            case .segments, .builder: "/segments"
+            case .campaigns, .newCampaign, .campaign: "/campaigns"
+            }
+        }
+
+        /// Libraries from Debian's libjs-* packages the page loads before its module.
+        var vendor: [String] {
+            switch self {
+            case .builder: ["Sortable.min.js"]
+            case .campaign: ["chart.min.js"]
+            default: []
+            }
+        }
+    }
+
+    /// The signed-in session for a page, or the answer that sends the browser to sign in; nil session on a node
+    /// without authentication.
+    private func pageSession(_ request: Request) -> (session: SignIn.Session?, redirect: Response?) {
+        guard let signIn = dependencies.signIn else { return (nil, nil) }
+        guard let session = signIn.session(from: request) else {
+            let target = request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"
+            return (nil, Response(status: .found, headers: [.location: "/auth/login?return_to=\(target)"]))
+        }
+        return (session, nil)
+    }
+
+    private func app(_ request: Request, _ page: AppPage, _ context: CohortRequestContext? = nil) throws -> Response {
+        let (session, redirect) = pageSession(request)
+        if let redirect { return redirect }
+        let id = context?.parameters.get("id")
+        let scopes = Set(session?.scopes.compactMap(Scope.init) ?? Scope.allCases)
+        let writes = scopes.contains(.campaigns) || scopes.contains(.admin)
+        if page == .newCampaign, !writes {
+            return render(
+                .forbidden, title: "Not allowed",
+                body: header(session, active: page.section)
+                    + "<div class=\"alert alert-warning\" id=\"refused\">Your role cannot use this page: it needs "
+                    + "campaigns.</div>")
+        }
+        var body = header(session, active: page.section)
+        body +=
+            "<div id=\"app\" data-page=\"\(page.script)\" data-id=\"\(HTML.escape(id ?? ""))\" "
+            + "data-writes=\"\(writes)\" data-currency=\"\(HTML.escape(dependencies.configuration.currency))\">"
+            + Self.shell(page) + "</div>"
+        var head = "<meta name=\"csrf-token\" content=\"\(HTML.escape(session?.csrf ?? ""))\">"
+        for file in page.vendor { head += "<script src=\"/assets/vendor/\(file)\"></script>" }
+        head += "<script type=\"module\" src=\"/assets/\(page.script).js\"></script>"
+        return render(title: Self.title(page), body: body, head: head)
+    }
+
+    static func title(_ page: AppPage) -> String {
+        switch page {
+        case .customers: "Customers"
+        case .customer: "Customer"
+        case .segments: "Segments"
+        case .builder: "Segment builder"
+        case .campaigns: "Campaigns"
+        case .newCampaign: "New campaign"
+        case .campaign: "Campaign"
+        }
     }
 
     /// Admins only: the API keys (never their secrets).
@@ -222,7 +348,8 @@ extension CohortAPI {
         guard session.scopes.contains(Scope.admin.rawValue) else {
             return render(
                 .forbidden, title: "Not allowed",
-                body: header(session) + "<div class=\"alert alert-warning\" id=\"refused\">Your role ("
+                body: header(session, active: "/admin")
+                    + "<div class=\"alert alert-warning\" id=\"refused\">Your role ("
                     + HTML.escape(session.scopes.sorted().joined(separator: ", "))
                     + ") cannot use this page: it needs admin.</div><a href=\"/\">Home</a>")
         }
@@ -235,8 +362,9 @@ extension CohortAPI {
         }
         return render(
             title: "Admin",
-            body: header(session) + "<h2 class=\"h5\">API keys</h2><table class=\"table\" id=\"keys\"><thead><tr>"
-                + "<th>id</th><th>name</th><th>scopes</th><th>created</th></tr></thead><tbody>\(rows)</tbody></table>"
+            body: header(session, active: "/admin")
+                + "<h2 class=\"h5\">API keys</h2><div class=\"table-responsive\"><table class=\"table\" id=\"keys\"><thead><tr>"
+                + "<th>id</th><th>name</th><th>scopes</th><th>created</th></tr></thead><tbody>\(rows)</tbody></table></div>"
                 + "<p class=\"text-muted\">Create and revoke keys with <code>cohort keys</code>.</p>"
                 + "<a href=\"/\">Home</a>")
     }

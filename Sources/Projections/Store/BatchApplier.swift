@@ -138,6 +138,7 @@ struct BatchApplier<Sink: RowSink> {
         let (updatedOrder, needsRecompute) = CustomerFold.apply(
             payload, at: time, to: &customerStates[slot], order: order)
         if !existed { counterDeltas.customers += 1 }
+        if orderID != nil { counterDeltas.orderChanged(before: order, after: updatedOrder) }
         if customerStates[slot].isErased {
             if !wasErased { try erase(customerID, slot: slot, in: txn) }
             return
@@ -285,6 +286,15 @@ struct BatchApplier<Sink: RowSink> {
             let key = Array(counter.rawValue.utf8)
             let current = try txn.withValue(store.counters, key: key) { $0.flatMap(StoreKeys.readInt64) } ?? 0
             try txn.put(store.counters, key: key, value: StoreKeys.int64(current + delta))
+        }
+        for (day, delta) in counterDeltas.daily.sorted(by: { $0.key < $1.key }) where delta != DailyFigures() {
+            let key = DailyFigures.key(day: day)
+            var figures =
+                try txn.withValue(store.counters, key: key) { $0.flatMap(DailyFigures.init(encoded:)) }
+                ?? DailyFigures()
+            figures.revenueUnits += delta.revenueUnits
+            figures.orders += delta.orders
+            try txn.put(store.counters, key: key, value: figures.encoded)
         }
         return BatchChanges(customers: customerStates)
     }

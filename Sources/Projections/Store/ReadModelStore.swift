@@ -328,6 +328,23 @@ public final class ReadModelStore: @unchecked Sendable {
         } ?? 0
     }
 
+    /// The daily read model: net revenue and counting orders per UTC day of placement, for days `from...through`
+    /// (days since 1970-01-01), in day order; days without orders are absent.
+    public func daily(from: Int64, through: Int64) throws -> [(day: Int64, figures: DailyFigures)] {
+        var result: [(day: Int64, figures: DailyFigures)] = []
+        guard from <= through else { return result }
+        try environment.read { txn in
+            try txn.forEach(counters, from: DailyFigures.key(day: from)) { key, value in
+                guard let day = DailyFigures.day(fromKey: key), day <= through,
+                    key.starts(with: DailyFigures.keyPrefix.utf8)
+                else { return false }
+                if let figures = DailyFigures(encoded: value) { result.append((day, figures)) }
+                return true
+            }
+        }
+        return result
+    }
+
     /// The named counters.
     public enum Counter: String, CaseIterable, Sendable {
         case events, duplicates, deadLetters = "dead_letters", customers

@@ -57,6 +57,20 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// Customers present (not erased).
     public var customerCount: Int { lock.reading { storage.alive.population } }
 
+    /// Totals over present customers: Σ total_spend (minor units) and Σ order_count.
+    public var totals: (spendUnits: Int64, orders: Int64) {
+        lock.reading {
+            func sum(_ column: NumericColumn) -> Int64 {
+                storage.numbers[column.rawValue].withUnsafeBufferPointer { values in
+                    var total: Int64 = 0
+                    for value in values where value != missingValue { total &+= value }
+                    return total
+                }
+            }
+            return (sum(.totalSpend), sum(.orderCount))
+        }
+    }
+
     /// Bytes held by the index's columns.
     public var byteCount: Int { lock.reading { storage.byteCount } }
 
