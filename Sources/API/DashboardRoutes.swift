@@ -170,7 +170,8 @@ extension CohortAPI {
         return Self.json(.object(JSONObject([("messages", .array(items))])))
     }
 
-    /// The record at a timeline entry's position, as its CloudEvent; only a record keyed by this customer.
+    /// The record at a timeline entry's position, as its CloudEvent; only an event of this customer (keyed by them,
+    /// or a message event naming them).
     private func timelineEvent(_ request: Request, _ context: CohortRequestContext) async throws -> Response {
         let customer = try liveCustomer(context)
         let query = request.uri.queryParameters
@@ -195,21 +196,23 @@ extension CohortAPI {
         } catch {
             throw Problem.notFound("no record at \(topic)/\(partition)/\(offset): \(error)")
         }
-        guard let record, record.key.map({ String(decoding: $0, as: UTF8.self) }) == customer.customerID else {
-            throw Problem.notFound("no event of \"\(customer.customerID)\" at \(topic)/\(partition)/\(offset)")
+        guard let record else {
+            throw Problem.notFound("no event at \(topic)/\(partition)/\(offset)")
         }
         let headers = record.headers.map { (name: $0.name, value: $0.value) }
-        let event: JSONValue
+        var event: JSONValue?
         if CloudEvent.isBinaryMode(headers: headers) {
-            switch CloudEvent.decode(binaryHeaders: headers, value: record.value) {
-            case .success(let decoded): event = .object(decoded.envelope)
-            case .failure(let error): throw Problem.unprocessable("the record is not a valid event: \(error)")
+            if case .success(let decoded) = CloudEvent.decode(binaryHeaders: headers, value: record.value) {
+                event = .object(decoded.envelope)
             }
         } else {
-            guard let parsed = try? JSONParser.parse(record.value) else {
-                throw Problem.unprocessable("the record is not JSON")
-            }
-            event = parsed
+            event = try? JSONParser.parse(record.value)
+        }
+        // The customer's own events are keyed by their id; message events name them in `data.customer_id`.
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) }
+        let named = event?.objectValue?["data"]?.objectValue?["customer_id"]?.stringValue
+        guard let event, key == customer.customerID || named == customer.customerID else {
+            throw Problem.notFound("no event of \"\(customer.customerID)\" at \(topic)/\(partition)/\(offset)")
         }
         return Self.json(event)
     }
