@@ -90,15 +90,10 @@ extension CohortAPI {
             <table><tr><th>method</th><th>path</th><th>scope</th><th>what it does</th></tr>
             """
         for route in routes {
-            html += "<tr><td>\(route.method.rawValue)</td><td><code>\(Self.escapeHTML(route.path))</code></td>"
-            html += "<td>\(route.scope?.rawValue ?? "none")</td><td>\(Self.escapeHTML(route.summary))</td></tr>\n"
+            html += "<tr><td>\(route.method.rawValue)</td><td><code>\(HTML.escape(route.path))</code></td>"
+            html += "<td>\(route.scope?.rawValue ?? "none")</td><td>\(HTML.escape(route.summary))</td></tr>\n"
         }
         html += "</table></body></html>\n"
         return Self.text(html, contentType: "text/html; charset=utf-8")
-    }
-
-    static func escapeHTML(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -12,7 +12,7 @@ public struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Run a benchmark and print per-run figures and medians.",
         subcommands: [
             BenchLogCommand.self, BenchProjectCommand.self, BenchDecodeCommand.self, BenchSegmentsCommand.self,
-            BenchIngestCommand.self, BenchCampaignCommand.self, BenchAssistCommand.self,
+            BenchIngestCommand.self, BenchCampaignCommand.self, BenchAssistCommand.self, BenchDashboardCommand.self,
         ])
 
     public init() {}

@@ -206,6 +206,10 @@ def test_customer_search_paging_and_an_inert_hostile_name(node, browser):
     first_page = rows[0].text
     press(browser, browser.find_element(By.ID, "next"))
     wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#customers tbody tr")[0].text != first_page)
+    # The demo data is dated up to yesterday: no "days since" is negative.
+    for customer in node.api("GET", "/api/v1/customers?limit=1000")["customers"]:
+        for field in ("days_since_last_order", "days_since_last_visit", "days_inactive", "days_since_signup"):
+            assert customer[field] is None or customer[field] >= 0, (customer["customer_id"], field)
     search = browser.find_element(By.ID, "q")
     search.send_keys("onerror", Keys.ENTER)
     wait(browser).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#customers tbody tr")) == 1)
@@ -329,6 +333,21 @@ def test_builder_words_to_rule_explain_and_save(node, browser):
     node.segment_id = status
 
 
+def test_an_unsaved_rule_becomes_a_campaign_audience(node, browser):
+    loaded(browser, "/segments/new", node)
+    box = browser.find_element(By.ID, "nl-text")
+    box.send_keys("Pune VIPs")
+    browser.find_element(By.ID, "nl-apply").click()
+    parsed = node.api("POST", "/api/v1/segments/parse", {"text": "Pune VIPs"})
+    wait(browser).until(lambda b: shown_count(b) == parsed["count"])
+    press(browser, browser.find_element(By.ID, "to-campaign"))
+    wait(browser).until(lambda b: b.find_element(By.ID, "app").get_attribute("data-loaded") == "true")
+    audience = Select(browser.find_element(By.ID, "c-segment")).first_selected_option
+    assert audience.get_attribute("value") == "inline" and audience.text.startswith("This rule:"), audience.text
+    shown = wait(browser).until(lambda b: b.find_element(By.ID, "c-audience").text)
+    assert shown.replace(",", "") == f"for {parsed['count']} customers"
+
+
 def test_campaign_create_launch_and_watch_it_reach_the_vendor(node, browser):
     until(lambda: node.api("GET", f"/api/v1/segments/{node.segment_id}"), what="the segment")
     loaded(browser, f"/campaigns/new?segment={node.segment_id}", node)
@@ -399,16 +418,17 @@ def test_campaign_history_and_every_page_at_both_widths(node, browser):
     stats = node.api("GET", f"/api/v1/campaigns/{node.campaign_id}")["stats"]
     assert "Diwali" in row.text and f"{stats['audience']:,}".replace(",", "") in row.text.replace(",", "")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    pages = ["/", "/customers", "/customers/zz-xss", "/segments", "/segments/new", f"/segments/{node.segment_id}",
-             "/campaigns", "/campaigns/new", f"/campaigns/{node.campaign_id}", "/assist", "/admin"]
+    pages = {"overview": "/", "customers": "/customers", "customer": "/customers/zz-xss", "segments": "/segments",
+             "segment-new": "/segments/new", "segment-edit": f"/segments/{node.segment_id}",
+             "campaigns": "/campaigns", "campaign-new": "/campaigns/new",
+             "campaign": f"/campaigns/{node.campaign_id}", "assist": "/assist", "admin": "/admin"}
     browser.get_log("browser")
     for width in (1440, 390):
         browser.set_window_size(width, 1000)
-        for path in pages:
+        for name, path in pages.items():
             browser.get(node.base + path)
             if browser.find_elements(By.ID, "app"):
                 wait(browser).until(lambda b: b.find_element(By.ID, "app").get_attribute("data-loaded") == "true")
-            name = path.strip("/").replace("/", "-") or "overview"
             browser.save_screenshot(str(SCREENSHOTS / f"{name}-{width}.png"))
             overflow = browser.execute_script(
                 "return document.documentElement.scrollWidth - document.documentElement.clientWidth")

@@ -1,22 +1,9 @@
 // The AI assist page: words → rules with the live count, message suggestions, campaign summaries.
 // Every value from the server is put into the page as text (textContent), never as markup.
 
-const csrf = document.querySelector('meta[name="csrf-token"]').content;
-let lastRule = null;
+import { api as call } from "./common.js";
 
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    headers["X-CSRF-Token"] = csrf;
-  }
-  const response = await fetch(path, {
-    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(json.detail || `HTTP ${response.status}`);
-  return json;
-}
+let lastRule = null;
 
 function line(parent, label, value, id) {
   const row = document.createElement("div");

@@ -1,7 +1,7 @@
 // The segment builder: nested AND/OR groups and NOT, conditions and groups dragged between groups (SortableJS from
 // Debian's libjs-sortable), pickers from the field catalogue, the live audience count as you type, the rule in
 // English, problems shown at the condition they point to, words → rule, sample, explain, save, delete, CSV.
-import { api, el, formatNumber, page, seg, showProblem } from "./common.js";
+import { api, el, formatNumber, page, seg, showProblem, markLoaded } from "./common.js";
 import { explainLines, pointerOwner, readValue, ruleToTree, treeToRule, valueShape } from "./rules.js";
 
 const { id: segmentID, currency, writes } = page();
@@ -244,10 +244,8 @@ async function count() {
       document.getElementById("english").textContent = answer.english ?? "";
       document.getElementById("sample").replaceChildren(...answer.sample.map((customer) => el("li", {},
         el("a", { href: `/customers/${seg(customer)}`, text: customer }))));
-      if (started !== null) {
-        const rendered = performance.now();
-        window.cohortTimings.push(rendered - started);
-      }
+      // Keystroke (the event's own time stamp) to the frame that paints the new count.
+      if (started !== null) requestAnimationFrame(() => window.cohortTimings.push(performance.now() - started));
     }
   } catch (error) {
     if (!pending) {
@@ -270,14 +268,14 @@ root.addEventListener("keydown", (event) => {
   const node = event.target.closest(".rule-condition, .rule-group");
   if (moveByKey(node, event.key)) {
     event.preventDefault();
-    changed(performance.now());
+    changed(event.timeStamp);
   }
 });
 root.addEventListener("input", (event) => {
-  if (event.target.matches(".cond-input")) changed(performance.now());
+  if (event.target.matches(".cond-input")) changed(event.timeStamp);
 });
 root.addEventListener("change", (event) => {
-  const at = performance.now();
+  const at = event.timeStamp;
   const target = event.target;
   const condition = target.closest(".rule-condition");
   if (target.matches(".cond-field")) setOperators(condition, target.value);
@@ -298,7 +296,7 @@ root.addEventListener("change", (event) => {
 root.addEventListener("click", (event) => {
   const button = event.target.closest("button");
   if (!button) return;
-  const at = performance.now();
+  const at = event.timeStamp;
   const group = button.closest(".rule-group");
   if (button.matches(".add-condition")) {
     const condition = conditionElement(defaultCondition(), false);
@@ -387,9 +385,15 @@ function enableSaved(id) {
   csv.hidden = false;
   const campaign = document.getElementById("to-campaign");
   campaign.href = `/campaigns/new?segment=${seg(id)}`;
-  campaign.hidden = !writes;
   document.getElementById("delete").hidden = !writes;
 }
+
+// "New campaign": the saved segment's audience, or (unsaved) this rule inline.
+document.getElementById("to-campaign").addEventListener("click", (event) => {
+  if (savedID) return;
+  event.preventDefault();
+  window.location.assign(`/campaigns/new?rules=${encodeURIComponent(JSON.stringify(currentRule().rule))}`);
+});
 
 document.getElementById("delete").addEventListener("click", async () => {
   if (!savedID || !window.confirm("Delete this segment? Campaigns already launched keep their audience.")) return;
@@ -420,8 +424,9 @@ try {
     setTree({ and: [defaultCondition()] });
   }
   if (!writes) document.getElementById("save").hidden = true;
+  document.getElementById("to-campaign").hidden = !writes;
   changed(performance.now());
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
 } catch (error) {
   showProblem(error);
 }

@@ -1,6 +1,6 @@
 // A new campaign: audience from a saved segment, message template with its variables and a rendered preview for
 // sample customers of the audience, suggestions, then a draft and a launch confirmed with the audience's size.
-import { api, debounce, el, formatNumber, page, seg, showProblem } from "./common.js";
+import { api, debounce, el, formatNumber, page, seg, showProblem, markLoaded } from "./common.js";
 
 const { currency } = page();
 const form = document.getElementById("campaign-form");
@@ -10,8 +10,17 @@ const status = document.getElementById("c-status");
 let campaignID = null;
 let audience = null;
 
+// An inline rule handed over by the builder (`?rules=`), offered beside the saved segments.
+const query = new URLSearchParams(window.location.search);
+let inlineRule = null;
+try {
+  inlineRule = query.get("rules") ? JSON.parse(query.get("rules")) : null;
+} catch {
+  inlineRule = null;
+}
+
 function audienceBody() {
-  return { segment_id: segmentSelect.value };
+  return segmentSelect.value === "inline" ? { rules: inlineRule } : { segment_id: segmentSelect.value };
 }
 
 async function preview() {
@@ -41,13 +50,18 @@ async function start() {
     api("GET", "/api/v1/segments"),
     api("POST", "/api/v1/campaigns/preview", { template: " " }),
   ]);
-  if (!segments.segments.length) {
-    showProblem(new Error("Save a segment first: a campaign goes to a saved segment's audience."));
+  const options = segments.segments.map((segment) => el("option", { value: segment.segment_id,
+    text: `${segment.name} (${formatNumber(segment.size, currency)})` }));
+  if (inlineRule) {
+    const english = await api("POST", "/api/v1/segments/preview", { rules: inlineRule, sample: 0 })
+      .then((answer) => answer.english).catch(() => "the rule from the builder");
+    options.unshift(el("option", { value: "inline", text: `This rule: ${english}` }));
   }
-  segmentSelect.replaceChildren(...segments.segments.map((segment) => el("option", { value: segment.segment_id,
-    text: `${segment.name} (${formatNumber(segment.size, currency)})` })));
-  const wanted = new URLSearchParams(window.location.search).get("segment");
-  if (wanted) segmentSelect.value = wanted;
+  if (!options.length) {
+    showProblem(new Error("Save a segment (or build a rule) first: a campaign needs an audience."));
+  }
+  segmentSelect.replaceChildren(...options);
+  if (query.get("segment")) segmentSelect.value = query.get("segment");
   document.getElementById("c-variables").replaceChildren(...fields.known_variables.map((name) => el("button", {
     type: "button", class: "btn btn-link btn-sm p-0 me-2 insert-variable", text: `{{${name}}}`,
     onclick: () => {
@@ -58,7 +72,7 @@ async function start() {
     },
   })));
   await preview();
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
 }
 
 template.addEventListener("input", schedulePreview);

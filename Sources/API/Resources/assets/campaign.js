@@ -1,7 +1,7 @@
 // One campaign: funnel (queued → sent → delivered → opened/clicked), delivery over time (Chart.js from Debian's
 // libjs-chart.js), failed messages with reasons, retry-failed, pause/resume/cancel, the summary and the audit
 // trail. Polled every second while the campaign is launching or running, every 10 s otherwise.
-import { api, el, formatNumber, formatPercent, formatTime, page, seg, showProblem } from "./common.js";
+import { api, el, formatNumber, formatPercent, formatTime, page, seg, showProblem, markLoaded } from "./common.js";
 
 const { id, currency, writes } = page();
 const base = `/api/v1/campaigns/${seg(id)}`;
@@ -103,7 +103,7 @@ async function refresh() {
   }
   await Promise.all(jobs);
   document.getElementById("updated").textContent = `Updated ${new Date().toLocaleTimeString()}`;
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
   return live;
 }
 

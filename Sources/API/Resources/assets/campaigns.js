@@ -1,5 +1,5 @@
 // Campaign history, most recent first, with live progress (polled every 2 s while any campaign is running).
-import { api, el, formatNumber, formatPercent, page, seg } from "./common.js";
+import { api, el, formatNumber, formatPercent, page, seg, markLoaded } from "./common.js";
 
 const { currency, writes } = page();
 document.getElementById("new-campaign").hidden = !writes;
@@ -29,7 +29,7 @@ async function refresh() {
   el("td", { class: "text-end", text: formatNumber(campaign.stats.opened, currency) }),
   progress(campaign)))
     : [el("tr", {}, el("td", { colspan: 8, class: "text-muted", text: "No campaign yet." }))]));
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
   return answer.campaigns.some((campaign) => campaign.status === "running" || campaign.launch?.state === "appending");
 }
 

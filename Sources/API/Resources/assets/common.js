@@ -106,3 +106,10 @@ export function showProblem(error) {
 
 /** Percent-encodes one path segment. */
 export const seg = (value) => encodeURIComponent(value);
+
+/** Marks the page interactive: its data is shown (`#app[data-loaded]`, and the `cohort-loaded` performance mark that
+ * `cohort bench dashboard` reads, set once per page load). */
+export function markLoaded() {
+  document.getElementById("app").dataset.loaded = "true";
+  if (!performance.getEntriesByName("cohort-loaded").length) performance.mark("cohort-loaded");
+}

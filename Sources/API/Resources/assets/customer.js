@@ -1,6 +1,6 @@
 // One customer: profile, aggregates and day fields, the saved segments they are in, the messages sent to them, and
 // the timeline newest first with each event's payload fetched on demand.
-import { api, el, formatMoney, formatNumber, formatTime, page, seg, showProblem } from "./common.js";
+import { api, el, formatMoney, formatNumber, formatTime, page, seg, showProblem, markLoaded } from "./common.js";
 
 const { id, currency } = page();
 const base = `/api/v1/customers/${seg(id)}`;
@@ -91,7 +91,7 @@ document.getElementById("older").addEventListener("click", () => timeline(cursor
 try {
   await profile();
   await Promise.all([segments(), messages(), timeline(null)]);
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
 } catch (error) {
   showProblem(error);
 }

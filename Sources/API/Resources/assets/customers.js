@@ -1,5 +1,5 @@
 // Customers: search by id, name or e-mail, filter by city and tag, page through by cursor.
-import { api, el, formatMoney, formatNumber, page } from "./common.js";
+import { api, el, formatMoney, formatNumber, page, markLoaded } from "./common.js";
 
 const { currency } = page();
 const table = document.querySelector("#customers tbody");
@@ -35,7 +35,7 @@ async function load(after) {
     next.disabled = !cursor;
     first.disabled = !after;
     status.textContent = answer.customers.length ? `${answer.customers.length} shown` : "No customer matches.";
-    document.getElementById("app").dataset.loaded = "true";
+    markLoaded();
   } catch (error) {
     status.textContent = error.message;
   }

@@ -1,6 +1,6 @@
 // The overview: revenue, orders and their daily trend (the daily read model), active campaigns with live progress,
 // projector lag, folding rate and dead letters. Refreshed every 5 s.
-import { api, el, formatMoney, formatNumber, formatPercent, page } from "./common.js";
+import { api, el, formatMoney, formatNumber, formatPercent, page, markLoaded } from "./common.js";
 
 const { currency } = page();
 let chart = null;
@@ -64,7 +64,7 @@ function render(overview) {
 async function refresh() {
   try {
     render(await api("GET", "/api/v1/overview?days=30"));
-    document.getElementById("app").dataset.loaded = "true";
+    markLoaded();
   } catch (error) {
     document.getElementById("overview-figures").replaceChildren(el("div", { class: "text-danger", text: error.message }));
   }

@@ -1,5 +1,5 @@
 // Saved segments with their live size and rule in English.
-import { api, el, formatNumber, formatTime, page, seg } from "./common.js";
+import { api, el, formatNumber, formatTime, page, seg, markLoaded } from "./common.js";
 
 const { currency, writes } = page();
 document.getElementById("new-segment").hidden = !writes;
@@ -13,7 +13,7 @@ try {
     el("td", { class: "small d-none d-md-table-cell",
       text: `${formatTime(segment.saved_at)}${segment.saved_by ? ` by ${segment.saved_by}` : ""}` })))
     : [el("tr", {}, el("td", { colspan: 4, class: "text-muted", text: "No saved segment yet." }))]));
-  document.getElementById("app").dataset.loaded = "true";
+  markLoaded();
 } catch (error) {
   document.querySelector("#segment-list tbody").replaceChildren(el("tr", {}, el("td", { colspan: 4,
     class: "text-danger", text: error.message })));
