@@ -387,6 +387,9 @@ def test_campaign_create_launch_and_watch_it_reach_the_vendor(node, browser):
         return delivered > 0 and page_stage("delivered") == delivered
     until(receipts_settled, timeout=60, what="the delivered receipts on the page")
     assert browser.execute_script("return !!Chart.getChart('delivery-chart')")
+    minutes = node.api("GET", f"/api/v1/campaigns/{campaign_id}/delivery")["minutes"]
+    assert sum(minute["sent"] for minute in minutes) == vendor["accepted"], "the delivery model adds up"
+    assert sum(minute["failed"] for minute in minutes) == vendor["rejected"]
     failures = browser.find_elements(By.CSS_SELECTOR, "#failed .failure-reason")
     assert failures and all(cell.text for cell in failures), "failed messages with their reasons"
     assert "Diwali" in wait(browser).until(lambda b: b.find_element(By.ID, "summary").text)

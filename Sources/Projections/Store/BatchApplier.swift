@@ -244,6 +244,8 @@ struct BatchApplier<Sink: RowSink> {
         }
         var (updated, newStats) = CampaignFold.apply(payload, at: time, to: before, stats: currentStats)
         counterDeltas.unmatchedReceipts += Int64(newStats.unmatchedReceipts - currentStats.unmatchedReceipts)
+        counterDeltas.messageChanged(
+            campaignID: campaignID, at: updated.history.last?.at ?? time, before: currentStats, after: newStats)
         stats[ByteString(campaignID)] = newStats
         if let customerID = updated.customerID {
             if try isErased(customerID, in: txn) {
@@ -294,6 +296,14 @@ struct BatchApplier<Sink: RowSink> {
                 ?? DailyFigures()
             figures.revenueUnits += delta.revenueUnits
             figures.orders += delta.orders
+            try txn.put(store.counters, key: key, value: figures.encoded)
+        }
+        for (minute, delta) in counterDeltas.delivery.sorted(by: { $0.key < $1.key }) {
+            let key = minute.key
+            var figures =
+                try txn.withValue(store.counters, key: key) { $0.flatMap(DeliveryFigures.init(encoded:)) }
+                ?? DeliveryFigures()
+            figures.add(delta)
             try txn.put(store.counters, key: key, value: figures.encoded)
         }
         return BatchChanges(customers: customerStates)

@@ -10,6 +10,19 @@ struct CounterDeltas {
     /// Net revenue (minor units) and counting orders added per UTC day of the orders' placement.
     var daily: [Int64: DailyFigures] = [:]
 
+    /// Message outcomes per campaign and minute: sends, failures and delivered receipts as they happened.
+    var delivery: [DeliveryMinute: DeliveryFigures] = [:]
+
+    /// Counts what a message event moved in its campaign's stats at `time`: each new send, failure and delivery.
+    mutating func messageChanged(campaignID: String, at time: Timestamp, before: CampaignStats, after: CampaignStats) {
+        let added = DeliveryFigures(
+            sent: Int64(max(0, after.sent - before.sent)), failed: Int64(max(0, after.failed - before.failed)),
+            delivered: Int64(max(0, after.delivered - before.delivered)))
+        guard added != DeliveryFigures() else { return }
+        delivery[DeliveryMinute(campaignID: campaignID, minute: DeliveryMinute.minute(of: time)), default: .init()]
+            .add(added)
+    }
+
     /// Moves the daily figures from what `before` contributed to what `after` contributes.
     mutating func orderChanged(before: OrderState?, after: OrderState?) {
         if let before, before.counts, let placedAt = before.placedAt {
@@ -76,5 +89,65 @@ public struct DailyFigures: Sendable, Equatable {
         guard bytes.count == 16 else { return nil }
         revenueUnits = Int64(bigEndian: bytes.loadUnaligned(as: Int64.self))
         orders = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+    }
+}
+
+/// A campaign and a minute (since 1970, UTC) of the delivery read model.
+struct DeliveryMinute: Hashable, Comparable {
+    let campaignID: String
+    let minute: Int64
+
+    static func minute(of time: Timestamp) -> Int64 {
+        let perMinute: Int64 = 60_000_000
+        return time.microseconds >= 0 ? time.microseconds / perMinute : (time.microseconds - perMinute + 1) / perMinute
+    }
+
+    static func < (a: DeliveryMinute, b: DeliveryMinute) -> Bool {
+        a.campaignID != b.campaignID
+            ? Array(a.campaignID.utf8).lexicographicallyPrecedes(b.campaignID.utf8)
+            : a.minute < b.minute
+    }
+
+    static let keyPrefix = "delivery/"
+
+    /// `delivery/` + the campaign id + NUL (ids hold no control characters) + the minute biased to sort in order.
+    static func prefix(_ campaignID: String) -> [UInt8] { Array(keyPrefix.utf8) + Array(campaignID.utf8) + [0] }
+
+    var key: [UInt8] {
+        var key = Self.prefix(campaignID)
+        StoreKeys.append(UInt64(bitPattern: minute) ^ (1 << 63), to: &key)
+        return key
+    }
+
+    static func minute(fromKey key: UnsafeRawBufferPointer) -> Int64? {
+        guard key.count >= 8 else { return nil }
+        let biased = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+        return Int64(bitPattern: biased ^ (1 << 63))
+    }
+}
+
+/// One campaign-minute of the delivery read model: messages sent, failed and delivered in that minute.
+public struct DeliveryFigures: Sendable, Equatable {
+    public var sent: Int64 = 0
+    public var failed: Int64 = 0
+    public var delivered: Int64 = 0
+
+    public init(sent: Int64 = 0, failed: Int64 = 0, delivered: Int64 = 0) {
+        (self.sent, self.failed, self.delivered) = (sent, failed, delivered)
+    }
+
+    mutating func add(_ other: DeliveryFigures) {
+        sent += other.sent
+        failed += other.failed
+        delivered += other.delivered
+    }
+
+    var encoded: [UInt8] { StoreKeys.int64(sent) + StoreKeys.int64(failed) + StoreKeys.int64(delivered) }
+
+    init?(encoded bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 24 else { return nil }
+        sent = Int64(bigEndian: bytes.loadUnaligned(as: Int64.self))
+        failed = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+        delivered = Int64(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: Int64.self))
     }
 }

@@ -345,6 +345,23 @@ public final class ReadModelStore: @unchecked Sendable {
         return result
     }
 
+    /// The delivery read model of one campaign: messages sent, failed and delivered per minute (since 1970, UTC),
+    /// in time order; minutes without any are absent.
+    public func deliveryMinutes(ofCampaign id: String) throws -> [(minute: Int64, figures: DeliveryFigures)] {
+        let prefix = DeliveryMinute.prefix(id)
+        var result: [(minute: Int64, figures: DeliveryFigures)] = []
+        try environment.read { txn in
+            try txn.forEach(counters, from: prefix) { key, value in
+                guard key.count == prefix.count + 8, key.starts(with: prefix),
+                    let minute = DeliveryMinute.minute(fromKey: key), let figures = DeliveryFigures(encoded: value)
+                else { return false }
+                result.append((minute, figures))
+                return true
+            }
+        }
+        return result
+    }
+
     /// The named counters.
     public enum Counter: String, CaseIterable, Sendable {
         case events, duplicates, deadLetters = "dead_letters", customers
