@@ -147,19 +147,21 @@ extension CohortAPI {
             ]))
     }
 
-    /// Accepts a launch at once and appends its messages in the background (`LaunchTracker`): the answer carries
-    /// the audience and the launch's progress, which `GET /campaigns/{id}` reports until the campaign is running.
-    /// A launch already appending answers with its progress; a finished one leaves a running campaign (409 again).
+    /// Accepts a launch at once: `crm.campaign.launching` (the audience fixed) is made durable, then the messages are
+    /// appended in the background (`LaunchTracker`); the answer carries the audience and the launch's progress,
+    /// which `GET /campaigns/{id}` reports too. A launch already appending here answers with its progress; a
+    /// campaign left launching by a node that stopped is resumed with its fixed audience; a finished launch leaves
+    /// a running campaign (409 again).
     private func launch(_ request: Request, _ context: CohortRequestContext) async throws -> Response {
         let campaign = try campaign(context)
         let bytes = try await body(request)
         var asOf = campaign.audienceAsOf ?? Self.now()
-        if !bytes.isEmpty, case .object(let object) = try? JSONParser.parse(bytes), let text = object["audience_as_of"]
+        if campaign.status == .draft, !bytes.isEmpty, case .object(let object) = try? JSONParser.parse(bytes),
+            let text = object["audience_as_of"]
         {
             asOf = try Self.asOf(text.stringValue ?? "")
         }
-        let launches = dependencies.launches
-        if let progress = launches.progress(campaign.campaignID), progress.state == .appending {
+        if let progress = dependencies.launches.progress(campaign.campaignID), progress.state == .appending {
             return Self.json(launchAnswer(campaign.campaignID, asOf: asOf, progress), status: .accepted)
         }
         let rule: Rule
@@ -169,14 +171,37 @@ extension CohortAPI {
             audience = try CampaignPlanner.checkLaunch(
                 campaign, rule: rule, index: dependencies.index, asOf: asOf,
                 audienceMax: dependencies.configuration.audienceMax)
-        } catch { throw Self.problem(error) }
-        if launches.start(campaign.campaignID, audience: audience) {
-            let actor = context.actor
-            let (api, asOf) = (self, asOf)
-            Task.detached { @Sendable in await api.appendLaunch(campaign, rule: rule, asOf: asOf, actor: actor) }
-        }
+            if campaign.status == .draft {
+                try await append([
+                    CampaignPlanner.launching(
+                        campaign, asOf: asOf, audience: audience, now: Self.now(), actor: context.actor)
+                ])
+            }
+        } catch let problem as CampaignPlanner.Problem { throw Self.problem(problem) }
+        startLaunch(campaign, rule: rule, asOf: asOf, audience: audience, actor: context.actor)
         return Self.json(
-            launchAnswer(campaign.campaignID, asOf: asOf, launches.progress(campaign.campaignID)), status: .accepted)
+            launchAnswer(campaign.campaignID, asOf: asOf, dependencies.launches.progress(campaign.campaignID)),
+            status: .accepted)
+    }
+
+    /// Starts appending a launch's messages in the background, unless this node is at it already.
+    private func startLaunch(_ campaign: CampaignState, rule: Rule, asOf: Timestamp, audience: Int, actor: String?) {
+        guard dependencies.launches.start(campaign.campaignID, audience: audience) else { return }
+        let api = self
+        Task.detached { @Sendable in await api.appendLaunch(campaign, rule: rule, asOf: asOf, actor: actor) }
+    }
+
+    /// Resumes every launch a stopped node left under way (campaigns `launching`), with the audience its
+    /// `crm.campaign.launching` fixed: called once the projector has caught up. Messages already queued fold once.
+    public func resumeLaunches() {
+        for campaign in (try? dependencies.store.allCampaigns()) ?? [] where campaign.status == .launching {
+            guard let rule = try? CampaignPlanner.rule(of: campaign, store: dependencies.store, decoder: ruleDecoder)
+            else { continue }
+            dependencies.logger.info("resuming a launch", metadata: ["campaign": "\(campaign.campaignID)"])
+            startLaunch(
+                campaign, rule: rule, asOf: campaign.audienceAsOf ?? Self.now(), audience: Int(campaign.audience ?? 0),
+                actor: nil)
+        }
     }
 
     private func launchAnswer(_ id: String, asOf: Timestamp, _ progress: LaunchTracker.Progress?) -> JSONValue {

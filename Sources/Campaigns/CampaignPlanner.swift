@@ -93,13 +93,12 @@ public enum CampaignPlanner {
         return rule
     }
 
-    /// Launch: the queued messages of the audience at `asOf` (personalised), then `launched` last, so that a launch
-    /// cut short by a crash can simply be repeated (message ids are `campaign:customer`, so repeats fold once).
-    /// Whether `campaign` may be launched now (a draft, an audience within `audienceMax`): its audience size.
+    /// Whether `campaign` may be launched now (a draft, or a launch under way being resumed; an audience within
+    /// `audienceMax`): its audience size.
     public static func checkLaunch(
         _ campaign: CampaignState, rule: Rule, index: CustomerIndex, asOf: Timestamp, audienceMax: Int
     ) throws(Problem) -> Int {
-        guard campaign.status == .draft else {
+        guard campaign.status == .draft || campaign.status == .launching else {
             throw Problem(
                 "", "the campaign is \(campaign.status.rawValue); only a draft can be launched", isConflict: true)
         }
@@ -110,6 +109,21 @@ public enum CampaignPlanner {
         return size
     }
 
+    /// The launch accepted: `crm.campaign.launching` fixes the audience (`asOf`, its size) before any message is
+    /// queued, so that a node that stops mid-launch leaves a campaign any node resumes with the same audience.
+    public static func launching(
+        _ campaign: CampaignState, asOf: Timestamp, audience: Int, now: Timestamp, actor: String? = nil
+    ) throws(Problem) -> CloudEvent {
+        try make(
+            .campaignLaunching,
+            [
+                ("campaign_id", .string(campaign.campaignID)), ("audience_as_of", .string(asOf.description)),
+                ("audience", .number(JSONNumber(Int64(audience)))),
+            ] + actorMember(actor), now: now, id: "\(campaign.campaignID):launching")
+    }
+
+    /// Launch: the queued messages of the audience at `asOf` (personalised), then `launched` last, so that a launch
+    /// cut short by a crash can simply be repeated (message ids are `campaign:customer`, so repeats fold once).
     public static func launch(
         _ campaign: CampaignState, rule: Rule, index: CustomerIndex, store: ReadModelStore, asOf: Timestamp,
         now: Timestamp, audienceMax: Int = 5_000_000, actor: String? = nil
@@ -150,7 +164,7 @@ public enum CampaignPlanner {
         switch type {
         case .campaignPaused: allowed = [.running]
         case .campaignResumed: allowed = [.paused]
-        case .campaignCancelled: allowed = [.draft, .running, .paused]
+        case .campaignCancelled: allowed = [.draft, .launching, .running, .paused]
         default: allowed = []
         }
         guard allowed.contains(campaign.status) else {

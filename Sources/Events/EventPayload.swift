@@ -86,7 +86,7 @@ public struct CampaignCreated: Sendable, Equatable {
     public var actor: String?
 }
 
-/// `crm.campaign.launched`.
+/// `crm.campaign.launched`, and `crm.campaign.launching` (the same fields: the launch as accepted).
 public struct CampaignLaunched: Sendable, Equatable {
     public var campaignID: String
     public var audienceAsOf: Timestamp?
@@ -135,6 +135,7 @@ public enum EventPayload: Sendable, Equatable {
     case segmentDeleted(segmentID: String)
     indirect case campaignCreated(CampaignCreated)
     case campaignLaunched(CampaignLaunched)
+    case campaignLaunching(CampaignLaunched)
     case campaignPaused(CampaignTransition)
     case campaignResumed(CampaignTransition)
     case campaignCancelled(CampaignTransition)
@@ -250,11 +251,11 @@ extension EventPayload {
                     template: fields.string("template") ?? "", channel: fields.string("channel") ?? "",
                     rateLimitPerSecond: fields.integer("rate_limit_per_second"),
                     audienceAsOf: fields.timestamp("audience_as_of"), actor: fields.string("actor")))
-        case .campaignLaunched:
-            self = .campaignLaunched(
-                CampaignLaunched(
-                    campaignID: fields.string("campaign_id") ?? "", audienceAsOf: fields.timestamp("audience_as_of"),
-                    audience: fields.integer("audience"), actor: fields.string("actor")))
+        case .campaignLaunched, .campaignLaunching:
+            let launch = CampaignLaunched(
+                campaignID: fields.string("campaign_id") ?? "", audienceAsOf: fields.timestamp("audience_as_of"),
+                audience: fields.integer("audience"), actor: fields.string("actor"))
+            self = type == .campaignLaunched ? .campaignLaunched(launch) : .campaignLaunching(launch)
         case .campaignPaused: self = .campaignPaused(fields.transition)
         case .campaignResumed: self = .campaignResumed(fields.transition)
         case .campaignCancelled: self = .campaignCancelled(fields.transition)

@@ -26,6 +26,9 @@ public enum EventType: String, Sendable, CaseIterable {
     case messageSent = "crm.message.sent"
     case messageFailed = "crm.message.failed"
     case messageReceipt = "crm.message.receipt"
+    /// A launch accepted and under way: its audience is fixed; `crm.campaign.launched` follows once every message is
+    /// queued. Last in this list: a type's position is its code in stored timelines.
+    case campaignLaunching = "crm.campaign.launching"
 
     /// The stream (topic) this type is published on.
     public var stream: EventStream {
@@ -33,7 +36,7 @@ public enum EventType: String, Sendable, CaseIterable {
         case .customerUpserted, .customerErased: .customers
         case .orderPlaced, .orderCancelled, .orderRefunded: .orders
         case .visitRecorded: .activity
-        case .segmentSaved, .segmentDeleted, .campaignCreated, .campaignLaunched, .campaignPaused,
+        case .segmentSaved, .segmentDeleted, .campaignCreated, .campaignLaunching, .campaignLaunched, .campaignPaused,
             .campaignResumed, .campaignCancelled, .campaignCompleted:
             .campaigns
         case .messageQueued, .messageSent, .messageFailed, .messageReceipt: .deliveries
@@ -61,7 +64,7 @@ public enum EventType: String, Sendable, CaseIterable {
         case .segmentSaved: EventSpecs.segmentSaved
         case .segmentDeleted: EventSpecs.segmentDeleted
         case .campaignCreated: EventSpecs.campaignCreated
-        case .campaignLaunched: EventSpecs.campaignLaunched
+        case .campaignLaunched, .campaignLaunching: EventSpecs.campaignLaunched
         case .campaignPaused, .campaignResumed, .campaignCancelled, .campaignCompleted: EventSpecs.campaignTransition
         case .messageQueued: EventSpecs.messageQueued
         case .messageSent: EventSpecs.messageSent

@@ -137,7 +137,9 @@ struct AssistRouteTests {
         // The key is never logged, whatever happened.
         #expect(logs.records.contains { $0.message.contains("language model") })
         for record in logs.records {
-            #expect(!record.message.contains(Self.key) && !record.metadata.values.contains { $0.contains(Self.key) })
+            #expect(
+                !record.message.contains(Self.key) && !record.metadata.values.contains { $0.contains(Self.key) },
+                "\(record.message) \(record.metadata)")
         }
     }
 

@@ -84,7 +84,10 @@ public func buildApplication(
     }
 
     var services: [any Service] = [LogService(log: log)]
-    if options.runsProjector { services.append(ProjectorService(projector: projector)) }
+    if options.runsProjector {
+        services.append(ProjectorService(projector: projector))
+        services.append(LaunchResumeService(projector: projector, api: api))
+    }
     if !configuration.vendorURL.isEmpty {
         var delivery = DeliveryWorker.Configuration(
             vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
@@ -128,6 +131,28 @@ struct ProjectorService: Service {
         } onGracefulShutdown: {
             projector.stop()
         }
+    }
+}
+
+/// Resumes the campaign launches a stopped node left under way, once the projector has caught up with the log.
+struct LaunchResumeService: Service, CustomStringConvertible {
+    let projector: Projector
+    let api: CohortAPI
+    /// What service-lifecycle logs: the default description would print the configuration, secrets included.
+    var description: String { "LaunchResumeService" }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let lag = projector.lag()
+                if !lag.isEmpty, lag.values.allSatisfy({ $0 == 0 }) {
+                    api.resumeLaunches()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        try? await gracefulShutdown()
     }
 }
 

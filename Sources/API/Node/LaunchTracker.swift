@@ -1,10 +1,10 @@
 import Foundation
 import Synchronization
 
-/// Campaign launches this node is appending in the background: a launch is accepted at once (202) and its
-/// personalised messages are appended in durable slices while the page shows the progress. Kept per node and in
-/// memory: a launch cut short by a crash leaves the campaign a draft (`crm.campaign.launched` comes last) and is
-/// repeated safely, since the same message ids fold once.
+/// Campaign launches this node is appending in the background: a launch is accepted at once (202, after
+/// `crm.campaign.launching` is durable) and its personalised messages are appended in durable slices while the page
+/// shows the progress. Kept per node and in memory: a launch cut short by a crash leaves the campaign launching, and
+/// the next node to catch up resumes it (`CohortAPI.resumeLaunches`); the same message ids fold once.
 public final class LaunchTracker: Sendable {
     public struct Progress: Sendable, Equatable {
         public enum State: String, Sendable { case appending, done, failed }

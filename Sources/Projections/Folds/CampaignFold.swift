@@ -20,8 +20,15 @@ public enum CampaignFold {
             state.createdAt = time
             state.record("created", by: created.actor, at: time)
             return state
-        case .campaignLaunched(let launched):
+        case .campaignLaunching(let launching):
+            // The audience is fixed now; the actor is recorded with `launched`, once every message is queued.
             guard var state = campaign, state.status == .draft else { return campaign }
+            state.status = .launching
+            state.audienceAsOf = launching.audienceAsOf ?? state.audienceAsOf ?? time
+            state.audience = launching.audience
+            return state
+        case .campaignLaunched(let launched):
+            guard var state = campaign, state.status == .draft || state.status == .launching else { return campaign }
             state.status = .running
             state.launchedAt = time
             state.audienceAsOf = launched.audienceAsOf ?? state.audienceAsOf ?? time
@@ -34,8 +41,8 @@ public enum CampaignFold {
             return transition(campaign, from: [.paused], to: .running, at: time, by: change.actor, as: "resumed")
         case .campaignCancelled(let change):
             return transition(
-                campaign, from: [.draft, .running, .paused], to: .cancelled, at: time, by: change.actor, as: "cancelled"
-            )
+                campaign, from: [.draft, .launching, .running, .paused], to: .cancelled, at: time, by: change.actor,
+                as: "cancelled")
         case .campaignCompleted(let change):
             return transition(
                 campaign, from: [.running, .paused], to: .completed, at: time, by: change.actor, as: "completed")

@@ -58,7 +58,8 @@ public struct CampaignStats: Sendable, Equatable {
 public struct CampaignState: Sendable, Equatable {
     /// `draft → running → (paused ⇄ running) → completed | cancelled`.
     public enum Status: String, Sendable, CaseIterable {
-        case draft, running, paused, completed, cancelled
+        /// `launching`: accepted, its messages being queued (`crm.campaign.launching` … `crm.campaign.launched`).
+        case draft, launching, running, paused, completed, cancelled
     }
 
     public let campaignID: String

@@ -211,7 +211,7 @@ struct BatchApplier<Sink: RowSink> {
     private func campaignID(of payload: EventPayload) -> String? {
         switch payload {
         case .campaignCreated(let value): value.campaignID
-        case .campaignLaunched(let value): value.campaignID
+        case .campaignLaunched(let value), .campaignLaunching(let value): value.campaignID
         case .campaignPaused(let value), .campaignResumed(let value), .campaignCancelled(let value),
             .campaignCompleted(let value):
             value.campaignID

@@ -11,10 +11,10 @@ let lastDeliveryAt = 0;
 
 function funnel(campaign) {
   const stats = campaign.stats;
-  const launching = campaign.launch?.state === "appending";
+  const launching = campaign.launch?.state === "appending" || campaign.status === "launching";
   const rows = [
-    ["Audience", launching ? campaign.launch.audience : stats.audience, null],
-    ["Queued", stats.queued, launching ? campaign.launch.audience : stats.audience],
+    ["Audience", launching ? campaign.launch?.audience ?? stats.audience : stats.audience, null],
+    ["Queued", stats.queued, launching ? campaign.launch?.audience ?? stats.audience : stats.audience],
     ["Sent", stats.sent, stats.queued], ["Delivered", stats.delivered, stats.sent],
     ["Opened", stats.opened, stats.delivered], ["Clicked", stats.clicked, stats.opened],
     ["Failed", stats.failed, stats.queued], ["Pending", stats.pending, stats.queued],
@@ -31,7 +31,7 @@ function actions(campaign) {
   const show = (name, visible) => { document.getElementById(name).hidden = !(writes && visible); };
   show("pause", campaign.status === "running");
   show("resume", campaign.status === "paused");
-  show("cancel", ["draft", "running", "paused"].includes(campaign.status));
+  show("cancel", ["draft", "launching", "running", "paused"].includes(campaign.status));
   show("retry", campaign.stats.failed > 0 && ["running", "paused", "completed"].includes(campaign.status));
 }
 
@@ -73,11 +73,12 @@ async function failed() {
 async function refresh() {
   const campaign = await api("GET", base);
   document.getElementById("campaign-name").textContent = campaign.name;
-  const launching = campaign.launch?.state === "appending";
+  const launching = campaign.launch?.state === "appending" || campaign.status === "launching";
   document.getElementById("campaign-status").textContent = launching ? "launching" : campaign.status;
   const stats = campaign.stats;
-  const audience = launching ? campaign.launch.audience : stats.audience;
-  const done = launching ? campaign.launch.appended : stats.sent + stats.failed;
+  // Launching on another node: its progress is what the read model has queued so far.
+  const audience = launching ? campaign.launch?.audience ?? stats.audience : stats.audience;
+  const done = launching ? campaign.launch?.appended ?? stats.queued : stats.sent + stats.failed;
   const bar = document.getElementById("progress");
   bar.style.width = audience ? `${(100 * done) / audience}%` : "0%";
   bar.textContent = launching ? `queueing ${formatPercent(done, audience)}` : formatPercent(done, audience);
