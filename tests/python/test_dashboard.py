@@ -335,6 +335,11 @@ def test_builder_words_to_rule_explain_and_save(node, browser):
     assert browser.current_url.endswith(f"/segments/{status}")
     csv = browser.find_element(By.ID, "csv").get_attribute("href")
     assert csv.endswith(f"/api/v1/segments/{status}/members?format=csv")
+    # The export as the browser downloads it, with the session: a header line and one line per member.
+    lines = browser.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.text()).then(t => done(t.trim().split('\\n')))",
+        csv)
+    assert len(lines) == saved["size"] + 1 and "zz-xss" in "\n".join(lines)
     node.segment_id = status
 
 
@@ -397,9 +402,9 @@ def test_campaign_create_launch_and_watch_it_reach_the_vendor(node, browser):
     minutes = node.api("GET", f"/api/v1/campaigns/{campaign_id}/delivery")["minutes"]
     assert sum(minute["sent"] for minute in minutes) == vendor["accepted"], "the delivery model adds up"
     assert sum(minute["failed"] for minute in minutes) == vendor["rejected"]
-    failures = browser.execute_script(
-        "return [...document.querySelectorAll('#failed .failure-reason')].map(cell => cell.textContent)")
-    assert failures and all(failures), "failed messages with their reasons"
+    failures = wait(browser).until(lambda b: b.execute_script(
+        "return [...document.querySelectorAll('#failed .failure-reason')].map(cell => cell.textContent)"))
+    assert all(failures), "failed messages with their reasons"
     assert "Diwali" in wait(browser).until(lambda b: b.find_element(By.ID, "summary").text)
 
 

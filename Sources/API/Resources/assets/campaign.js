@@ -8,6 +8,10 @@ const base = `/api/v1/campaigns/${seg(id)}`;
 let chart = null;
 let lastSummaryAt = 0;
 let lastDeliveryAt = 0;
+// The failed messages are read by scanning the campaign's messages: only when their count changed, at most every
+// 5 s while the campaign runs.
+let failedShown = null;
+let lastFailedAt = 0;
 
 function funnel(campaign) {
   const stats = campaign.stats;
@@ -91,7 +95,13 @@ async function refresh() {
     text: `${formatTime(entry.at)} ${entry.actor} ${entry.action}` })));
   const live = launching || campaign.status === "running";
   const now = Date.now();
-  const jobs = [failed()];
+  const jobs = [];
+  if (stats.failed !== failedShown && (failedShown === null || !live || now - lastFailedAt > 5000)) {
+    failedShown = stats.failed;
+    lastFailedAt = now;
+    jobs.push(stats.failed ? failed() : Promise.resolve(document.querySelector("#failed tbody").replaceChildren(
+      el("tr", {}, el("td", { colspan: 4, class: "text-muted", text: "None" })))));
+  }
   if (now - lastSummaryAt > (live ? 5000 : 60000)) {
     lastSummaryAt = now;
     jobs.push(api("GET", `${base}/summary`).then((answer) => {
