@@ -270,6 +270,18 @@ def test_builder_drag_and_drop_nested_rule(node, browser):
     assert expected > 0
     assert "Mumbai" in browser.find_element(By.ID, "english").text
 
+    # By keyboard: ← takes the city condition out of the OR group, → puts it back into the group above it.
+    city = next(c for c in conditions(group)
+                if Select(c.find_element(By.CSS_SELECTOR, ".cond-field")).first_selected_option.text == "city")
+    city.find_element(By.CSS_SELECTOR, ".drag-handle").send_keys(Keys.ARROW_LEFT)
+    wait(browser).until(lambda b: len(conditions(root)) == 2 and len(conditions(group)) == 1)
+    count_settles_on(browser, node, {"and": [
+        {"field": "total_spend", "op": "gte", "value": 5000}, {"or": [{"field": "tags", "op": "contains", "value": "vip"}]},
+        {"field": "city", "op": "eq", "value": "Mumbai"}]})
+    city.find_element(By.CSS_SELECTOR, ".drag-handle").send_keys(Keys.ARROW_RIGHT)
+    wait(browser).until(lambda b: len(conditions(root)) == 1 and len(conditions(group)) == 2)
+    count_settles_on(browser, node, rule)
+
     # NOT on the group: the count is the complement within the outer condition.
     group.find_element(By.CSS_SELECTOR, ":scope > .group-head .group-not").click()
     count_settles_on(browser, node, {"and": [rule["and"][0], {"not": rule["and"][1]}]})
