@@ -183,3 +183,13 @@ extension StringProtocol {
 
     var replacingUnderscores: String { String(filter { $0 != "_" }) }
 }
+
+/// A configuration as text shows every setting as `cohort config` does, secrets as "(set)": whatever prints a
+/// value that holds one (service-lifecycle logs its services' descriptions) never prints a key or password.
+extension CohortConfiguration: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "CohortConfiguration(" + Settings.all.map { "\($0.key)=\($0.value(in: self))" }.joined(separator: ", ") + ")"
+    }
+
+    public var debugDescription: String { description }
+}

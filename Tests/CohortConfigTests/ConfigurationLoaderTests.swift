@@ -88,7 +88,8 @@ struct ConfigurationLoaderTests {
         } throws: { error in
             let description = "\(error)"
             // A syntax error is worded by the TOML parser; it must still say where.
-            let worded = expected == "TOML_SYNTAX" ? description.count > "\(file):1: ".count : description.contains(expected)
+            let worded =
+                expected == "TOML_SYNTAX" ? description.count > "\(file):1: ".count : description.contains(expected)
             return worded && description.contains("\(file):1")
         }
     }
@@ -124,6 +125,28 @@ struct ConfigurationLoaderTests {
     func missingFile() {
         #expect(throws: ConfigurationError.self) {
             _ = try ConfigurationLoader.load(file: "/nonexistent/cohort.toml", environment: [:], overrides: [])
+        }
+    }
+}
+
+@Suite("configuration as text")
+struct ConfigurationTextTests {
+    struct Holder { let configuration: CohortConfiguration }
+
+    @Test("secrets never appear when a configuration, or a value holding one, is printed")
+    func secretsRedacted() {
+        var configuration = CohortConfiguration()
+        configuration.assistAPIKey = "sk-never-printed-1"
+        configuration.oidcClientSecret = "oidc-never-printed-2"
+        configuration.sessionKeys = "c2Vzc2lvbi1uZXZlci1wcmludGVkLTM="
+        for text in [
+            String(describing: configuration), String(reflecting: configuration),
+            String(describing: Holder(configuration: configuration)), "\(Holder(configuration: configuration))",
+        ] {
+            #expect(text.contains("assist.llm.api_key=(set)"), "\(text)")
+            for secret in ["sk-never-printed-1", "oidc-never-printed-2", "c2Vzc2lvbi1uZXZlci1wcmludGVkLTM="] {
+                #expect(!text.contains(secret))
+            }
         }
     }
 }
