@@ -16,7 +16,8 @@ extension CohortAPI {
             <div class="col-12 col-md-2 d-flex align-items-end"><button class="btn btn-primary w-100" type="submit"
             id="search">Search</button></div></form>
             <div class="table-responsive"><table class="table table-sm table-hover bg-white" id="customers">
-            <thead><tr><th>id</th><th>name</th><th class="d-none d-md-table-cell">e-mail</th><th>city</th>
+            <thead><tr><th>id</th><th>name</th><th class="d-none d-md-table-cell">e-mail</th>
+            <th class="d-none d-sm-table-cell">city</th>
             <th class="d-none d-md-table-cell">tags</th><th class="text-end">orders</th>
             <th class="text-end">total spend</th></tr></thead><tbody></tbody></table></div>
             <div class="d-flex gap-2"><button class="btn btn-outline-secondary btn-sm" id="first" disabled>First page

@@ -23,14 +23,14 @@ async function load(after) {
   try {
     const answer = await api("GET", `/api/v1/customers?${query(after)}`);
     table.replaceChildren(...answer.customers.map((customer) => el("tr", {},
-      el("td", {}, el("a", { href: `/customers/${encodeURIComponent(customer.customer_id)}`,
+      el("td", { class: "text-nowrap" }, el("a", { href: `/customers/${encodeURIComponent(customer.customer_id)}`,
         text: customer.customer_id })),
       el("td", { text: customer.name ?? "" }),
       el("td", { class: "d-none d-md-table-cell", text: customer.email ?? "" }),
-      el("td", { text: customer.city ?? "" }),
+      el("td", { class: "d-none d-sm-table-cell", text: customer.city ?? "" }),
       el("td", { class: "d-none d-md-table-cell", text: (customer.tags || []).join(", ") }),
       el("td", { class: "text-end", text: formatNumber(customer.order_count, currency) }),
-      el("td", { class: "text-end", text: formatMoney(customer.total_spend, currency) }))));
+      el("td", { class: "text-end text-nowrap", text: formatMoney(customer.total_spend, currency) }))));
     cursor = answer.next;
     next.disabled = !cursor;
     first.disabled = !after;

@@ -5,17 +5,17 @@ import { api, el, formatMoney, formatNumber, formatPercent, page, markLoaded } f
 const { currency } = page();
 let chart = null;
 
-function figure(label, value, id) {
-  return el("div", { class: "col-6 col-md-4 col-xl-2" },
+function figure(label, value, id, wide = false) {
+  return el("div", { class: `${wide ? "col-12 col-sm-6" : "col-6"} col-md-4 col-xl-2` },
     el("div", { class: "card h-100" }, el("div", { class: "card-body" },
       el("div", { class: "text-muted small", text: label }),
-      el("div", { class: "fs-5", id, "data-figure": label, text: value }))));
+      el("div", { class: "fs-5 text-nowrap", id, "data-figure": label, text: value }))));
 }
 
 function render(overview) {
   const lag = overview.projector.running ? formatNumber(overview.projector.lag, currency) : "not running here";
   document.getElementById("overview-figures").replaceChildren(
-    figure("Revenue", formatMoney(overview.revenue, currency), "fig-revenue"),
+    figure("Revenue", formatMoney(overview.revenue, currency), "fig-revenue", true),
     figure("Orders", formatNumber(overview.orders, currency), "fig-orders"),
     figure("Projector lag (records)", lag, "fig-lag"),
     figure("Folded per second", formatNumber(overview.ingest.events_per_second, currency), "fig-rate"),
