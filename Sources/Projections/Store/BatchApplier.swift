@@ -296,7 +296,7 @@ struct BatchApplier<Sink: RowSink> {
                 ?? DailyFigures()
             figures.revenueUnits += delta.revenueUnits
             figures.orders += delta.orders
-            try txn.put(store.counters, key: key, value: figures.encoded)
+            try put(figures.encoded, at: key, unlessZero: figures == DailyFigures(), in: txn)
         }
         for (minute, delta) in counterDeltas.delivery.sorted(by: { $0.key < $1.key }) {
             let key = minute.key
@@ -304,8 +304,20 @@ struct BatchApplier<Sink: RowSink> {
                 try txn.withValue(store.counters, key: key) { $0.flatMap(DeliveryFigures.init(encoded:)) }
                 ?? DeliveryFigures()
             figures.add(delta)
-            try txn.put(store.counters, key: key, value: figures.encoded)
+            try put(figures.encoded, at: key, unlessZero: figures == DeliveryFigures(), in: txn)
         }
         return BatchChanges(customers: customerStates)
+    }
+
+    /// Stores a day's or a minute's figures, or, once they are back to zero (an order placed and cancelled), none:
+    /// whether the two changes fell into one batch or two must not show in the read models.
+    private func put(_ value: [UInt8], at key: [UInt8], unlessZero isZero: Bool, in txn: borrowing Transaction)
+        throws
+    {
+        if isZero {
+            try txn.delete(store.counters, key: key)
+        } else {
+            try txn.put(store.counters, key: key, value: value)
+        }
     }
 }
