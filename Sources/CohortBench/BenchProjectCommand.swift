@@ -95,7 +95,10 @@ struct BenchProjectCommand: AsyncParsableCommand {
         var rates: [Double] = []
         let topics = EventStream.allCases.filter { $0 != .deadletter }.map(\.defaultTopic)
         var configuration = Projector.Configuration(topics: topics, deadLetterTopic: nil, currency: "INR")
-        if inMemory { configuration.inMemoryRebuildBytesMax = memoryMb << 20 }
+        if inMemory {
+            configuration.spanBytesMax = memoryMb << 20
+            configuration.spanRecordsMin = 0
+        }
         for run in 1...target.runs {
             let path = directory + "/run-\(run)"
             let store = try ReadModelStore(path: path, options: ReadModelStore.rebuildOptions)

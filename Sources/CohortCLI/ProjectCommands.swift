@@ -25,7 +25,7 @@ struct ProjectCommand: AsyncParsableCommand {
         let log = try await NodeWiring.openLog(configuration, logger: logger)
         let store = try ReadModelStore(path: configuration.readModelsPath)
         let projector = Projector(
-            log: log, store: store, configuration: NodeWiring.projectorConfiguration(configuration, deadLetters: true),
+            log: log, store: store, configuration: NodeWiring.projectorConfiguration(configuration),
             logger: logger)
         let printer = ProgressPrinter(label: "project", intervalSeconds: 5)
         let signals = Task {

@@ -45,6 +45,11 @@ public struct CohortConfiguration: Sendable, Equatable {
     /// Memory a replay (a rebuild into an empty directory) may fold in before it writes, in MiB; past it, the rest
     /// is folded in ordinary batches. 0 folds every replay in ordinary batches.
     public var replayMemoryMiB = 8_192
+    /// Memory a live projector far behind the log's end (a restart, a new replica, a burst) may fold a span of the
+    /// log in before it writes it, merged into the read models in key order, in MiB. 0 = ordinary batches only.
+    public var catchUpMemoryMiB = 2_048
+    /// How far behind the log's end (in records) a projector must be to catch up in a span instead of batches.
+    public var catchUpRecordsMin = 200_000
     /// The OpenID Connect issuer people sign in with (`https://accounts.google.com`); empty = no OIDC sign-in.
     public var oidcIssuer = ""
     /// The OAuth client id registered with the issuer.

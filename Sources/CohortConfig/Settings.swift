@@ -83,6 +83,13 @@ public enum Settings {
         integer(
             "replay.memory_mb", "MiB a replay folds in memory before writing; 0 = ordinary batches", 0...1 << 20,
             \.replayMemoryMiB),
+        integer(
+            "projector.catch_up_memory_mb",
+            "MiB a projector far behind folds in memory before it merges it into the read models; 0 = batches only",
+            0...1 << 20, \.catchUpMemoryMiB),
+        integer(
+            "projector.catch_up_records_min", "records behind the log's end from which a projector catches up in spans",
+            0...1 << 40, \.catchUpRecordsMin),
         string("auth.oidc.issuer", "OpenID Connect issuer for sign-in; empty = no OIDC sign-in", \.oidcIssuer),
         string("auth.oidc.client_id", "OAuth client id at the issuer", \.oidcClientID),
         secret(

@@ -20,7 +20,15 @@ struct ProjectorCrashTests {
         return child
     }
 
-    private func killAndRecover(logArguments: [String]) throws {
+    /// A projector that catches up in spans of about three batches (16 MiB of folded state), from 1,000 records
+    /// behind: kills land inside spans, between them and in their writes.
+    static let spans = [
+        "--set", "projector.catch_up_memory_mb=16", "--set", "projector.catch_up_records_min=1000",
+    ]
+    /// A projector that folds ordinary batches only.
+    static let batches = ["--set", "projector.catch_up_memory_mb=0"]
+
+    private func killAndRecover(logArguments: [String], projectArguments: [String]) throws {
         let directory = TemporaryDirectory("cohort-crash")
         let data = directory.path + "/node"
         let generated = try run(["generate"] + logArguments + ["--data", data, "--into-log"] + Self.generateArguments)
@@ -34,7 +42,7 @@ struct ProjectorCrashTests {
             try ReadModelStore(path: data + "/readmodels").storedOffsets().values.reduce(0, +)
         }
         for round in 0..<5 {
-            let projector = try ChildProcess.cohort(["project"] + logArguments + ["--data", data])
+            let projector = try ChildProcess.cohort(["project"] + logArguments + projectArguments + ["--data", data])
             // Once this run has committed a batch (however long a loaded machine takes), a random moment after it:
             // the projector is killed wherever it happens to be (batch, commit, idle).
             let started = Date()
@@ -55,7 +63,7 @@ struct ProjectorCrashTests {
         }
         #expect(killedMidway >= 1, "at least one kill must land while the projector is behind")
 
-        _ = try run(["project"] + logArguments + ["--data", data, "--until-caught-up"])
+        _ = try run(["project"] + logArguments + projectArguments + ["--data", data, "--until-caught-up"])
         let recovered = try #require(try run(["digest", "--data", data]).outputLines.last)
         let clean = try #require(
             try run(["replay"] + logArguments + ["--data", data, "--into", directory.path + "/clean"]).outputLines.last)
@@ -63,16 +71,21 @@ struct ProjectorCrashTests {
         #expect(recovered == clean, "recovered read models must equal a clean rebuild")
     }
 
-    @Test("SIGKILL at random moments on the embedded log: same digest as a clean run")
+    @Test("SIGKILL at random moments on the embedded log, folding in batches: same digest as a clean run")
     func embedded() throws {
-        try killAndRecover(logArguments: ["--set", "topics.partitions=8"])
+        try killAndRecover(logArguments: ["--set", "topics.partitions=8"], projectArguments: Self.batches)
     }
 
-    @Test("SIGKILL at random moments on Kafka (cohort broker): same digest as a clean run")
+    @Test("SIGKILL at random moments on the embedded log, catching up in spans: same digest as a clean run")
+    func embeddedSpans() throws {
+        try killAndRecover(logArguments: ["--set", "topics.partitions=8"], projectArguments: Self.spans)
+    }
+
+    @Test("SIGKILL at random moments on Kafka (cohort broker), catching up in spans: same digest as a clean run")
     func kafka() throws {
         // 24 partitions keep each well under the mock broker's ~5 MiB per partition.
         let broker = try DevBroker(partitions: 24)
-        try killAndRecover(logArguments: ["--brokers", broker.bootstrapServers])
+        try killAndRecover(logArguments: ["--brokers", broker.bootstrapServers], projectArguments: Self.spans)
         #expect(broker.stop() == 0)
     }
 

@@ -41,12 +41,14 @@ struct ProjectorTests {
 
         func project(
             into store: ReadModelStore, batch: Int = 20_000, until: Projector.StopCondition = .caughtUp,
-            deadLetters: Bool = false, through other: (any EventLog)? = nil, inMemoryBytesMax: Int? = nil
+            deadLetters: Bool = false, through other: (any EventLog)? = nil, inMemoryBytesMax: Int? = nil,
+            spanRecordsMin: Int = 0
         ) async throws -> Projector.Progress {
             var configuration = Projector.Configuration(
                 topics: ProjectorTests.folded, deadLetterTopic: deadLetters ? "crm.deadletter" : nil, currency: "INR")
             configuration.batchRecordsMax = batch
-            configuration.inMemoryRebuildBytesMax = inMemoryBytesMax
+            configuration.spanBytesMax = inMemoryBytesMax
+            configuration.spanRecordsMin = spanRecordsMin
             return try await Projector(log: other ?? log, store: store, configuration: configuration).run(until: until)
         }
     }

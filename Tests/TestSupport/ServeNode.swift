@@ -92,11 +92,6 @@ public final class ServeNode: @unchecked Sendable {
 
     /// Polls `condition` every 10 ms until it holds or `timeoutSeconds` pass; returns whether it held.
     public func eventually(timeoutSeconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        while Date() < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return try await condition()
+        try await TestSupport.eventually(timeoutSeconds: timeoutSeconds, condition)
     }
 }

@@ -57,7 +57,7 @@ public func buildApplication(
             "index.customers": "\(index.customerCount)", "index.mib": "\(index.byteCount / 1_048_576)",
             "index.ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
         ])
-    var projectorConfiguration = NodeWiring.projectorConfiguration(configuration, deadLetters: true)
+    var projectorConfiguration = NodeWiring.projectorConfiguration(configuration)
     // A serving node wants fresh reads more than large batches: close a batch 5 ms after its first record.
     projectorConfiguration.batchWaitMs = 5
     let projector = Projector(

@@ -48,23 +48,31 @@ public enum NodeWiring {
         EventStream.allCases.filter { $0 != .deadletter }.map { configuration.topic($0.defaultTopic) }
     }
 
-    /// Projector settings for this configuration; `deadLetters: false` for replays.
-    public static func projectorConfiguration(_ configuration: CohortConfiguration, deadLetters: Bool)
-        -> Projector.Configuration
-    {
-        Projector.Configuration(
+    /// The projector of a node or `cohort project`: dead letters go to their topic, and a projector far behind
+    /// catches up in spans folded in memory within `projector.catch_up_memory_mb`, but never more than a quarter of
+    /// this machine's memory.
+    public static func projectorConfiguration(_ configuration: CohortConfiguration) -> Projector.Configuration {
+        var projector = Projector.Configuration(
             topics: foldedTopics(configuration),
-            deadLetterTopic: deadLetters ? configuration.topic(EventStream.deadletter.defaultTopic) : nil,
+            deadLetterTopic: configuration.topic(EventStream.deadletter.defaultTopic),
             currency: configuration.currency)
+        if configuration.catchUpMemoryMiB > 0 {
+            projector.spanBytesMax = min(
+                configuration.catchUpMemoryMiB << 20, Int(ProcessInfo.processInfo.physicalMemory / 4))
+            projector.spanRecordsMin = configuration.catchUpRecordsMin
+        }
+        return projector
     }
 
-    /// The projector of `cohort replay`: no dead-lettering (the original run did), and a rebuild in memory within
-    /// `replay.memory_mb`, but never more than half of this machine's memory.
+    /// The projector of `cohort replay`: no dead-lettering (the original run did), and the whole log as one span
+    /// folded in memory within `replay.memory_mb`, but never more than half of this machine's memory.
     public static func replayConfiguration(_ configuration: CohortConfiguration) -> Projector.Configuration {
-        var projector = projectorConfiguration(configuration, deadLetters: false)
+        var projector = Projector.Configuration(
+            topics: foldedTopics(configuration), deadLetterTopic: nil, currency: configuration.currency)
         if configuration.replayMemoryMiB > 0 {
-            projector.inMemoryRebuildBytesMax = min(
+            projector.spanBytesMax = min(
                 configuration.replayMemoryMiB << 20, Int(ProcessInfo.processInfo.physicalMemory / 2))
+            projector.spanRecordsMin = 0
         }
         return projector
     }

@@ -25,10 +25,15 @@ public final class Projector: @unchecked Sendable {
         public var batchWaitMs = 50
         /// How often lag is refreshed from the log's watermarks.
         public var lagRefreshMs = 1_000
-        /// When set and the store is empty (a rebuild), fold in memory and write everything once at the end, in key
-        /// order; should the folded state outgrow this many bytes first, it is written then and the rest is folded
-        /// in ordinary batches. Nil: always ordinary batches.
-        public var inMemoryRebuildBytesMax: Int?
+        /// When set, a projector at least `spanRecordsMin` records behind the log's end folds the records it catches
+        /// up with as one span in memory, written in one transaction in key order when the span ends (`InMemorySpan`):
+        /// appended into an empty store (a rebuild), merged into one holding read models (a restart, a new replica, a
+        /// burst). A span ends when its folded state passes this many bytes, when a live run has caught up (a batch
+        /// comes in short of full, or none comes), or when the run ends; then the projector goes on in ordinary
+        /// batches, or opens the next span if still far behind. Nil: always ordinary batches.
+        public var spanBytesMax: Int?
+        /// Spans open only this far behind: closer to the end, each batch is committed (and seen) on its own.
+        public var spanRecordsMin = 200_000
 
         /// Settings for folding `topics` in a deployment whose currency is `currency`.
         public init(topics: [String], deadLetterTopic: String?, currency: String) {
@@ -56,9 +61,9 @@ public final class Projector: @unchecked Sendable {
         public var remaining: Int64?
         /// Seconds since the run started.
         public var elapsedSeconds = 0.0
-        /// Batches committed in this run (a rebuild in memory commits once, at the end).
+        /// Transactions committed in this run: one per ordinary batch, one per span folded in memory.
         public var batches = 0
-        /// Set while a rebuild folded in memory is being written to the store.
+        /// Set while a span folded in memory is being written to the store.
         public var writing = false
     }
 
@@ -102,6 +107,13 @@ public final class Projector: @unchecked Sendable {
 
     /// The positions of the batches committed so far.
     var committedPositions: [TopicPartition: Int64] { lock.withLock { positions } }
+    /// Records from `positions` to the log's end, summed over its partitions, as of the last refresh.
+    func recordsBehind(from positions: [TopicPartition: Int64]) -> Int64 {
+        lock.withLock {
+            highWatermarks.reduce(0) { $0 + max(0, $1.value - (positions[$1.key] ?? 0)) }
+        }
+    }
+
     /// Records behind the log's end, per partition, as of the last refresh.
     public func lag() -> [TopicPartition: Int64] {
         lock.withLock {
@@ -141,8 +153,7 @@ public final class Projector: @unchecked Sendable {
             if let batch = try await run.nextBatch() {
                 try await run.hand(batch)
             } else {
-                // Idle: publish the batch still in flight so progress and lag are current.
-                try await run.settle()
+                try await run.idle()
             }
         }
         return try await run.finish()

@@ -19,6 +19,8 @@ final class ProjectorRun {
         let commit: Task<Void, any Error>
         let offsets: [TopicPartition: Int64]
         let records: Int
+        /// Whether the batch is stored once settled (false: folded into a span, stored when the span is).
+        let isStored: Bool
     }
 
     private let projector: Projector
@@ -30,8 +32,10 @@ final class ProjectorRun {
     private var state: Projector.Progress
     /// Oldest first.
     private var inFlight: [InFlight] = []
-    /// Set while folding into an empty store in memory (`Configuration.inMemoryRebuildBytesMax`).
-    private var rebuild: InMemoryRebuild?
+    /// Set while a span is folded in memory (`Configuration.spanBytesMax`), with the next offsets once its last
+    /// batch is folded.
+    private var span: InMemorySpan?
+    private var spanReached: [TopicPartition: Int64] = [:]
 
     init(
         projector: Projector, loop: ProjectorLoop, reader: any LogReader, decoders: DecodeThreads,
@@ -43,15 +47,9 @@ final class ProjectorRun {
         self.decoders = decoders
         self.progress = progress
         state = Projector.Progress(remaining: loop.stopsWhenCaughtUp ? loop.remaining() : nil)
-        if let budget = projector.configuration.inMemoryRebuildBytesMax, try projector.store.isEmpty() {
-            // Tables sized once for the records behind, or as many as the budget holds, instead of grown step by step.
-            let expected = min(Int(loop.remaining()), budget / Self.foldedRecordBytes)
-            rebuild = try InMemoryRebuild(store: projector.store, expectedRecords: expected)
-            projector.logger.info("projector rebuilding in memory into an empty store")
-        }
     }
 
-    /// Roughly what one folded record holds in a rebuild's memory, for sizing its tables from a byte budget.
+    /// Roughly what one folded record holds in a span's memory, for sizing its tables from a byte budget.
     private static let foldedRecordBytes = 256
 
     // MARK: Poll and decode
@@ -117,40 +115,66 @@ final class ProjectorRun {
     /// once fewer than `ProjectorLoop.batchesInFlightMax` wait there. Batches commit in order, one at a time, and
     /// the next is decoded meanwhile.
     func hand(_ batch: consuming Batch) async throws {
+        let behind = projector.recordsBehind(from: loop.positions)
+        let isShort = batch.records.count < loop.batchRecordsMax
         loop.take(reached: batch.reached)
         try await projector.deadLetter(batch.poison)
         try await settle(keeping: loop.batchesKeptBeforeEnqueue)
         let offsets = loop.positions
-        // Handed over whole: a rebuild's fold then holds the only reference and moves records out instead of
-        // copying them.
+        // Handed over whole: a span's fold then holds the only reference and moves records out instead of copying
+        // them.
         let records = Projector.BatchHandOff(batch.records)
-        if let inMemory = rebuild, let budget = projector.configuration.inMemoryRebuildBytesMax,
-            inMemory.isFull(bytesMax: budget, batchRecordsMax: loop.batchRecordsMax)
-        {
-            // As of the batches folded so far: the budget may be passed by those still in flight.
-            try await settle()
-            projector.logger.notice(
-                "projector rebuild outgrew its memory budget; writing it and going on in batches",
-                metadata: ["projector.budget_bytes": "\(budget)"])
-            try await commitRebuild(projector.committedPositions)
+        if let budget = projector.configuration.spanBytesMax {
+            if let open = span, open.isFull(bytesMax: budget, batchRecordsMax: loop.batchRecordsMax) {
+                // As of the batches folded so far: the budget may be passed by those still in flight.
+                try await settle()
+                projector.logger.notice(
+                    "projector span outgrew its memory budget; writing it",
+                    metadata: ["projector.budget_bytes": "\(budget)"])
+                try await commitSpan()
+            }
+            if span == nil, behind >= Int64(projector.configuration.spanRecordsMin) {
+                try await openSpan(behind: behind, budget: budget)
+            }
         }
-        if let inMemory = rebuild {
-            enqueue({ try inMemory.fold(records.take()) }, offsets: offsets, records: records.count)
+        if let open = span {
+            enqueue({ try open.fold(records.take()) }, offsets: offsets, records: records.count, isStored: false)
+            spanReached = offsets
+            // A live run has caught up: what it folded is written and seen now; batches keep it fresh from here.
+            if isShort && !loop.stopsWhenCaughtUp { try await commitSpan() }
         } else {
             let (store, observer) = (projector.store, projector.observer)
             enqueue(
                 {
                     let changes = try store.apply(records.take(), nextOffsets: offsets)
                     observer?.didCommit(changes)
-                }, offsets: offsets, records: records.count)
+                }, offsets: offsets, records: records.count, isStored: true)
         }
         if loop.lagRefreshDue(nowMs: Projector.nowMs()) {
             try await projector.refreshHighWatermarks(Array(offsets.keys))
         }
     }
 
+    /// Opens a span for catching up with the `behind` records left, after every batch before it is stored: the span
+    /// reads the store as they left it.
+    private func openSpan(behind: Int64, budget: Int) async throws {
+        try await settle()
+        // Tables sized once for the records behind, or as many as the budget holds, instead of grown step by step.
+        let expected = Int(min(behind, Int64(budget / Self.foldedRecordBytes)))
+        let store = projector.store
+        let opened = try await projector.onWriteQueue { try InMemorySpan(store: store, expectedRecords: expected) }
+        span = opened
+        projector.logger.info(
+            opened.mergesIntoStore
+                ? "projector catching up in memory, merging into the stored read models"
+                : "projector rebuilding in memory into an empty store",
+            metadata: ["projector.behind": "\(behind)", "projector.budget_mb": "\(budget >> 20)"])
+    }
+
     /// Hands `work` (folding or applying one batch) to the write queue after every batch handed over before it.
-    private func enqueue(_ work: @escaping @Sendable () throws -> Void, offsets: [TopicPartition: Int64], records: Int) {
+    private func enqueue(
+        _ work: @escaping @Sendable () throws -> Void, offsets: [TopicPartition: Int64], records: Int, isStored: Bool
+    ) {
         let previous = inFlight.last?.commit
         let projector = projector
         let commit = Task {
@@ -158,7 +182,7 @@ final class ProjectorRun {
             try await previous?.value
             try await projector.onWriteQueue(work)
         }
-        inFlight.append(InFlight(commit: commit, offsets: offsets, records: records))
+        inFlight.append(InFlight(commit: commit, offsets: offsets, records: records, isStored: isStored))
     }
 
     /// Waits for the oldest batches handed to the write queue until at most `pending` are left, publishing the
@@ -167,19 +191,32 @@ final class ProjectorRun {
         while inFlight.count > pending {
             let batch = inFlight.removeFirst()
             try await batch.commit.value
-            projector.publish(positions: batch.offsets)
+            // A batch folded into a span is not stored yet: readers must not be told it is.
+            if batch.isStored {
+                projector.publish(positions: batch.offsets)
+                state.batches += 1
+            }
             state.records += batch.records
-            if rebuild == nil { state.batches += 1 }
             state.elapsedSeconds = Projector.seconds(since: started)
             if loop.stopsWhenCaughtUp { state.remaining = loop.remaining(from: batch.offsets) }
             progress?(state)
         }
     }
 
-    /// Writes what a rebuild in memory has folded up to `offsets`; ordinary batches follow, if any.
-    private func commitRebuild(_ offsets: [TopicPartition: Int64]) async throws {
-        guard let pending = rebuild else { return }
-        rebuild = nil
+    /// Nothing came: the batch still in flight is published, and in a live run a span is written (there is nothing
+    /// left to catch up with), so that reads, progress and lag are current. A run that stops when caught up keeps
+    /// its span to the end (`replay --until` polls nothing once past its time on some partitions).
+    func idle() async throws {
+        try await settle()
+        if !loop.stopsWhenCaughtUp { try await commitSpan() }
+    }
+
+    /// Writes the span folded in memory, if one is open, with the offsets its last batch reached.
+    func commitSpan() async throws {
+        guard let pending = span else { return }
+        try await settle()
+        span = nil
+        let offsets = spanReached
         state.writing = true
         progress?(state)
         let writeStarted = ContinuousClock.now
@@ -189,9 +226,12 @@ final class ProjectorRun {
             let changes = try pending.commit(nextOffsets: offsets)
             observer?.didCommit(changes)
         }
+        projector.publish(positions: offsets)
         projector.logger.info(
-            "projector wrote the rebuild folded in memory",
+            "projector wrote a span folded in memory",
             metadata: [
+                "projector.merged": "\(pending.mergesIntoStore)",
+                "projector.span_records": "\(pending.records)",
                 "projector.records": "\(state.records)",
                 "projector.estimated_mb": "\(estimatedBytes >> 20)",
                 "projector.write_seconds": "\(Projector.seconds(since: writeStarted))",
@@ -202,10 +242,10 @@ final class ProjectorRun {
         progress?(state)
     }
 
-    /// Settles every batch, writes a rebuild still in memory, and returns the last progress.
+    /// Settles every batch, writes a span still in memory, and returns the last progress.
     func finish() async throws -> Projector.Progress {
         try await settle()
-        try await commitRebuild(projector.committedPositions)
+        try await commitSpan()
         state.elapsedSeconds = Projector.seconds(since: started)
         // On a requested stop the log may be the reason (a broker outage): do not wait on it for a final lag reading.
         if !projector.shouldStop { try await projector.refreshHighWatermarks(Array(loop.positions.keys)) }

@@ -83,11 +83,6 @@ public final class ReadModelStore: @unchecked Sendable {
         }
     }
 
-    /// A rebuild in memory was asked of a store that already holds read models.
-    public struct NotEmpty: Error, CustomStringConvertible {
-        public var description: String { "the read models are not empty; a rebuild in memory needs an empty store" }
-    }
-
     /// The next offset to read of every partition folded so far.
     public func storedOffsets() throws -> [TopicPartition: Int64] {
         try Self.readOffsets(offsets, in: environment)

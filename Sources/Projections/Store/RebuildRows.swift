@@ -4,11 +4,12 @@ import Foundation
 import LMDB
 import Memory
 
-/// The per-event rows of a rebuild into an empty store (event ids, timelines, dead letters, message links), held in
-/// memory until the rebuild is written, then written once per database in key order with `MDB_APPEND`.
+/// The per-event rows of a span of the log folded in memory (event ids, timelines, dead letters, message links),
+/// held until the span is written, then written once per database in key order: appended (`MDB_APPEND`) when the
+/// store is empty (a rebuild), put through one cursor when it already holds read models (a catch-up merged into it).
 ///
 /// Putting these rows one by one, each at a random place in a large B-tree, is most of what folding costs; written
-/// in key order into empty databases, each page is filled once and never copied again.
+/// in key order, each page is filled (or copied and updated) once per span instead of once per row.
 struct RebuildRows: RowSink {
     /// One timeline row, its key built only when written. Plain data, with no string to retain: ten million rows of
     /// objects kept alive while as many short-lived ones come and go were what made the allocator slow.
@@ -38,24 +39,34 @@ struct RebuildRows: RowSink {
     private var timelineRowSlots: [Int32] = []
     private var timelineOfOthers: [ByteString: [TimelineRow]] = [:]
     private var erasedSlots: Set<Int> = []
+    /// Customers erased by the span whose stored orders and timeline rows go when it is written (merging only).
+    private var erasedStoredCustomers: [String] = []
     private var messageIDsByCustomer: [ByteString: [String]] = [:]
     private var deadLetters: [(position: RecordPosition, reason: String)] = []
     /// A rough count of the bytes held here, for the rebuild's memory budget.
     private(set) var estimatedBytes = 0
 
     let store: ReadModelStore
+    /// Whether the store holds read models already: ids are looked up there too, erasures delete stored rows, and
+    /// rows are put in key order instead of appended.
+    let mergesIntoStore: Bool
 
-    init(store: ReadModelStore, expectedRecords: Int) {
+    init(store: ReadModelStore, expectedRecords: Int, mergesIntoStore: Bool) {
         self.store = store
+        self.mergesIntoStore = mergesIntoStore
         eventIDs = ByteTable(expectedCount: expectedRecords, expectedBytes: expectedRecords * 32)
         timelineRows.reserveCapacity(expectedRecords)
         timelineRowSlots.reserveCapacity(expectedRecords)
     }
 
     /// Records `id`, whose key hashes to `hash` (`StoreKeys.eventIDHash`), as the id claimed last; false when it
-    /// was seen before. The empty store is not asked: every lookup there would miss.
-    mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) -> Bool {
+    /// was seen before. An empty store is not asked: every lookup there would miss.
+    mutating func claim(eventID id: String, hash: UInt64, in txn: borrowing Transaction) throws -> Bool {
         StoreKeys.eventID(id, into: &scratch)
+        if mergesIntoStore {
+            if scratch.withUnsafeBytes({ eventIDs.find($0, hash: hash) }) != nil { return false }
+            if try txn.withValue(store.eventIDs, key: scratch, { $0 != nil }) { return false }
+        }
         let (number, added) = scratch.withUnsafeBytes { eventIDs.findOrInsert($0, hash: hash) }
         guard added else { return false }
         lastClaimed = Int32(truncatingIfNeeded: number)
@@ -93,13 +104,18 @@ struct RebuildRows: RowSink {
     /// of its tables, per record.
     mutating func prefetchEventID(hash: UInt64) { eventIDs.prefetch(hash: hash) }
 
-    var storeMayHoldRows: Bool { false }
+    var storeMayHoldRows: Bool { mergesIntoStore }
 
-    /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure); the orders are the applier's.
-    mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) -> [String] {
+    /// Forgets the timeline of the customer in `slot`, named `customerID` (erasure), and, merging, marks their stored
+    /// rows for deletion; the orders held in memory are the applier's. Returns the ids of their messages.
+    mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws -> [String] {
         erasedSlots.insert(slot)
         timelineOfOthers[ByteString(customerID)] = nil
-        return messageIDsByCustomer[ByteString(customerID)] ?? []
+        let held = messageIDsByCustomer[ByteString(customerID)] ?? []
+        guard mergesIntoStore else { return held }
+        erasedStoredCustomers.append(customerID)
+        // A link is made when its message is new: none is both held here and stored.
+        return held + (try TransactionRows.storedMessageIDs(of: customerID, store: store, in: txn))
     }
 
     mutating func addMessageLink(_ messageID: String, customerID: String, in txn: borrowing Transaction) {
@@ -114,7 +130,7 @@ struct RebuildRows: RowSink {
 
     // The rows are written by `RowPipeline` jobs, each database in key order.
 
-    /// Appends every database in key order, the rows built on other threads while this one puts them
+    /// Writes every database in key order, the rows built on other threads while this one puts them
     /// (`RowPipeline`). The jobs that sort the most before their first row go first: the putting thread has the
     /// others' rows meanwhile.
     func write(
@@ -123,12 +139,20 @@ struct RebuildRows: RowSink {
     ) throws {
         let rows = self
         let store = store
+        // Erasures are rare: their stored rows are deleted here, before the rows of others are put.
+        for customerID in erasedStoredCustomers {
+            try TransactionRows.dropStoredRows(of: customerID, store: store, in: txn)
+        }
         let jobs: [RowPipeline.Job] =
             [{ rows.writeEventIDs(to: store.eventIDs, &$0) }, customers]
             + [
                 { rows.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix(), &$0) },
                 { rows.writeLinksAndDeadLetters(store: store, &$0) },
             ] + others
+        if mergesIntoStore {
+            try RowPipeline.run(jobs) { try txn.apply($0, flags: []) }
+            return
+        }
         // A new environment is written through its map: its pages are filled ahead on the other core.
         let populator = store.environment.populatingAhead(lead: 64 << 20)
         defer { populator.finish() }

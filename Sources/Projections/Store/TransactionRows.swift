@@ -47,9 +47,29 @@ struct TransactionRows: RowSink {
     }
 
     mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws -> [String] {
+        try Self.dropStoredRows(of: customerID, store: store, in: txn)
+        return try Self.storedMessageIDs(of: customerID, store: store, in: txn)
+    }
+
+    /// Deletes the stored orders and timeline of an erased customer.
+    static func dropStoredRows(of customerID: String, store: ReadModelStore, in txn: borrowing Transaction) throws {
         let prefix = StoreKeys.prefix(customerID)
-        try deleteAll(withPrefix: prefix, in: store.orders, txn)
-        try deleteAll(withPrefix: prefix, in: store.timeline, txn)
+        for database in [store.orders, store.timeline] {
+            var keys: [[UInt8]] = []
+            try txn.forEach(database, from: prefix) { key, _ in
+                guard key.starts(with: prefix) else { return false }
+                keys.append(Array(key))
+                return true
+            }
+            for key in keys { try txn.delete(database, key: key) }
+        }
+    }
+
+    /// The ids of the stored messages linked to `customerID`.
+    static func storedMessageIDs(of customerID: String, store: ReadModelStore, in txn: borrowing Transaction) throws
+        -> [String]
+    {
+        let prefix = StoreKeys.prefix(customerID)
         var messageIDs: [String] = []
         try txn.forEach(store.customerMessages, from: prefix) { key, _ in
             guard key.starts(with: prefix) else { return false }
@@ -57,16 +77,6 @@ struct TransactionRows: RowSink {
             return true
         }
         return messageIDs
-    }
-
-    private func deleteAll(withPrefix prefix: [UInt8], in database: Database, _ txn: borrowing Transaction) throws {
-        var keys: [[UInt8]] = []
-        try txn.forEach(database, from: prefix) { key, _ in
-            guard key.starts(with: prefix) else { return false }
-            keys.append(Array(key))
-            return true
-        }
-        for key in keys { try txn.delete(database, key: key) }
     }
 
     /// In key order on this thread: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
