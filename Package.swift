@@ -207,7 +207,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProjectionsTests",
-            dependencies: ["Projections", "Events", "EventLog", "LMDB", "Synthetic", "TestSupport"],
+            dependencies: ["Projections", "Events", "EventLog", "LMDB", "Memory", "Synthetic", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import LMDB
+import Memory
 
 /// Puts and deletes for one database, laid end to end in one buffer: what a `RowWriter` hands to whoever holds the
 /// write transaction.
@@ -119,7 +120,7 @@ enum RowPipeline {
     /// Runs `jobs` on other threads and `put`s each chunk on this one. If `put` throws, the jobs are told to stop,
     /// waited for, and the error rethrown.
     static func run(_ jobs: [Job], put: (RowChunk) throws -> Void) throws {
-        let queue = ChunkQueue(capacity: chunksInFlightMax, producers: jobs.count)
+        let queue = BoundedQueue<RowChunk>(capacity: chunksInFlightMax, producers: jobs.count)
         let group = DispatchGroup()
         for job in jobs {
             DispatchQueue.global().async(group: group) {
@@ -148,57 +149,5 @@ enum RowPipeline {
             for chunk in chunks { try put(chunk) }
             chunks.removeAll()
         }
-    }
-}
-
-/// A bounded queue of chunks between row-building threads and the putting thread.
-private final class ChunkQueue: @unchecked Sendable {
-    // @unchecked Sendable: every field is read and written under `condition`.
-    private let condition = NSCondition()
-    private var chunks: [RowChunk] = []
-    private let capacity: Int
-    private var producersLeft: Int
-    private var cancelled = false
-
-    init(capacity: Int, producers: Int) {
-        self.capacity = capacity
-        producersLeft = producers
-    }
-
-    /// Waits for room, then adds `chunk`; drops it when the consumer has given up.
-    func push(_ chunk: RowChunk) {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.count >= capacity && !cancelled { condition.wait() }
-        guard !cancelled else { return }
-        chunks.append(chunk)
-        condition.broadcast()
-    }
-
-    func producerFinished() {
-        condition.lock()
-        producersLeft -= 1
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next chunk; nil once every producer has finished and every chunk was taken.
-    func pop() -> RowChunk? {
-        condition.lock()
-        defer { condition.unlock() }
-        while chunks.isEmpty && producersLeft > 0 { condition.wait() }
-        guard !chunks.isEmpty else { return nil }
-        let chunk = chunks.removeFirst()
-        condition.broadcast()
-        return chunk
-    }
-
-    /// The consumer gave up: producers drop what they push from now on.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        chunks.removeAll()
-        condition.broadcast()
-        condition.unlock()
     }
 }
