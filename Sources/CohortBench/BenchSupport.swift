@@ -102,6 +102,12 @@ enum BenchMeasure {
     /// VmRSS from /proc/self/status: memory resident now.
     static func residentMegabytes() -> Int { statusMegabytes("VmRSS:") }
 
+    /// RssAnon from /proc/self/status: the heap (and stacks) resident now, without mapped files.
+    static func heapResidentMegabytes() -> Int { statusMegabytes("RssAnon:") }
+
+    /// RssFile from /proc/self/status: pages of mapped files resident now (LMDB's map): page cache the OS may drop.
+    static func mappedResidentMegabytes() -> Int { statusMegabytes("RssFile:") }
+
     /// VmHWM from /proc/self/status: the most memory this process has had resident.
     static func peakResidentMegabytes() -> Int { statusMegabytes("VmHWM:") }
 
