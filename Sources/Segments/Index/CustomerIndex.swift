@@ -1,3 +1,4 @@
+import Dispatch
 import Events
 import Foundation
 import Memory
@@ -23,23 +24,44 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// An empty index.
     public init() {}
 
-    /// An index of every customer in `store`, with progress every 100,000 customers.
+    /// An index of every customer in `store`, with progress every 100,000 customers. Reading and decoding the
+    /// store costs about as much as indexing what it holds: a thread of its own reads while this one indexes.
     public static func build(from store: ReadModelStore, progress: ((Int) -> Void)? = nil) throws -> CustomerIndex {
         let index = CustomerIndex()
         let expected = try store.customerEntryCount()
-        index.lock.writing { index.storage.reserveCapacity(expected) }
-        var batch: [CustomerState] = []
-        var loaded = 0
-        try store.forEachCustomer { customer in
-            batch.append(customer)
-            if batch.count == 10_000 {
-                index.update(batch)
-                loaded += batch.count
-                batch.removeAll(keepingCapacity: true)
-                if loaded % 100_000 == 0 { progress?(loaded) }
+        index.lock.writing {
+            index.storage.reserveCapacity(expected)
+            index.storage.buildingFromStore = true
+        }
+        let batchSize = 10_000
+        let batches = BoundedQueue<[CustomerState]>(capacity: 4, producers: 1)
+        let failure = Mutex<(any Error)?>(nil)
+        Thread.detachNewThread {
+            defer { batches.producerFinished() }
+            do {
+                var batch: [CustomerState] = []
+                batch.reserveCapacity(batchSize)
+                try store.forEachCustomer { customer in
+                    batch.append(customer)
+                    if batch.count == batchSize {
+                        batches.push(batch)
+                        batch = []
+                        batch.reserveCapacity(batchSize)
+                    }
+                }
+                batches.push(batch)
+            } catch {
+                failure.withLock { $0 = error }
             }
         }
-        index.update(batch)
+        var loaded = 0
+        while let batch = batches.pop() {
+            index.update(batch)
+            loaded += batch.count
+            if loaded % 100_000 == 0 { progress?(loaded) }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+        index.lock.writing { index.storage.finishBuild() }
         return index
     }
 
@@ -198,6 +220,13 @@ struct IndexStorage {
     var strings = [StringDictionary](repeating: StringDictionary(), count: StringColumn.allCases.count)
     var stringCodes = [[UInt32]](repeating: [], count: StringColumn.allCases.count)
     var numbers = [[Int64]](repeating: [], count: NumericColumn.allCases.count)
+    /// One-byte codes of `numbers`, column by column, for range conditions.
+    var buckets = [ValueBuckets](repeating: ValueBuckets(), count: NumericColumn.allCases.count)
+    /// Rows when the buckets' edges were last chosen: they are chosen again once the rows have grown fourfold.
+    private var bucketedRows = 0
+    /// While an index is built from the store, rows are not coded one by one: every column is coded once at the
+    /// end (`finishBuild`), on every core.
+    var buildingFromStore = false
     var tags = TagColumn()
     /// Attribute columns by key.
     var attributes: [String: AttributeColumn] = [:]
@@ -205,9 +234,11 @@ struct IndexStorage {
     var rowCount: Int { ids.count }
 
     mutating func reserveCapacity(_ rows: Int) {
+        ids.reserveCapacity(rows)
         alive.reserveCapacity(rows)
         for column in stringCodes.indices { stringCodes[column].reserveCapacity(rows) }
         for column in numbers.indices { numbers[column].reserveCapacity(rows) }
+        for column in buckets.indices { buckets[column].codes.reserveCapacity(rows) }
         tags.start.reserveCapacity(rows)
         tags.count.reserveCapacity(rows)
     }
@@ -221,6 +252,8 @@ struct IndexStorage {
             alive.grow(to: row + 1)
             for column in stringCodes.indices { stringCodes[column].append(0) }
             for column in numbers.indices { numbers[column].append(missingValue) }
+            for column in buckets.indices { buckets[column].codes.append(0) }
+            if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) { chooseBuckets() }
             for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
             tags.appendRow()
         }
@@ -229,7 +262,10 @@ struct IndexStorage {
             tags.set([], row: row)
             for key in Array(attributes.keys) { attributes[key]!.set(nil, row: row) }
             for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
-            for column in NumericColumn.allCases { numbers[column.rawValue][row] = missingValue }
+            for column in NumericColumn.allCases {
+                numbers[column.rawValue][row] = missingValue
+                buckets[column.rawValue].codes[row] = 0
+            }
             return
         }
         alive[row] = true
@@ -239,7 +275,11 @@ struct IndexStorage {
                     strings[column.rawValue].intern($0.lowercased())
                 } ?? 0
         }
-        for column in NumericColumn.allCases { numbers[column.rawValue][row] = column.value(of: customer) }
+        for column in NumericColumn.allCases {
+            let value = column.value(of: customer)
+            numbers[column.rawValue][row] = value
+            if !buildingFromStore { buckets[column.rawValue].codes[row] = buckets[column.rawValue].code(of: value) }
+        }
         tags.set(customer.tags, row: row)
         for name in Array(attributes.keys) where customer.attributes[name] == nil {
             attributes[name]!.set(nil, row: row)
@@ -250,9 +290,29 @@ struct IndexStorage {
         }
     }
 
+    /// Chooses every numeric column's edges and codes its rows, the columns spread over the cores.
+    private mutating func chooseBuckets() {
+        let numbers = numbers
+        buckets.withUnsafeMutableBufferPointer { buckets in
+            // Each thread writes only the buckets of its own column.
+            let shared = UncheckedSendable(buckets)
+            DispatchQueue.concurrentPerform(iterations: numbers.count) { column in
+                numbers[column].withUnsafeBufferPointer { shared.value[column].choose(from: $0) }
+            }
+        }
+        bucketedRows = rowCount
+    }
+
+    /// Ends a build from the store: codes every column.
+    mutating func finishBuild() {
+        buildingFromStore = false
+        chooseBuckets()
+    }
+
     var byteCount: Int {
         ids.byteCount + alive.byteCount + strings.reduce(0) { $0 + $1.byteCount }
             + stringCodes.reduce(0) { $0 + $1.capacity * 4 } + numbers.reduce(0) { $0 + $1.capacity * 8 }
+            + buckets.reduce(0) { $0 + $1.byteCount }
             + tags.byteCount + attributes.values.reduce(0) { $0 + $1.byteCount }
     }
 }

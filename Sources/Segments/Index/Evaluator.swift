@@ -34,7 +34,7 @@ extension IndexStorage {
         case .numeric(let column, let ranges):
             numbers[column.rawValue].withUnsafeBufferPointer { values in
                 if ranges.ranges.count == 1 {
-                    result.fillInRange(values, ranges.ranges[0])
+                    result.fillInRange(values, buckets: buckets[column.rawValue], ranges.ranges[0])
                 } else if !ranges.ranges.isEmpty {
                     result.fill { row in values[row] != missingValue && ranges.contains(values[row]) }
                 }

@@ -33,6 +33,18 @@ struct StringDictionary: Sendable {
         }
     }
 
+    /// Room for `entries` entries without growing the table on the way (an index built from the store knows how
+    /// many customer ids come).
+    mutating func reserveCapacity(_ entries: Int) {
+        starts.reserveCapacity(entries + 1)
+        var size = slots.count
+        while size < entries * 2 + 2 { size *= 2 }
+        if size > slots.count {
+            slots = [UInt32](repeating: 0, count: size / 2)
+            grow()
+        }
+    }
+
     /// The bytes of entry `code`.
     func withBytes<R>(_ code: UInt32, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let start = Int(starts[Int(code) - 1])
@@ -81,7 +93,7 @@ struct StringDictionary: Sendable {
     private mutating func grow() {
         var fresh = [UInt32](repeating: 0, count: slots.count * 2)
         let mask = fresh.count - 1
-        for code in 1...UInt32(count) {
+        for code in UInt32(1)..<UInt32(starts.count) {
             var slot = withBytes(code) { Int(truncatingIfNeeded: Self.hash($0)) } & mask
             while fresh[slot] != 0 { slot = (slot + 1) & mask }
             fresh[slot] = code

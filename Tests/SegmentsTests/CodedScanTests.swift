@@ -1,0 +1,73 @@
+import Segments
+import Testing
+
+/// Range conditions read one-byte codes and compare exact values only where a range's end cuts a code; sets of
+/// millions of rows are filled on every core. Both must give exactly what comparing every value gives.
+@Suite("coded scans")
+struct CodedScanTests {
+    /// Values as customers have them: many missing, many sharing a value, the rest spread wide, and the extremes.
+    static func values(count: Int, _ random: inout TestRandom) -> [Int64] {
+        (0..<count).map { _ in
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0, 1: Int64.min  // missing
+            case 2, 3, 4: 0
+            case 5: Int64.random(in: 1...5, using: &random)
+            case 6: random.pick([RangeSet.lowest, Int64.max, -1])
+            default: Int64.random(in: -1_000_000_000...4_000_000_000_000, using: &random)
+            }
+        }
+    }
+
+    static func ranges(of values: [Int64], _ random: inout TestRandom) -> [ClosedRange<Int64>] {
+        var ranges: [ClosedRange<Int64>] = [
+            RangeSet.lowest...Int64.max, 0...0, 1...5, 0...5, RangeSet.lowest...(-1), 6...Int64.max,
+            Int64.max...Int64.max,
+        ]
+        for _ in 0..<40 {
+            let picked = [random.pick(values), random.pick(values), Int64.random(in: -5...5_000_000, using: &random)]
+                .map { max($0, RangeSet.lowest) }
+            let (a, b) = (random.pick(picked), random.pick(picked))
+            ranges.append(min(a, b)...max(a, b))
+        }
+        return ranges
+    }
+
+    @Test(
+        "coded and exact range scans set the same rows, on one core and split over all",
+        arguments: [1_000, 4_097, Bitset.parallelRowsMin + 77])
+    func codedEqualsExact(rows: Int) {
+        var random = TestRandom(seed: UInt64(rows))
+        let values = Self.values(count: rows, &random)
+        var buckets = ValueBuckets()
+        values.withUnsafeBufferPointer { buckets.choose(from: $0) }
+        // Edges chosen from the first rows only, as when an index grows after choosing them.
+        var early = ValueBuckets()
+        values.prefix(300).withUnsafeBufferPointer { early.choose(from: $0) }
+        early.codes = values.map(early.code(of:))
+        for range in Self.ranges(of: values, &random) {
+            let expected = values.count { $0 != Int64.min && range.contains($0) }
+            var exact = Bitset(count: rows)
+            var coded = Bitset(count: rows)
+            var codedEarly = Bitset(count: rows)
+            values.withUnsafeBufferPointer { values in
+                exact.fillInRange(values, range)
+                coded.fillInRange(values, buckets: buckets, range)
+                codedEarly.fillInRange(values, buckets: early, range)
+            }
+            #expect(exact.population == expected, "\(range)")
+            #expect(coded == exact, "\(range)")
+            #expect(codedEarly == exact, "\(range)")
+        }
+    }
+
+    @Test("a value many rows share gets a code of its own, so no range end cuts it")
+    func sharedValuesAreNotCut() {
+        var random = TestRandom(seed: 7)
+        let values = Self.values(count: 10_000, &random)
+        var buckets = ValueBuckets()
+        values.withUnsafeBufferPointer { buckets.choose(from: $0) }
+        let zero = buckets.code(of: 0)
+        #expect(zero != 0 && buckets.code(of: -1) != zero && buckets.code(of: 1) != zero)
+        #expect(buckets.code(of: Int64.min) == 0)
+    }
+}
