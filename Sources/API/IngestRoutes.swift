@@ -63,7 +63,8 @@ extension CohortAPI {
         var problems: [(pointer: String, message: String)] = []
         let currency = CurrencyRule(currency: dependencies.configuration.currency)
         for (index, item) in items.enumerated() {
-            let prefix = isBatch ? "/\(index)" : ""
+            // Built only for a problem: most batches have none.
+            var prefix: String { isBatch ? "/\(index)" : "" }
             switch item {
             case .blank: break
             case .invalid(let reason): problems.append((prefix, reason))

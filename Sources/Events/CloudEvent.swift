@@ -58,7 +58,37 @@ public struct CloudEvent: Sendable, Equatable {
     }
 
     /// The structured-mode encoding: the JSON envelope as bytes.
-    public func structuredBytes() -> [UInt8] { JSONValue.object(envelope).serialized() }
+    /// Written member by member in `envelope`'s order, without building it: ingest writes every event it accepts.
+    public func structuredBytes() -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(384)
+        output.append(contentsOf: #"{"specversion":"1.0","id":"#.utf8)
+        JSONValue.writeString(id, into: &output)
+        output.append(contentsOf: #","source":"#.utf8)
+        JSONValue.writeString(source, into: &output)
+        output.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(type.rawValue, into: &output)
+        if let time {
+            output.append(contentsOf: #","time":""#.utf8)
+            time.write(into: &output)
+            output.append(UInt8(ascii: "\""))
+        }
+        if let subject {
+            output.append(contentsOf: #","subject":"#.utf8)
+            JSONValue.writeString(subject, into: &output)
+        }
+        output.append(contentsOf: #","datacontenttype":"application/json""#.utf8)
+        for member in extensions {
+            output.append(UInt8(ascii: ","))
+            JSONValue.writeString(member.key, into: &output)
+            output.append(UInt8(ascii: ":"))
+            member.value.write(into: &output)
+        }
+        output.append(contentsOf: #","data":"#.utf8)
+        JSONValue.object(data).write(into: &output)
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
 
     /// The content type of `data` (the only one Cohort accepts).
     public static let dataContentType = "application/json"

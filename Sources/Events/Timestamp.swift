@@ -111,23 +111,57 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// RFC 3339 in UTC: `2024-05-01T10:00:00Z`, with `.ffffff` only when there are sub-second digits.
     public var description: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(27)
+        write(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the RFC 3339 text of `description` to `output` as UTF-8, without building a string.
+    public func write(into output: inout [UInt8]) {
         let seconds = microseconds.floorDivided(by: 1_000_000)
         let micros = Int(microseconds - seconds * 1_000_000)
         let days = Int(seconds.floorDivided(by: 86_400))
         let secondOfDay = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = Timestamp.civil(fromDays: days)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        func pad(_ value: Int, _ width: Int) {
+            let text = String(value).utf8
+            for _ in text.count..<max(text.count, width) { output.append(UInt8(ascii: "0")) }
+            output.append(contentsOf: text)
         }
-        var result = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T"
-        result += "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        func digits(_ value: Int, _ width: Int) {
+            guard value >= 0, value < 1_000_000 else { return pad(value, width) }
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                output.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        if year >= 0 && year < 10_000 { digits(year, 4) } else { pad(year, 4) }
+        output.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        output.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        output.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2)
+        output.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2)
+        output.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
         if micros != 0 {
-            var fraction = pad(micros, 6)
-            while fraction.hasSuffix("0") { fraction.removeLast() }
-            result += "." + fraction
+            var fraction = micros
+            var width = 6
+            while fraction % 10 == 0 {
+                fraction /= 10
+                width -= 1
+            }
+            output.append(UInt8(ascii: "."))
+            digits(fraction, width)
         }
-        return result + "Z"
+        output.append(UInt8(ascii: "Z"))
     }
 }
 

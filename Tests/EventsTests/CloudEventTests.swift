@@ -27,6 +27,29 @@ struct CloudEventTests {
         #expect(seen == Set(EventType.allCases))
     }
 
+    @Test("the structured bytes written directly are the envelope's JSON, escapes and all")
+    func structuredBytesMatchEnvelope() throws {
+        var events = try Self.examples.map { try CloudEvent.decode(structured: $0.bytes).get() }
+        let text =
+            #"{"specversion":"1.0","id":"evt:1","source":"/src/é","#
+            + #""type":"crm.customer.upserted","subject":"line\nbreak","traceparent":"00-ab","retries":3,"#
+            + #""sampled":true,"data":{"customer_id":"c-1","name":"Zoë \"Z\"","tags":["a","b"]}}"#
+        events.append(try CloudEvent.decode(structured: Array(text.utf8)).get())
+        for time in ["2024-05-01T04:30:00Z", "1999-12-31T23:59:59.5Z", "2024-02-29T00:00:00.000001Z"] {
+            var timed = events[0]
+            timed.time = Timestamp(rfc3339: time)
+            #expect(timed.time?.description == time)
+            events.append(timed)
+        }
+        let escaped = JSONValue.string("a\u{1}\t\n\r\"\\é\u{1F}z").serialized()
+        #expect(String(decoding: escaped, as: UTF8.self) == #""a\u0001\t\n\r\"\\é\u001fz""#)
+        for event in events {
+            let written = event.structuredBytes()
+            #expect(written == JSONValue.object(event.envelope).serialized(), "\(event.id)")
+            #expect(try CloudEvent.decode(structured: written).get() == event)
+        }
+    }
+
     @Test("an order decodes with exact money, items and a parsed time")
     func orderPayload() throws {
         let example = try #require(Self.examples.first { $0.name == "crm.order.placed.json" })
