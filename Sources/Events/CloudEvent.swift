@@ -122,12 +122,8 @@ public struct CloudEvent: Sendable, Equatable {
         }
         var validator = Validator()
         var extensions = JSONObject()
-        let known = envelopeSpec.fields.map(\.name)
-        var closed: [JSONMember] = []
-        for member in object {
-            if known.contains(member.key) {
-                closed.append(member)
-            } else if Validator.isExtensionName(member.key) {
+        for member in object where envelopeSpec.index(of: member.key) == nil {
+            if Validator.isExtensionName(member.key) {
                 switch member.value {
                 case .string:
                     validator.check(member.value, kind: .string(maxLength: 1024), at: Location("", member.key))
@@ -139,7 +135,7 @@ public struct CloudEvent: Sendable, Equatable {
                 validator.report("/\(member.key.jsonPointerEscaped)", "is not a CloudEvents attribute")
             }
         }
-        validator.check(.object(JSONObject(uniqueMembers: closed)), against: envelopeSpec, at: Location(""))
+        validator.check(value, against: envelopeSpec, at: Location(""), ignoringUnknown: true)
         let type = object["type"]?.stringValue.flatMap(EventType.init(rawValue:))
         if let type, let data = object["data"], case .object = data {
             validator.check(data, against: type.dataSpec, at: Location("", "data"))

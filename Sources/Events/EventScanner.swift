@@ -278,6 +278,8 @@ struct EventScanner {
     private mutating func attributes(maxProperties: Int) -> [String: AttributeValue]? {
         guard take(UInt8(ascii: "{")) else { return nil }
         var result: [String: AttributeValue] = [:]
+        // Customers carry a few attributes: one table sized for them instead of growing it step by step.
+        result.reserveCapacity(8)
         let complete = members(closing: UInt8(ascii: "}")) { scanner in
             guard result.count < maxProperties, let name = scanner.memberName() else { return false }
             let key = scanner.text(name)

@@ -59,6 +59,17 @@ public struct ObjectSpec: Sendable {
 
     /// An object shape with these members.
     public init(_ fields: [FieldSpec]) { self.fields = fields }
+
+    /// The place of the field named `name`, if the spec has one. Linear, names of other lengths skipped without a
+    /// string comparison: specs are short, and this runs for every member of every event ingested.
+    func index(of name: String) -> Int? {
+        fields.firstIndex { Self.sameKey($0.name, name) }
+    }
+
+    /// Whether two member names are equal, byte counts compared first (cheap for the short names of events).
+    static func sameKey(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.count == rhs.utf8.count && lhs == rhs
+    }
 }
 
 /// Limits shared by the specs, the validator and the generated schemas.

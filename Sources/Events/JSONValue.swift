@@ -99,11 +99,13 @@ public struct JSONObject: Sendable, Equatable, Sequence {
     /// The member named `key`. Linear: event objects are small, and order is kept for stable output.
     public subscript(key: String) -> JSONValue? {
         get {
-            for member in members where member.key == key { return member.value }
+            for member in members where member.key.utf8.count == key.utf8.count && member.key == key {
+                return member.value
+            }
             return nil
         }
         set {
-            if let index = members.firstIndex(where: { $0.key == key }) {
+            if let index = members.firstIndex(where: { $0.key.utf8.count == key.utf8.count && $0.key == key }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append(JSONMember(key: key, value: newValue))

@@ -52,24 +52,39 @@ struct Validator {
         problems.append(ValidationProblem(pointer: pointer, message: message))
     }
 
-    /// Checks that `value` is an object with exactly the members `spec` allows.
-    mutating func check(_ value: JSONValue, against spec: ObjectSpec, at location: Location) {
+    /// Checks that `value` is an object with exactly the members `spec` allows (`ignoringUnknown`: the members
+    /// `spec` allows, others being the caller's to judge).
+    mutating func check(
+        _ value: JSONValue, against spec: ObjectSpec, at location: Location, ignoringUnknown: Bool = false
+    ) {
         guard case .object(let object) = value else {
             report(location.pointer, "expected an object, got \(value.kindName)")
             return
         }
         // The members' pointers are built only when a problem is reported; the object's own once per object.
         let base = location.pointer
-        for field in spec.fields {
-            guard let member = object[field.name] else {
-                if field.isRequired { report(Location(base, field.name).pointer, "is required") }
-                continue
+        let members = object.members
+        // Each field's member, found in one pass over the members; problems are still reported in field order.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: spec.fields.count) { memberOfField in
+            memberOfField.initialize(repeating: -1)
+            var unknown = 0
+            for (index, member) in members.enumerated() {
+                if let field = spec.index(of: member.key) { memberOfField[field] = index } else { unknown += 1 }
             }
-            if case .null = member, field.isNullable { continue }
-            check(member, kind: field.kind, at: Location(base, field.name))
-        }
-        for member in object where !spec.fields.contains(where: { $0.name == member.key }) {
-            report(Location(base, member.key).pointer, "is not a known field")
+            for (index, field) in spec.fields.enumerated() {
+                guard memberOfField[index] >= 0 else {
+                    if field.isRequired { report(Location(base, field.name).pointer, "is required") }
+                    continue
+                }
+                let member = members[memberOfField[index]].value
+                if case .null = member, field.isNullable { continue }
+                check(member, kind: field.kind, at: Location(base, field.name))
+            }
+            if unknown > 0 && !ignoringUnknown {
+                for member in members where spec.index(of: member.key) == nil {
+                    report(Location(base, member.key).pointer, "is not a known field")
+                }
+            }
         }
     }
 
@@ -94,7 +109,7 @@ struct Validator {
             }
         case .enumeration(let allowed):
             guard let string = checkString(value, minLength: 0, maxLength: .max, at: location) else { return }
-            if !allowed.contains(string) {
+            if !allowed.contains(where: { ObjectSpec.sameKey($0, string) }) {
                 report(location.pointer, "must be one of \(allowed.joined(separator: ", "))")
             }
         case .constant(let expected):
@@ -204,7 +219,7 @@ struct Validator {
 
     /// Matches `FieldLimits.attributeKeyPattern` without a regex engine on the hot path.
     static func isAttributeKey(_ key: String) -> Bool {
-        let bytes = Array(key.utf8)
+        let bytes = key.utf8
         guard let first = bytes.first, bytes.count <= 64 else { return false }
         func isLetter(_ byte: UInt8) -> Bool {
             (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
@@ -219,7 +234,7 @@ struct Validator {
 
     /// Matches `FieldLimits.extensionNamePattern`.
     static func isExtensionName(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8
         return (1...20).contains(bytes.count)
             && bytes.allSatisfy {
                 ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))

@@ -254,13 +254,13 @@ struct IndexStorage {
             for column in numbers.indices { numbers[column].append(missingValue) }
             for column in buckets.indices { buckets[column].codes.append(0) }
             if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) { chooseBuckets() }
-            for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
+            for index in attributes.values.indices { attributes.values[index].codes.append(0) }
             tags.appendRow()
         }
         if customer.isErased {
             alive[row] = false
             tags.set([], row: row)
-            for key in Array(attributes.keys) { attributes[key]!.set(nil, row: row) }
+            for index in attributes.values.indices { attributes.values[index].set(nil, row: row) }
             for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
             for column in NumericColumn.allCases {
                 numbers[column.rawValue][row] = missingValue
@@ -272,7 +272,7 @@ struct IndexStorage {
         for column in StringColumn.allCases {
             stringCodes[column.rawValue][row] =
                 column.value(of: customer).map {
-                    strings[column.rawValue].intern($0.lowercased())
+                    strings[column.rawValue].intern($0.indexFolded)
                 } ?? 0
         }
         for column in NumericColumn.allCases {
@@ -281,8 +281,8 @@ struct IndexStorage {
             if !buildingFromStore { buckets[column.rawValue].codes[row] = buckets[column.rawValue].code(of: value) }
         }
         tags.set(customer.tags, row: row)
-        for name in Array(attributes.keys) where customer.attributes[name] == nil {
-            attributes[name]!.set(nil, row: row)
+        for index in attributes.indices where customer.attributes[attributes.keys[index]] == nil {
+            attributes.values[index].set(nil, row: row)
         }
         for (name, value) in customer.attributes {
             if attributes[name] == nil { attributes[name] = AttributeColumn(rows: rowCount) }

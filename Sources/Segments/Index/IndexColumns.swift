@@ -74,7 +74,7 @@ enum AttributeCell: Sendable, Hashable {
 
     init?(_ value: AttributeValue) {
         switch value {
-        case .string(let text): self = .string(text.lowercased())
+        case .string(let text): self = .string(text.indexFolded)
         case .number(let number):
             guard let decimal = Decimal(string: number.lexeme) else { return nil }
             self = .number(decimal)
@@ -108,7 +108,7 @@ struct TagColumn: Sendable {
     mutating func set(_ tags: [String], row: Int) {
         var fresh: [UInt32] = []
         for tag in tags {
-            let code = dictionary.intern(tag.lowercased())
+            let code = dictionary.intern(tag.indexFolded)
             if !fresh.contains(code) { fresh.append(code) }
         }
         let old = Array(codes(ofRow: row))
@@ -198,4 +198,13 @@ struct AttributeColumn: Sendable {
     }
 
     var byteCount: Int { codes.capacity * 4 + values.capacity * 32 + lookup.capacity * 48 }
+}
+
+extension String {
+    /// Lower-cased, as the index holds strings; most values are lower-case ASCII already and are kept as they are,
+    /// without building a new string (the index folds every string of every customer a batch changes).
+    var indexFolded: String {
+        let isFolded = utf8.allSatisfy { $0 < 0x80 && !($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) }
+        return isFolded ? self : lowercased()
+    }
 }
