@@ -73,6 +73,26 @@ struct CommandTests {
         #expect(refused.errorOutput.contains("--events must be between 1000 and 100000000"))
     }
 
+    @Test("bench ingest batch: durable rate, and the time until the node has folded every event it took")
+    func benchIngestBatch() throws {
+        let child = try ChildProcess.cohort([
+            "bench", "ingest", "--mode", "batch", "--runs", "2", "--events", "3000", "--batch", "100",
+            "--batch-connections", "2",
+        ])
+        #expect(child.waitForExit(timeout: 180) == 0, "\(child.errorOutput)")
+        let runs = child.outputLines.filter { $0.hasPrefix("  run ") }
+        #expect(runs.count == 2)
+        for run in runs {
+            // "  run 1: R events/s (S s, durable); all folded at F s: E events/s end to end", with F ≥ S.
+            let numbers = run.split(whereSeparator: { !"0123456789.".contains($0) }).compactMap { Double($0) }
+            #expect(numbers.count == 5, "\(run)")
+            if numbers.count == 5 {
+                #expect(numbers[3] >= numbers[2] && numbers[4] <= numbers[1], "\(run)")
+            }
+        }
+        #expect(child.outputLines.contains { $0.hasPrefix("batch: median ") && $0.hasSuffix(" events/s folded") })
+    }
+
     @Test("the same log can be used through Kafka: log info against cohort broker")
     func logInfoOnKafka() throws {
         let broker = try DevBroker(partitions: 2)

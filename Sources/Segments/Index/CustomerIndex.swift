@@ -254,13 +254,14 @@ struct IndexStorage {
             for column in numbers.indices { numbers[column].append(missingValue) }
             for column in buckets.indices { buckets[column].codes.append(0) }
             if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) { chooseBuckets() }
-            for index in attributes.values.indices { attributes.values[index].codes.append(0) }
+            // Mutated by key over a copy of the keys: walking the dictionary while changing it would copy it whole.
+            for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
             tags.appendRow()
         }
         if customer.isErased {
             alive[row] = false
             tags.set([], row: row)
-            for index in attributes.values.indices { attributes.values[index].set(nil, row: row) }
+            for key in Array(attributes.keys) { attributes[key]!.set(nil, row: row) }
             for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
             for column in NumericColumn.allCases {
                 numbers[column.rawValue][row] = missingValue
@@ -281,8 +282,13 @@ struct IndexStorage {
             if !buildingFromStore { buckets[column.rawValue].codes[row] = buckets[column.rawValue].code(of: value) }
         }
         tags.set(customer.tags, row: row)
-        for index in attributes.indices where customer.attributes[attributes.keys[index]] == nil {
-            attributes.values[index].set(nil, row: row)
+        // Columns the customer has no value for are cleared; when the customer has every column, none is.
+        if attributes.count != customer.attributes.count
+            || customer.attributes.keys.contains(where: { attributes[$0] == nil })
+        {
+            for name in Array(attributes.keys) where customer.attributes[name] == nil {
+                attributes[name]!.set(nil, row: row)
+            }
         }
         for (name, value) in customer.attributes {
             if attributes[name] == nil { attributes[name] = AttributeColumn(rows: rowCount) }
