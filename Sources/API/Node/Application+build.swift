@@ -60,6 +60,8 @@ public func buildApplication(
     var projectorConfiguration = NodeWiring.projectorConfiguration(configuration)
     // A serving node wants fresh reads more than large batches: close a batch 5 ms after its first record.
     projectorConfiguration.batchWaitMs = 5
+    // Requests first when ingest and the fold contend for the cores: the fold catches up after a burst.
+    projectorConfiguration.writeNiceness = 5
     let projector = Projector(
         log: log, store: store, configuration: projectorConfiguration, observer: index, logger: logger)
 

@@ -34,6 +34,10 @@ public final class Projector: @unchecked Sendable {
         public var spanBytesMax: Int?
         /// Spans open only this far behind: closer to the end, each batch is committed (and seen) on its own.
         public var spanRecordsMin = 200_000
+        /// How far below normal priority the folding thread runs (a nice value; 0: normal). A node that also takes
+        /// ingest sets it so that, when the cores are short, requests are answered first and the fold catches up
+        /// after the burst (in spans, its cheapest way); with cores to spare it changes nothing.
+        public var writeNiceness: Int32 = 0
 
         /// Settings for folding `topics` in a deployment whose currency is `currency`.
         public init(topics: [String], deadLetterTopic: String?, currency: String) {
@@ -73,8 +77,8 @@ public final class Projector: @unchecked Sendable {
     let logger: Logger
     let observer: (any ProjectionObserver)?
     private let decoder: RecordDecoder
-    /// LMDB write transactions belong to one thread: every batch is applied on this queue.
-    private let writeQueue = DispatchQueue(label: "cohort.projector.write")
+    /// LMDB write transactions belong to one thread: every batch is applied on this one.
+    private let writeThread: WriteThread
     private let lock = NSLock()
     private var stopRequested = false
     private var positions: [TopicPartition: Int64] = [:]
@@ -91,7 +95,10 @@ public final class Projector: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.decoder = RecordDecoder(currency: configuration.currency)
+        writeThread = WriteThread(name: "cohort.fold", niceness: configuration.writeNiceness)
     }
+
+    deinit { writeThread.stop() }
 
     /// Asks a running `run` to commit its open batch and return.
     public func stop() {
@@ -194,7 +201,7 @@ public final class Projector: @unchecked Sendable {
     /// Runs `body` on the write queue: LMDB write transactions belong to one thread.
     func onWriteQueue<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
-            writeQueue.async {
+            writeThread.async {
                 continuation.resume(with: Swift.Result { try body() })
             }
         }
