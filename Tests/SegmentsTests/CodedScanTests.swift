@@ -43,7 +43,7 @@ struct CodedScanTests {
         // Edges chosen from the first rows only, as when an index grows after choosing them.
         var early = ValueBuckets()
         values.prefix(300).withUnsafeBufferPointer { early.choose(from: $0) }
-        early.codes = values.map(early.code(of:))
+        values.withUnsafeBufferPointer { early.recode($0) }
         for range in Self.ranges(of: values, &random) {
             let expected = values.count { $0 != Int64.min && range.contains($0) }
             var exact = Bitset(count: rows)
@@ -69,5 +69,37 @@ struct CodedScanTests {
         let zero = buckets.code(of: 0)
         #expect(zero != 0 && buckets.code(of: -1) != zero && buckets.code(of: 1) != zero)
         #expect(buckets.code(of: Int64.min) == 0)
+    }
+
+    @Test("a code filling up with values beyond the last edge asks for new edges, and they split it")
+    func crowdedCodeAsksForNewEdges() {
+        // Times of past orders, then new orders, all later than every edge.
+        var values = (0..<20_000).map { Int64($0) }
+        var buckets = ValueBuckets()
+        values.withUnsafeBufferPointer { buckets.choose(from: $0) }
+        let topBefore = buckets.code(of: 1_000_000)
+        var asked = false
+        while !asked && values.count < 60_000 {
+            values.append(1_000_000 + Int64(values.count))
+            buckets.appendMissing()
+            asked = buckets.set(values.last!, at: values.count - 1)
+        }
+        #expect(asked)
+        // 4,096 rows piled up in the last code (its share was 20,000 / 254).
+        #expect(values.count - 20_000 < 4_200)
+        #expect(buckets.code(of: values.last!) == topBefore && buckets.code(of: 1_020_000) == topBefore)
+        values.withUnsafeBufferPointer { buckets.choose(from: $0) }
+        #expect(buckets.code(of: 1_020_000) != buckets.code(of: values.last!))
+
+        // A code standing for one value holds every row and never asks: new edges could not split it.
+        var shared = ValueBuckets()
+        let zeros = [Int64](repeating: 0, count: 10_000)
+        zeros.withUnsafeBufferPointer { shared.choose(from: $0) }
+        var sharedAsked = false
+        for row in 0..<10_000 {
+            shared.appendMissing()
+            sharedAsked = sharedAsked || shared.set(0, at: 10_000 + row)
+        }
+        #expect(!sharedAsked)
     }
 }

@@ -238,7 +238,7 @@ struct IndexStorage {
         alive.reserveCapacity(rows)
         for column in stringCodes.indices { stringCodes[column].reserveCapacity(rows) }
         for column in numbers.indices { numbers[column].reserveCapacity(rows) }
-        for column in buckets.indices { buckets[column].codes.reserveCapacity(rows) }
+        for column in buckets.indices { buckets[column].reserveCapacity(rows) }
         tags.start.reserveCapacity(rows)
         tags.count.reserveCapacity(rows)
     }
@@ -252,7 +252,7 @@ struct IndexStorage {
             alive.grow(to: row + 1)
             for column in stringCodes.indices { stringCodes[column].append(0) }
             for column in numbers.indices { numbers[column].append(missingValue) }
-            for column in buckets.indices { buckets[column].codes.append(0) }
+            for column in buckets.indices { buckets[column].appendMissing() }
             if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) { chooseBuckets() }
             // Mutated by key over a copy of the keys: walking the dictionary while changing it would copy it whole.
             for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
@@ -265,7 +265,7 @@ struct IndexStorage {
             for column in StringColumn.allCases { stringCodes[column.rawValue][row] = 0 }
             for column in NumericColumn.allCases {
                 numbers[column.rawValue][row] = missingValue
-                buckets[column.rawValue].codes[row] = 0
+                _ = buckets[column.rawValue].set(missingValue, at: row)
             }
             return
         }
@@ -279,7 +279,11 @@ struct IndexStorage {
         for column in NumericColumn.allCases {
             let value = column.value(of: customer)
             numbers[column.rawValue][row] = value
-            if !buildingFromStore { buckets[column.rawValue].codes[row] = buckets[column.rawValue].code(of: value) }
+            if !buildingFromStore && buckets[column.rawValue].set(value, at: row) {
+                // One code holds far more than its share (new times beyond the last edge): new edges split it.
+                let values = numbers[column.rawValue]
+                values.withUnsafeBufferPointer { buckets[column.rawValue].choose(from: $0) }
+            }
         }
         tags.set(customer.tags, row: row)
         // Columns the customer has no value for are cleared; when the customer has every column, none is.

@@ -5,20 +5,24 @@
 /// wholly inside the range from the code alone, and compares the exact values only of rows whose code the range's
 /// ends cut through — at most two codes. Counts stay exact whatever the edges; good edges only make them fast.
 ///
-/// The edges are quantiles of the column, each also ending just after itself (`q` and `q + 1`), so a value many
-/// customers share (no orders yet, a count of 2) has a code of its own and is never cut through; the codes a range
-/// can cut hold about 1/127 of the rows each. They are chosen again from the values whenever the column has grown
-/// fourfold (`IndexStorage.upsert`), so an index that starts empty and fills up gets edges that fit it.
+/// The edges are 254 quantiles of the column, and a value that fills more than one quantile's share (no orders yet, a
+/// count of 2) also ends just after itself (`v` and `v + 1`), so it has a code of its own and is never cut through;
+/// the codes a range can cut hold about 1/254 of the rows each. They are chosen again from the values whenever the
+/// column has grown fourfold, and whenever one code has come to hold four times its share (`set(_:at:)`): the times
+/// of new orders and visits all lie beyond the last edge, and would otherwise pile up in one code that every
+/// condition on a recent time cuts through.
 package struct ValueBuckets {
     /// Sorted and distinct; at most 254.
     private(set) var edges: [Int64] = []
     /// Per row.
-    package var codes: [UInt8] = []
+    package private(set) var codes: [UInt8] = []
+    /// Rows per code, missing (0) included.
+    private var rowsPerCode = [Int](repeating: 0, count: 256)
 
     package init() {}
 
-    /// Quantiles taken when choosing edges (each adds two edges).
-    static let quantiles = 127
+    /// Quantiles taken when choosing edges: one edge each, as many as a byte codes.
+    static let quantiles = 254
     /// The most values looked at when choosing edges.
     static let sampleMax = 1 << 16
 
@@ -54,20 +58,63 @@ package struct ValueBuckets {
             sample.append(values[row])
         }
         sample.sort()
-        var chosen: [Int64] = []
-        if !sample.isEmpty {
-            for quantile in 0..<Self.quantiles {
-                let value = sample[quantile * sample.count / Self.quantiles]
-                chosen.append(value)
-                if value < Int64.max { chosen.append(value + 1) }
+        var quantiles = Self.quantiles
+        repeat {
+            var chosen: [Int64] = []
+            for quantile in 0..<(sample.isEmpty ? 0 : quantiles) {
+                chosen.append(sample[quantile * sample.count / quantiles])
             }
-        }
-        chosen.sort()
-        edges = []
-        for edge in chosen where edge != edges.last && edge > RangeSet.lowest { edges.append(edge) }
-        codes.removeAll(keepingCapacity: true)
-        for value in values { codes.append(code(of: value)) }
+            // A value holding more than one quantile's share also ends just after itself.
+            var start = 0
+            while start < sample.count {
+                var end = start + 1
+                while end < sample.count && sample[end] == sample[start] { end += 1 }
+                if (end - start) * quantiles > sample.count && sample[start] < Int64.max {
+                    chosen.append(sample[start] + 1)
+                }
+                start = end
+            }
+            chosen.sort()
+            edges = []
+            for edge in chosen where edge != edges.last && edge > RangeSet.lowest { edges.append(edge) }
+            quantiles -= 8
+        } while edges.count > Self.quantiles
+        recode(values)
     }
+
+    /// Codes every row of `values` again with the edges as they are.
+    package mutating func recode(_ values: UnsafeBufferPointer<Int64>) {
+        codes.removeAll(keepingCapacity: true)
+        rowsPerCode = [Int](repeating: 0, count: 256)
+        for value in values {
+            let code = code(of: value)
+            codes.append(code)
+            rowsPerCode[Int(code)] += 1
+        }
+    }
+
+    /// Adds a row without a value.
+    package mutating func appendMissing() {
+        codes.append(0)
+        rowsPerCode[0] += 1
+    }
+
+    /// Codes `value` at `row`. True when its code now holds four times its share of the rows (and at least 4,096)
+    /// while standing for more than one value: then edges chosen again would split it.
+    package mutating func set(_ value: Int64, at row: Int) -> Bool {
+        let code = code(of: value)
+        let old = codes[row]
+        guard code != old else { return false }
+        codes[row] = code
+        rowsPerCode[Int(old)] -= 1
+        rowsPerCode[Int(code)] += 1
+        guard code != 0, rowsPerCode[Int(code)] > max(4_096, 4 * codes.count / Self.quantiles) else { return false }
+        let covered = values(of: Int(code))
+        return covered.lowerBound < covered.upperBound
+    }
+
+    /// Reserves room for `rows` codes.
+    mutating func reserveCapacity(_ rows: Int) { codes.reserveCapacity(rows) }
 
     /// How `fillInRange` tests a row for `range`: codes `from ..< from + count` lie wholly inside it; rows whose
     /// code is one of `cuts` are compared exactly.
@@ -96,5 +143,5 @@ package struct ValueBuckets {
         )
     }
 
-    var byteCount: Int { codes.capacity + edges.capacity * 8 }
+    var byteCount: Int { codes.capacity + edges.capacity * 8 + rowsPerCode.capacity * 8 }
 }
