@@ -1,3 +1,4 @@
+import Events
 import Segments
 import Testing
 
@@ -101,5 +102,31 @@ struct CodedScanTests {
             sharedAsked = sharedAsked || shared.set(0, at: 10_000 + row)
         }
         #expect(!sharedAsked)
+    }
+
+    @Test("a live index whose new order times fill one code chooses new edges, and its counts stay exact")
+    func liveIndexChoosesNewEdges() throws {
+        let day: Int64 = 86_400_000_000
+        let past = at("2024-01-01T00:00:00Z").microseconds
+        let recent = at("2026-06-01T00:00:00Z").microseconds
+        var customers = (0..<20_000).map { number in
+            customer("c\(number)") { $0.lastOrderAt = Timestamp(microseconds: past + Int64(number) * day / 100) }
+        }
+        let index = index(customers)
+        let asOf = at("2026-07-01T00:00:00Z")
+        let rule = try rule(#"{"field":"days_since_last_order","op":"lt","value":20}"#)
+        for wave in 0..<10 {
+            let orders = (0..<1_000).map { number in
+                customer("n\(wave)-\(number)") {
+                    $0.lastOrderAt = Timestamp(microseconds: recent + Int64(wave * 1_000 + number) * day / 1_000)
+                }
+            }
+            index.update(orders)
+            customers += orders
+            let expected = customers.count { NaiveEvaluator.matches(rule, $0, asOf: asOf) }
+            #expect(index.count(rule, asOf: asOf) == expected, "after wave \(wave)")
+        }
+        // 10,000 times beyond the last edge: the code holding them asked for new edges past 4,096.
+        #expect(index.edgesChosenAgain >= 1)
     }
 }

@@ -65,12 +65,28 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
         return index
     }
 
-    /// Applies the final state of customers changed by one committed batch.
+    /// How many times a column's edges were chosen again because one of its codes filled up (for tests).
+    package private(set) var edgesChosenAgain = 0
+
+    /// Applies the final state of customers changed by one committed batch. One caller at a time (the projector's
+    /// fold thread): the storage has one writer.
     public func update(_ customers: [CustomerState]) {
         guard !customers.isEmpty else { return }
-        lock.writing {
+        let crowded = lock.writing {
             for customer in customers { storage.upsert(customer) }
             version &+= 1
+            return storage.takeCrowdedColumns()
+        }
+        // A column one of whose codes filled up gets new edges chosen outside the lock (tens of milliseconds at
+        // millions of rows), counts going on meanwhile with the old ones: with one writer, what it reads here does
+        // not change until it changes it. Counts are exact with either edges, so the version stays.
+        for column in crowded {
+            var fresh = ValueBuckets()
+            storage.numbers[column].withUnsafeBufferPointer { fresh.choose(from: $0) }
+            lock.writing {
+                storage.buckets[column] = fresh
+                edgesChosenAgain += 1
+            }
         }
     }
 
@@ -224,6 +240,8 @@ struct IndexStorage {
     var buckets = [ValueBuckets](repeating: ValueBuckets(), count: NumericColumn.allCases.count)
     /// Rows when the buckets' edges were last chosen: they are chosen again once the rows have grown fourfold.
     private var bucketedRows = 0
+    /// Numeric columns one of whose codes has filled up since the last `takeCrowdedColumns`.
+    private var crowdedColumns: [Int] = []
     /// While an index is built from the store, rows are not coded one by one: every column is coded once at the
     /// end (`finishBuild`), on every core.
     var buildingFromStore = false
@@ -279,10 +297,11 @@ struct IndexStorage {
         for column in NumericColumn.allCases {
             let value = column.value(of: customer)
             numbers[column.rawValue][row] = value
-            if !buildingFromStore && buckets[column.rawValue].set(value, at: row) {
-                // One code holds far more than its share (new times beyond the last edge): new edges split it.
-                let values = numbers[column.rawValue]
-                values.withUnsafeBufferPointer { buckets[column.rawValue].choose(from: $0) }
+            if !buildingFromStore && buckets[column.rawValue].set(value, at: row)
+                && !crowdedColumns.contains(column.rawValue)
+            {
+                // One code holds far more than its share (new times beyond the last edge): new edges will split it.
+                crowdedColumns.append(column.rawValue)
             }
         }
         tags.set(customer.tags, row: row)
@@ -311,6 +330,12 @@ struct IndexStorage {
             }
         }
         bucketedRows = rowCount
+    }
+
+    /// The numeric columns that need new edges (a code holds far more than its share), forgetting them.
+    mutating func takeCrowdedColumns() -> [Int] {
+        defer { crowdedColumns.removeAll() }
+        return crowdedColumns
     }
 
     /// Ends a build from the store: codes every column.
