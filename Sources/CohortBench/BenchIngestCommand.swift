@@ -17,7 +17,8 @@ struct BenchIngestCommand: ParsableCommand {
             requests over --connections, each latency recorded. freshness: a background load of --background-rate \
             events/s while a probe upserts a new customer every 20 ms and polls a preview count until it shows; \
             the time from the 2xx to the first preview that counts it is the freshness. The server's projector \
-            folds everything as it arrives (its lag is not part of the ingest figures).
+            folds everything as it arrives; a batch run also waits until every event is folded and reports that \
+            end-to-end rate beside the durable one (unless --no-projector).
             """)
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
