@@ -72,21 +72,19 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// fold thread): the storage has one writer.
     public func update(_ customers: [CustomerState]) {
         guard !customers.isEmpty else { return }
-        let crowded = lock.writing {
+        let (columns, crowded) = lock.writing {
             for customer in customers { storage.upsert(customer) }
             version &+= 1
-            return storage.takeCrowdedColumns()
+            return storage.takeColumnsNeedingEdges()
         }
-        // A column one of whose codes filled up gets new edges chosen outside the lock (tens of milliseconds at
-        // millions of rows), counts going on meanwhile with the old ones: with one writer, what it reads here does
-        // not change until it changes it. Counts are exact with either edges, so the version stays.
-        for column in crowded {
-            var fresh = ValueBuckets()
-            storage.numbers[column].withUnsafeBufferPointer { fresh.choose(from: $0) }
-            lock.writing {
-                storage.buckets[column] = fresh
-                edgesChosenAgain += 1
-            }
+        guard !columns.isEmpty else { return }
+        // New edges are chosen outside the lock (tens of milliseconds per column at millions of rows), counts going
+        // on meanwhile with the old ones: with one writer, what it reads here does not change until it changes it.
+        // Counts are exact with either edges, so the version stays.
+        let fresh = IndexStorage.chooseEdges(of: columns, from: storage.numbers)
+        lock.writing {
+            for (column, buckets) in zip(columns, fresh) { storage.buckets[column] = buckets }
+            edgesChosenAgain += crowded
         }
     }
 
@@ -240,8 +238,10 @@ struct IndexStorage {
     var buckets = [ValueBuckets](repeating: ValueBuckets(), count: NumericColumn.allCases.count)
     /// Rows when the buckets' edges were last chosen: they are chosen again once the rows have grown fourfold.
     private var bucketedRows = 0
-    /// Numeric columns one of whose codes has filled up since the last `takeCrowdedColumns`.
-    private var crowdedColumns: [Int] = []
+    /// Numeric columns whose edges are to be chosen again (`takeColumnsNeedingEdges`): every one once the rows have
+    /// grown fourfold, and one of whose codes has filled up; `crowdedColumns` of them for the latter reason.
+    private var columnsNeedingEdges: [Int] = []
+    private var crowdedColumns = 0
     /// While an index is built from the store, rows are not coded one by one: every column is coded once at the
     /// end (`finishBuild`), on every core.
     var buildingFromStore = false
@@ -271,7 +271,10 @@ struct IndexStorage {
             for column in stringCodes.indices { stringCodes[column].append(0) }
             for column in numbers.indices { numbers[column].append(missingValue) }
             for column in buckets.indices { buckets[column].appendMissing() }
-            if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) { chooseBuckets() }
+            if !buildingFromStore && rowCount >= max(64, 4 * bucketedRows) {
+                bucketedRows = rowCount
+                columnsNeedingEdges = Array(buckets.indices)
+            }
             // Mutated by key over a copy of the keys: walking the dictionary while changing it would copy it whole.
             for key in Array(attributes.keys) { attributes[key]!.codes.append(0) }
             tags.appendRow()
@@ -298,10 +301,11 @@ struct IndexStorage {
             let value = column.value(of: customer)
             numbers[column.rawValue][row] = value
             if !buildingFromStore && buckets[column.rawValue].set(value, at: row)
-                && !crowdedColumns.contains(column.rawValue)
+                && !columnsNeedingEdges.contains(column.rawValue)
             {
                 // One code holds far more than its share (new times beyond the last edge): new edges will split it.
-                crowdedColumns.append(column.rawValue)
+                columnsNeedingEdges.append(column.rawValue)
+                crowdedColumns += 1
             }
         }
         tags.set(customer.tags, row: row)
@@ -319,29 +323,37 @@ struct IndexStorage {
         }
     }
 
-    /// Chooses every numeric column's edges and codes its rows, the columns spread over the cores.
-    private mutating func chooseBuckets() {
-        let numbers = numbers
-        buckets.withUnsafeMutableBufferPointer { buckets in
+    /// The edges of `columns` chosen from `numbers` and every row coded with them, the columns spread over the
+    /// cores.
+    static func chooseEdges(of columns: [Int], from numbers: [[Int64]]) -> [ValueBuckets] {
+        var chosen = [ValueBuckets](repeating: ValueBuckets(), count: columns.count)
+        chosen.withUnsafeMutableBufferPointer { chosen in
             // Each thread writes only the buckets of its own column.
-            let shared = UncheckedSendable(buckets)
-            DispatchQueue.concurrentPerform(iterations: numbers.count) { column in
-                numbers[column].withUnsafeBufferPointer { shared.value[column].choose(from: $0) }
+            let shared = UncheckedSendable(chosen)
+            DispatchQueue.concurrentPerform(iterations: columns.count) { place in
+                numbers[columns[place]].withUnsafeBufferPointer { shared.value[place].choose(from: $0) }
             }
         }
-        bucketedRows = rowCount
+        return chosen
     }
 
-    /// The numeric columns that need new edges (a code holds far more than its share), forgetting them.
-    mutating func takeCrowdedColumns() -> [Int] {
-        defer { crowdedColumns.removeAll() }
-        return crowdedColumns
+    /// The numeric columns whose edges are to be chosen again, and how many of them because a code filled up;
+    /// forgets them.
+    mutating func takeColumnsNeedingEdges() -> (columns: [Int], crowded: Int) {
+        defer {
+            columnsNeedingEdges.removeAll()
+            crowdedColumns = 0
+        }
+        return (columnsNeedingEdges, crowdedColumns)
     }
 
     /// Ends a build from the store: codes every column.
     mutating func finishBuild() {
         buildingFromStore = false
-        chooseBuckets()
+        let columns = Array(buckets.indices)
+        buckets = []  // the build's placeholder codes go before the chosen ones are made
+        buckets = Self.chooseEdges(of: columns, from: numbers)
+        bucketedRows = rowCount
     }
 
     var byteCount: Int {

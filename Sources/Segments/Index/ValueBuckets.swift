@@ -85,6 +85,7 @@ package struct ValueBuckets {
     /// Codes every row of `values` again with the edges as they are.
     package mutating func recode(_ values: UnsafeBufferPointer<Int64>) {
         codes.removeAll(keepingCapacity: true)
+        codes.reserveCapacity(values.count)
         rowsPerCode = [Int](repeating: 0, count: 256)
         for value in values {
             let code = code(of: value)
