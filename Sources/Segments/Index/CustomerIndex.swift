@@ -72,6 +72,19 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// fold thread): the storage has one writer.
     public func update(_ customers: [CustomerState]) {
         guard !customers.isEmpty else { return }
+        // Room for the batch's new customers is made outside the lock, an eighth more rows than needed: growing
+        // copies every column (hundreds of megabytes at millions of rows), which counts would otherwise wait for.
+        // With one writer, what it copies here does not change until it swaps the copy in, a part at a time under a
+        // brief lock (counts see the same rows either way); the old part is freed after the lock.
+        let rowsNeeded = storage.rowCount + customers.count
+        if rowsNeeded > storage.reservedRows {
+            let rows = rowsNeeded + rowsNeeded / 8
+            for part in storage.growingParts(rows: rows) {
+                let swapIn = part.grownCopy(storage)
+                lock.writing { swapIn(&storage) }
+            }
+            lock.writing { storage.reservedRows = rows }
+        }
         let (columns, crowded) = lock.writing {
             for customer in customers { storage.upsert(customer) }
             version &+= 1
@@ -89,6 +102,9 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     }
 
     public func didCommit(_ changes: BatchChanges) { update(changes.customers) }
+
+    /// Rows the columns have room for before they grow again (for tests).
+    package var reservedRows: Int { lock.reading { storage.reservedRows } }
 
     /// Customers present (not erased).
     public var customerCount: Int { lock.reading { storage.alive.population } }
@@ -251,14 +267,58 @@ struct IndexStorage {
 
     var rowCount: Int { ids.count }
 
+    /// Rows the columns have room for (`reserveCapacity`): beyond them, appending a row reallocates them.
+    var reservedRows = 0
+
     mutating func reserveCapacity(_ rows: Int) {
-        ids.reserveCapacity(rows)
-        alive.reserveCapacity(rows)
-        for column in stringCodes.indices { stringCodes[column].reserveCapacity(rows) }
-        for column in numbers.indices { numbers[column].reserveCapacity(rows) }
-        for column in buckets.indices { buckets[column].reserveCapacity(rows) }
-        tags.start.reserveCapacity(rows)
-        tags.count.reserveCapacity(rows)
+        for part in growingParts(rows: rows) { part.grow(&self) }
+        reservedRows = rows
+    }
+
+    /// A part of the storage that grows with the rows, and how to make room in it: in place (`grow`), or in a copy
+    /// made aside whose closure swaps it in, handing the old part out to be freed when the closure is
+    /// (`grownCopy`): a live index makes room outside its lock part by part, holding one part twice at a time.
+    struct GrowingPart {
+        let grow: (inout IndexStorage) -> Void
+        let grownCopy: (IndexStorage) -> (inout IndexStorage) -> Void
+
+        init<Part>(_ path: WritableKeyPath<IndexStorage, Part>, _ reserve: @escaping (inout Part) -> Void) {
+            grow = { reserve(&$0[keyPath: path]) }
+            grownCopy = { storage in
+                var part = storage[keyPath: path]
+                reserve(&part)
+                return { swap(&$0[keyPath: path], &part) }
+            }
+        }
+    }
+
+    /// Every part that grows with the rows, with room for `rows` rows: what a row of every column takes, and what
+    /// grows with the rows it is spread over (a column of one value per customer, e-mail, as fast as the rows, a
+    /// column of cities hardly; the tags' arena with the tags per row).
+    func growingParts(rows: Int) -> [GrowingPart] {
+        var parts = [
+            GrowingPart(\.ids) { $0.reserveCapacity(rows) },
+            GrowingPart(\.alive) { $0.reserveCapacity(rows) },
+            GrowingPart(\.tags.start) { $0.reserveCapacity(rows) },
+            GrowingPart(\.tags.count) { $0.reserveCapacity(rows) },
+        ]
+        for column in stringCodes.indices {
+            parts.append(GrowingPart(\.stringCodes[column]) { $0.reserveCapacity(rows) })
+        }
+        for column in numbers.indices { parts.append(GrowingPart(\.numbers[column]) { $0.reserveCapacity(rows) }) }
+        for column in buckets.indices { parts.append(GrowingPart(\.buckets[column]) { $0.reserveCapacity(rows) }) }
+        for key in attributes.keys {
+            parts.append(GrowingPart(\.attributes[key]!.codes) { $0.reserveCapacity(rows) })
+        }
+        if rowCount > 0 {
+            for column in strings.indices {
+                let entries = strings[column].count * rows / rowCount + 1
+                parts.append(GrowingPart(\.strings[column]) { $0.reserveCapacity(entries) })
+            }
+            let tagged = tags.arena.count * rows / rowCount + 1
+            parts.append(GrowingPart(\.tags.arena) { $0.reserveCapacity(tagged) })
+        }
+        return parts
     }
 
     mutating func upsert(_ customer: CustomerState) {

@@ -37,6 +37,10 @@ struct StringDictionary: Sendable {
     /// many customer ids come).
     mutating func reserveCapacity(_ entries: Int) {
         starts.reserveCapacity(entries + 1)
+        // Bytes for the entries to come at the length of those so far.
+        if count > 0 && entries > count {
+            bytes.reserveCapacity(bytes.count + (entries - count) * (bytes.count / count + 1))
+        }
         var size = slots.count
         while size < entries * 2 + 2 { size *= 2 }
         if size > slots.count {
