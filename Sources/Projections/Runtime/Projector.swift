@@ -78,7 +78,9 @@ public final class Projector: @unchecked Sendable {
     let observer: (any ProjectionObserver)?
     private let decoder: RecordDecoder
     /// LMDB write transactions belong to one thread: every batch is applied on this one.
-    private let writeThread: WriteThread
+    private let writeThread: SerialThread
+    /// Where `run`'s own steps go: polling, decoding, handing over (see `SerialThread`).
+    private let readThread: SerialThread
     private let lock = NSLock()
     private var stopRequested = false
     private var positions: [TopicPartition: Int64] = [:]
@@ -95,10 +97,14 @@ public final class Projector: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         self.decoder = RecordDecoder(currency: configuration.currency)
-        writeThread = WriteThread(name: "cohort.fold", niceness: configuration.writeNiceness)
+        writeThread = SerialThread(name: "cohort.fold", niceness: configuration.writeNiceness)
+        readThread = SerialThread(name: "cohort.read")
     }
 
-    deinit { writeThread.stop() }
+    deinit {
+        writeThread.stop()
+        readThread.stop()
+    }
 
     /// Asks a running `run` to commit its open batch and return.
     public func stop() {
@@ -134,6 +140,12 @@ public final class Projector: @unchecked Sendable {
     @discardableResult
     public func run(
         until stop: StopCondition, progress: (@Sendable (Progress) -> Void)? = nil
+    ) async throws -> Progress {
+        try await withTaskExecutorPreference(readThread) { try await runHere(until: stop, progress: progress) }
+    }
+
+    private func runHere(
+        until stop: StopCondition, progress: (@Sendable (Progress) -> Void)?
     ) async throws -> Progress {
         var positions = try await log.allPartitions(of: configuration.topics)
         for (partition, offset) in try store.storedOffsets() where positions[partition] != nil {
