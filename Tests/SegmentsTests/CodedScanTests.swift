@@ -128,5 +128,7 @@ struct CodedScanTests {
         }
         // 10,000 times beyond the last edge: the code holding them asked for new edges past 4,096.
         #expect(index.edgesChosenAgain >= 1)
+        // Columns coded again keep the room made for new rows.
+        #expect(index.room.least >= index.room.reserved)
     }
 }

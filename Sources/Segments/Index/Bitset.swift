@@ -41,6 +41,9 @@ package struct Bitset: Sendable, Equatable {
 
     mutating func reserveCapacity(_ rows: Int) { words.reserveCapacity((rows + 63) / 64) }
 
+    /// Rows the bitset has room for without growing its storage.
+    var rowCapacity: Int { words.capacity * 64 }
+
     /// Rows set.
     package var population: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 

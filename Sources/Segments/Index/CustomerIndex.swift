@@ -94,7 +94,7 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
         // New edges are chosen outside the lock (tens of milliseconds per column at millions of rows), counts going
         // on meanwhile with the old ones: with one writer, what it reads here does not change until it changes it.
         // Counts are exact with either edges, so the version stays.
-        let fresh = IndexStorage.chooseEdges(of: columns, from: storage.numbers)
+        let fresh = IndexStorage.chooseEdges(of: columns, from: storage.numbers, rows: storage.reservedRows)
         lock.writing {
             for (column, buckets) in zip(columns, fresh) { storage.buckets[column] = buckets }
             edgesChosenAgain += crowded
@@ -103,8 +103,11 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
 
     public func didCommit(_ changes: BatchChanges) { update(changes.customers) }
 
-    /// Rows the columns have room for before they grow again (for tests).
-    package var reservedRows: Int { lock.reading { storage.reservedRows } }
+    /// Rows the columns have room for before they grow again, and the fewest any per-row column has room for (for
+    /// tests: at least `reservedRows`, or a new row would grow that column under the lock).
+    package var room: (reserved: Int, least: Int) {
+        lock.reading { (storage.reservedRows, storage.leastRowCapacity) }
+    }
 
     /// Customers present (not erased).
     public var customerCount: Int { lock.reading { storage.alive.population } }
@@ -292,6 +295,16 @@ struct IndexStorage {
         }
     }
 
+    /// The fewest rows any per-row column has room for.
+    var leastRowCapacity: Int {
+        var least = min(alive.rowCapacity, tags.start.capacity, tags.count.capacity)
+        for column in stringCodes { least = min(least, column.capacity) }
+        for column in numbers { least = min(least, column.capacity) }
+        for column in buckets { least = min(least, column.codes.capacity) }
+        for column in attributes.values { least = min(least, column.codes.capacity) }
+        return least
+    }
+
     /// Every part that grows with the rows, with room for `rows` rows: what a row of every column takes, and what
     /// grows with the rows it is spread over (a column of one value per customer, e-mail, as fast as the rows, a
     /// column of cities hardly; the tags' arena with the tags per row).
@@ -378,19 +391,20 @@ struct IndexStorage {
             }
         }
         for (name, value) in customer.attributes {
-            if attributes[name] == nil { attributes[name] = AttributeColumn(rows: rowCount) }
+            if attributes[name] == nil { attributes[name] = AttributeColumn(rows: rowCount, capacity: reservedRows) }
             attributes[name]!.set(AttributeCell(value), row: row)
         }
     }
 
     /// The edges of `columns` chosen from `numbers` and every row coded with them, the columns spread over the
-    /// cores.
-    static func chooseEdges(of columns: [Int], from numbers: [[Int64]]) -> [ValueBuckets] {
+    /// cores; with room for `rows` rows (`reservedRows`), so that the next new row does not grow them under the lock.
+    static func chooseEdges(of columns: [Int], from numbers: [[Int64]], rows: Int) -> [ValueBuckets] {
         var chosen = [ValueBuckets](repeating: ValueBuckets(), count: columns.count)
         chosen.withUnsafeMutableBufferPointer { chosen in
             // Each thread writes only the buckets of its own column.
             let shared = UncheckedSendable(chosen)
             DispatchQueue.concurrentPerform(iterations: columns.count) { place in
+                shared.value[place].reserveCapacity(rows)
                 numbers[columns[place]].withUnsafeBufferPointer { shared.value[place].choose(from: $0) }
             }
         }
@@ -412,7 +426,7 @@ struct IndexStorage {
         buildingFromStore = false
         let columns = Array(buckets.indices)
         buckets = []  // the build's placeholder codes go before the chosen ones are made
-        buckets = Self.chooseEdges(of: columns, from: numbers)
+        buckets = Self.chooseEdges(of: columns, from: numbers, rows: max(reservedRows, rowCount))
         bucketedRows = rowCount
     }
 

@@ -180,7 +180,12 @@ struct AttributeColumn: Sendable {
     var values: [AttributeCell] = []
     var lookup: [AttributeCell: UInt32] = [:]
 
-    init(rows: Int) { codes = [UInt32](repeating: 0, count: rows) }
+    /// `rows` rows without a value, with room for `capacity` (the index's reserved rows).
+    init(rows: Int, capacity: Int) {
+        codes = []
+        codes.reserveCapacity(max(rows, capacity))
+        codes.append(contentsOf: repeatElement(0, count: rows))
+    }
 
     mutating func set(_ cell: AttributeCell?, row: Int) {
         guard let cell else {
