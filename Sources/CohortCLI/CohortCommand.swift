@@ -12,12 +12,8 @@ enum CohortMain {
         // (decoding on every core, folding on one), which glibc's malloc serves through its slow paths and locks.
         // jemalloc, linked in, takes its place; this fails loudly should a build ever lose it.
         precondition(Allocator.isJemalloc, "cohort expects jemalloc as its allocator (libjemalloc-dev)")
-        // A serving node runs its tasks on the event loops that already read and write its sockets, one thread per
-        // core, instead of on a second pool of as many threads beside them: a request is parsed, answered and its
-        // response written on one thread, in the order it came, without waiting for another pool's thread to be
-        // scheduled (the preview's p99 at 16 connections roughly halved: BENCHMARKS.md, "Counts in parallel").
-        // Work that blocks stays off these threads: folding, decoding, the projector's loop (`SerialThread`), Kafka
-        // polls and outgoing HTTP run on threads of their own. Only `serve`: other commands keep Swift's pool.
+        // A serving node answers each request on the event loop that reads its connection, with no hop to a second
+        // pool of threads competing for the same cores; what blocks runs on threads of its own (`SerialThread`).
         if CommandLine.arguments.dropFirst().first == ServeCommand.configuration.commandName {
             NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }

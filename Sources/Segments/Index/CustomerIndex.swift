@@ -72,10 +72,8 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
     /// fold thread): the storage has one writer.
     public func update(_ customers: [CustomerState]) {
         guard !customers.isEmpty else { return }
-        // Room for the batch's new customers is made outside the lock, an eighth more rows than needed: growing
-        // copies every column (hundreds of megabytes at millions of rows), which counts would otherwise wait for.
-        // With one writer, what it copies here does not change until it swaps the copy in, a part at a time under a
-        // brief lock (counts see the same rows either way); the old part is freed after the lock.
+        // Room for new rows is made outside the lock (growing copies whole columns, which counts would wait for),
+        // a part at a time swapped in under a brief lock: with one writer, nothing copied changes before the swap.
         let rowsNeeded = storage.rowCount + customers.count
         if rowsNeeded > storage.reservedRows {
             let rows = rowsNeeded + rowsNeeded / 8
@@ -91,9 +89,8 @@ public final class CustomerIndex: ProjectionObserver, @unchecked Sendable {
             return storage.takeColumnsNeedingEdges()
         }
         guard !columns.isEmpty else { return }
-        // New edges are chosen outside the lock (tens of milliseconds per column at millions of rows), counts going
-        // on meanwhile with the old ones: with one writer, what it reads here does not change until it changes it.
-        // Counts are exact with either edges, so the version stays.
+        // New edges are chosen outside the lock, counts going on with the old ones (exact with either, so the
+        // version stays): with one writer, what it reads here does not change until it changes it.
         let fresh = IndexStorage.chooseEdges(of: columns, from: storage.numbers, rows: storage.reservedRows)
         lock.writing {
             for (column, buckets) in zip(columns, fresh) { storage.buckets[column] = buckets }
@@ -426,7 +423,7 @@ struct IndexStorage {
         buildingFromStore = false
         let columns = Array(buckets.indices)
         buckets = []  // the build's placeholder codes go before the chosen ones are made
-        buckets = Self.chooseEdges(of: columns, from: numbers, rows: max(reservedRows, rowCount))
+        buckets = Self.chooseEdges(of: columns, from: numbers, rows: reservedRows)
         bucketedRows = rowCount
     }
 
