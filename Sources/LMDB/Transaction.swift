@@ -85,6 +85,13 @@ public struct Transaction: ~Copyable {
         return stat.ms_entries
     }
 
+    /// The pages `database` takes: branch, leaf and overflow.
+    public func pageCount(_ database: Database) throws -> Int {
+        var stat = MDB_stat()
+        try check(mdb_stat(handle, database.dbi, &stat), "mdb_stat(\(database.name))")
+        return stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages
+    }
+
     /// Runs `body` with a cursor over `database`, closed when `body` returns.
     public func withCursor<Result>(_ database: Database, _ body: (inout Cursor) throws -> Result) throws -> Result {
         var cursorHandle: OpaquePointer?

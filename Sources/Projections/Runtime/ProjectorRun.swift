@@ -231,6 +231,7 @@ final class ProjectorRun {
             "projector wrote a span folded in memory",
             metadata: [
                 "projector.merged": "\(pending.mergesIntoStore)",
+                "projector.rewritten": "\(pending.rewritesStore)",
                 "projector.span_records": "\(pending.records)",
                 "projector.records": "\(state.records)",
                 "projector.estimated_mb": "\(estimatedBytes >> 20)",

@@ -45,6 +45,10 @@ public final class InMemorySpan: @unchecked Sendable {
     /// Records folded so far and roughly how many bytes they hold: asked from other threads while batches fold.
     private let folded = Mutex((records: 0, bytes: 0))
 
+    /// Whether the span's write empties the largest databases and appends their stored rows merged with its own
+    /// (`StoreRewrite`); known once written.
+    public var rewritesStore: Bool { applier.sink.rewritesStore }
+
     /// Roughly how many bytes the folded state holds.
     public var estimatedBytes: Int { folded.withLock { $0.bytes } }
 
@@ -66,7 +70,14 @@ public final class InMemorySpan: @unchecked Sendable {
         // Stored, the rows take about what they take in memory, on top of what the file holds already; a map too
         // small would fail the write and redo it.
         let stored = (try? FileManager.default.attributesOfItem(atPath: store.environment.path + "/data.mdb"))?[.size]
-        try store.environment.reserve(bytes: (stored as? Int ?? 0) + 2 * estimatedBytes + (64 << 20))
+        let storedBytes = stored as? Int ?? 0
+        // A span of at least as many records as the store has folded touches nearly every page of its largest
+        // databases: writing them anew costs less than merging into them (`StoreRewrite`). Their old pages stay
+        // until the commit, beside the new ones.
+        let storedEvents = mergesIntoStore ? try store.environment.read { try $0.count(store.eventIDs) } : 0
+        applier.sink.rewritesStore = mergesIntoStore && records >= storedEvents
+        let rewrittenBytes = applier.sink.rewritesStore ? storedBytes : 0
+        try store.environment.reserve(bytes: storedBytes + rewrittenBytes + 2 * estimatedBytes + (64 << 20))
         return try store.environment.write { txn in
             let changes = try applier.flush(in: txn)
             try ReadModelStore.writeOffsets(nextOffsets, to: store.offsets, in: txn)

@@ -364,6 +364,16 @@ public final class ReadModelStore: @unchecked Sendable {
         case unmatchedReceipts = "unmatched_receipts"
     }
 
+    /// The pages each content database takes, by name: how tightly its rows are packed (appended in key order,
+    /// pages are full; put between stored keys, split pages are left half full).
+    public func pageCounts() throws -> [String: Int] {
+        try environment.read { txn in
+            var counts: [String: Int] = [:]
+            for database in contentDatabases { counts[database.name] = try txn.pageCount(database) }
+            return counts
+        }
+    }
+
     /// A SHA-256 over all read-model content in key order: equal for equal read models, whatever the history
     /// of crashes and restarts that produced them. Offsets are not content and are left out.
     public func digest() throws -> String {

@@ -50,6 +50,9 @@ struct RebuildRows: RowSink {
     /// Whether the store holds read models already: ids are looked up there too, erasures delete stored rows, and
     /// rows are put in key order instead of appended.
     let mergesIntoStore: Bool
+    /// Whether the largest databases are written anew (`StoreRewrite`) instead of merged into row by row: chosen
+    /// when the span is written, for a span as large as what the store holds.
+    var rewritesStore = false
 
     init(store: ReadModelStore, expectedRecords: Int, mergesIntoStore: Bool) {
         self.store = store
@@ -150,7 +153,16 @@ struct RebuildRows: RowSink {
                 { rows.writeLinksAndDeadLetters(store: store, &$0) },
             ] + others
         if mergesIntoStore {
-            try RowPipeline.run(jobs) { try txn.apply($0, flags: []) }
+            // The erased customers' stored rows were deleted above; a rewrite would copy them back.
+            guard rewritesStore && erasedStoredCustomers.isEmpty else {
+                try RowPipeline.run(jobs) { try txn.apply($0, flags: []) }
+                return
+            }
+            try store.environment.read { snapshot in
+                var rewrite = StoreRewrite([store.eventIDs, store.customers, store.orders, store.timeline])
+                try RowPipeline.run(jobs) { try rewrite.put($0, in: txn, from: snapshot) }
+                try rewrite.finish(in: txn, from: snapshot)
+            }
             return
         }
         // A new environment is written through its map: its pages are filled ahead on the other core.
