@@ -71,11 +71,11 @@ public final class InMemorySpan: @unchecked Sendable {
         // small would fail the write and redo it.
         let stored = (try? FileManager.default.attributesOfItem(atPath: store.environment.path + "/data.mdb"))?[.size]
         let storedBytes = stored as? Int ?? 0
-        // A span of at least as many records as the store has folded touches nearly every page of its largest
-        // databases: writing them anew costs less than merging into them (`StoreRewrite`). Their old pages stay
-        // until the commit, beside the new ones.
+        // A span of at least half as many records as the store has folded touches most pages of its largest
+        // databases: writing them anew costs less than merging into them (`StoreRewrite`), and leaves them packed.
+        // Their old pages stay until the commit, beside the new ones.
         let storedEvents = mergesIntoStore ? try store.environment.read { try $0.count(store.eventIDs) } : 0
-        applier.sink.rewritesStore = mergesIntoStore && records >= storedEvents
+        applier.sink.rewritesStore = mergesIntoStore && 2 * records >= storedEvents
         let rewrittenBytes = applier.sink.rewritesStore ? storedBytes : 0
         try store.environment.reserve(bytes: storedBytes + rewrittenBytes + 2 * estimatedBytes + (64 << 20))
         return try store.environment.write { txn in

@@ -51,7 +51,7 @@ struct RebuildRows: RowSink {
     /// rows are put in key order instead of appended.
     let mergesIntoStore: Bool
     /// Whether the largest databases are written anew (`StoreRewrite`) instead of merged into row by row: chosen
-    /// when the span is written, for a span as large as what the store holds.
+    /// when the span is written, for a span of at least half what the store holds.
     var rewritesStore = false
 
     init(store: ReadModelStore, expectedRecords: Int, mergesIntoStore: Bool) {
