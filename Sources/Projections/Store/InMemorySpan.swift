@@ -75,7 +75,7 @@ public final class InMemorySpan: @unchecked Sendable {
         // databases: writing them anew costs less than merging into them (`StoreRewrite`), and leaves them packed.
         // Their old pages stay until the commit, beside the new ones.
         let storedEvents = mergesIntoStore ? try store.environment.read { try $0.count(store.eventIDs) } : 0
-        applier.sink.rewritesStore = mergesIntoStore && 2 * records >= storedEvents
+        applier.sink.rewriteWanted = 2 * records >= storedEvents
         let rewrittenBytes = applier.sink.rewritesStore ? storedBytes : 0
         try store.environment.reserve(bytes: storedBytes + rewrittenBytes + 2 * estimatedBytes + (64 << 20))
         return try store.environment.write { txn in

@@ -50,9 +50,12 @@ struct RebuildRows: RowSink {
     /// Whether the store holds read models already: ids are looked up there too, erasures delete stored rows, and
     /// rows are put in key order instead of appended.
     let mergesIntoStore: Bool
-    /// Whether the largest databases are written anew (`StoreRewrite`) instead of merged into row by row: chosen
-    /// when the span is written, for a span of at least half what the store holds.
-    var rewritesStore = false
+    /// Whether the span is large enough next to the store for its largest databases to be written anew: set when
+    /// the span is written (`InMemorySpan.commit`).
+    var rewriteWanted = false
+    /// Whether the largest databases are written anew (`StoreRewrite`) instead of merged into row by row; never when
+    /// the span erases stored customers (their stored rows are deleted first, and a rewrite would copy them back).
+    var rewritesStore: Bool { mergesIntoStore && rewriteWanted && erasedStoredCustomers.isEmpty }
 
     init(store: ReadModelStore, expectedRecords: Int, mergesIntoStore: Bool) {
         self.store = store
@@ -153,8 +156,7 @@ struct RebuildRows: RowSink {
                 { rows.writeLinksAndDeadLetters(store: store, &$0) },
             ] + others
         if mergesIntoStore {
-            // The erased customers' stored rows were deleted above; a rewrite would copy them back.
-            guard rewritesStore && erasedStoredCustomers.isEmpty else {
+            guard rewritesStore else {
                 try RowPipeline.run(jobs) { try txn.apply($0, flags: []) }
                 return
             }

@@ -3,9 +3,9 @@ import LMDB
 /// Puts a span's rows into databases that are written anew: each is emptied before its first row, then filled by
 /// appending the rows it held (read from a snapshot taken before the write) merged in key order with the span's.
 ///
-/// A span larger than what the store holds touches most of its pages anyway. Put one by one between stored keys,
-/// its rows split pages in the middle and leave them half full, so the store grows to about twice its size and
-/// every page is copied and written more than once; appended, each page is filled once, full.
+/// A span of a good part of what the store holds touches most of its pages anyway. Put one by one between stored
+/// keys, its rows split pages in the middle and leave them half full, so the store grows to about twice its size
+/// and every page is copied and written more than once; appended, each page is filled once, full.
 struct StoreRewrite {
     /// Where the stored rows of a database resume: at a key (the next stored one not copied yet; empty: the first)
     /// or nowhere (all copied). A database not begun has none and is emptied before its first row.
