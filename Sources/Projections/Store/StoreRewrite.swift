@@ -32,29 +32,23 @@ struct StoreRewrite {
             // Every stored row was copied; nothing stored is left to merge with.
             return try txn.apply(chunk, flags: .append)
         }
-        progress[database] = try txn.withCursor(database) { out in
-            try snapshot.withCursor(database) { stored in
-                var next = try resumeKey.isEmpty ? stored.first() : stored.seek(atOrAfter: resumeKey)
-                try chunk.bytes.withUnsafeBytes { bytes in
-                    var start = 0
-                    for (keyEnd, valueEnd) in chunk.ends {
-                        let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
-                        while let row = next, StoreKeys.precedes(row.key, key) {
-                            try out.put(key: row.key, value: row.value, flags: .append)
-                            next = try stored.next()
-                        }
-                        // A stored row under the same key is replaced (or deleted) by the span's.
-                        if let row = next, !StoreKeys.precedes(key, row.key) { next = try stored.next() }
-                        if valueEnd >= 0 {
-                            let value = UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<valueEnd])
-                            try out.put(key: key, value: value, flags: .append)
-                            start = valueEnd
-                        } else {
-                            start = keyEnd
-                        }
+        progress[database] = try merging(database, resumingAt: resumeKey, in: txn, from: snapshot) {
+            out, stored, next in
+            try chunk.bytes.withUnsafeBytes { bytes in
+                var start = 0
+                for (keyEnd, valueEnd) in chunk.ends {
+                    let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
+                    try Self.appendStored(from: stored, to: out, next: &next) { StoreKeys.precedes($0, key) }
+                    // A stored row under the same key is replaced (or deleted) by the span's.
+                    if let row = next, !StoreKeys.precedes(key, row.key) { next = try stored.next() }
+                    if valueEnd >= 0 {
+                        let value = UnsafeRawBufferPointer(rebasing: bytes[keyEnd..<valueEnd])
+                        try out.put(key: key, value: value, flags: .append)
+                        start = valueEnd
+                    } else {
+                        start = keyEnd
                     }
                 }
-                return next.map { .resumeAt(Array($0.key)) } ?? .done
             }
         }
     }
@@ -62,15 +56,37 @@ struct StoreRewrite {
     /// Appends the stored rows that follow the span's last row in every database begun.
     func finish(in txn: borrowing Transaction, from snapshot: borrowing Transaction) throws {
         for case (let database, .resumeAt(let resumeKey)) in progress {
-            try txn.withCursor(database) { out in
-                try snapshot.withCursor(database) { stored in
-                    var next = try resumeKey.isEmpty ? stored.first() : stored.seek(atOrAfter: resumeKey)
-                    while let row = next {
-                        try out.put(key: row.key, value: row.value, flags: .append)
-                        next = try stored.next()
-                    }
-                }
+            try merging(database, resumingAt: resumeKey, in: txn, from: snapshot) { out, stored, next in
+                try Self.appendStored(from: stored, to: out, next: &next) { _ in true }
             }
+        }
+    }
+
+    /// Runs `body` with a cursor appending to `database` and one on its stored rows, and the stored row to resume
+    /// at (`resumeKey`); returns where the stored rows resume after it.
+    @discardableResult
+    private func merging(
+        _ database: Database, resumingAt resumeKey: [UInt8], in txn: borrowing Transaction,
+        from snapshot: borrowing Transaction,
+        _ body: (borrowing Cursor, borrowing Cursor, inout Cursor.Entry?) throws -> Void
+    ) throws -> Progress {
+        try txn.withCursor(database) { out in
+            try snapshot.withCursor(database) { stored in
+                var next = try resumeKey.isEmpty ? stored.first() : stored.seek(atOrAfter: resumeKey)
+                try body(out, stored, &next)
+                return next.map { .resumeAt(Array($0.key)) } ?? .done
+            }
+        }
+    }
+
+    /// Appends the stored rows from `next` on while their keys are `before` what comes next.
+    private static func appendStored(
+        from stored: borrowing Cursor, to out: borrowing Cursor, next: inout Cursor.Entry?,
+        while before: (UnsafeRawBufferPointer) -> Bool
+    ) throws {
+        while let row = next, before(row.key) {
+            try out.put(key: row.key, value: row.value, flags: .append)
+            next = try stored.next()
         }
     }
 }
