@@ -29,6 +29,7 @@ struct CohortCommand: AsyncParsableCommand {
         subcommands: [
             BrokerCommand.self, LogCommand.self, ValidateCommand.self, SchemasCommand.self, ConfigCommand.self,
             ProjectCommand.self, ReplayCommand.self, DigestCommand.self, StatsCommand.self, GenerateCommand.self,
-            SegmentsCommand.self, ServeCommand.self, KeysCommand.self, VendorSimCommand.self, BenchCommand.self,
+            SegmentsCommand.self, ServeCommand.self, KeysCommand.self, VendorSimCommand.self, MigrateCommand.self,
+            BenchCommand.self,
         ])
 }

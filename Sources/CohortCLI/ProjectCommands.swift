@@ -5,6 +5,7 @@ import CommandSupport
 import EventLog
 import Events
 import Foundation
+import Logging
 import Projections
 import Synthetic
 
@@ -74,29 +75,42 @@ struct ReplayCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.replay", level: configuration.logLevel)
         let log = try await NodeWiring.openLog(configuration, logger: logger)
-        let store = try ReadModelStore(path: into, options: ReadModelStore.rebuildOptions)
-        let projector = Projector(
-            log: log, store: store, configuration: NodeWiring.replayConfiguration(configuration), logger: logger)
-        let printer = ProgressPrinter(label: "replay")
         let stop: Projector.StopCondition =
             until.flatMap(Timestamp.init(rfc3339:)).map { .caughtUpUntil($0) } ?? .caughtUp
+        let digest = try await Rebuild.run(
+            log: log, into: into, configuration: configuration, until: stop, label: "replay", logger: logger)
+        await log.close()
+        Output.line(digest)
+    }
+}
+
+/// A rebuild of the read models from the start of a log into a fresh directory, verified: `cohort replay`, and
+/// `cohort migrate` on both logs.
+enum Rebuild {
+    /// Folds `log` into `path` until `stop`, syncs, checks that every record read is accounted for exactly once (as
+    /// an event, a duplicate or a dead letter; exit status 2 if not) and returns the digest.
+    static func run(
+        log: any EventLog, into path: String, configuration: CohortConfiguration,
+        until stop: Projector.StopCondition = .caughtUp, label: String, logger: Logger
+    ) async throws -> String {
+        let store = try ReadModelStore(path: path, options: ReadModelStore.rebuildOptions)
+        let projector = Projector(
+            log: log, store: store, configuration: NodeWiring.replayConfiguration(configuration), logger: logger)
+        let printer = ProgressPrinter(label: label)
         let progress = try await projector.run(until: stop) { printer.report($0) }
         printer.report(progress, final: true)
-        await log.close()
         try store.sync()
-
-        // Verify: every record read is accounted for exactly once as an event, a duplicate or a dead letter.
         let accounted = try [ReadModelStore.Counter.events, .duplicates, .deadLetters].reduce(Int64(0)) {
             $0 + (try store.counter($1))
         }
         guard accounted == Int64(progress.records) else {
-            Output.error("replay: verification failed: \(progress.records) records read, \(accounted) accounted for")
+            Output.error("\(label): verification failed: \(progress.records) records read, \(accounted) accounted for")
             throw ExitCode(2)
         }
         Output.error(
-            "replay: verified \(accounted) records (\(try store.counter(.events)) events, "
+            "\(label): verified \(accounted) records (\(try store.counter(.events)) events, "
                 + "\(try store.counter(.duplicates)) duplicates, \(try store.counter(.deadLetters)) dead letters)")
-        Output.line(try store.digest())
+        return try store.digest()
     }
 }
 

@@ -11,6 +11,9 @@ public struct KafkaConfiguration: Sendable {
     public var lingerMs: Int = 2
     /// `socket.timeout.ms` and the bound on metadata and watermark queries.
     public var requestTimeoutMs: Int = 5_000
+    /// `enable.gapless.guarantee`: a produce that fails stops the producer rather than let later records of its
+    /// partition be stored after a gap (`cohort migrate`, whose copies must keep every offset).
+    public var gapless = false
     /// Raw librdkafka properties applied last.
     public var properties: [String: String] = [:]
 
@@ -40,7 +43,7 @@ public struct KafkaConfiguration: Sendable {
             ("batch.num.messages", "10000"),
             ("queue.buffering.max.messages", "200000"),
             ("compression.type", "lz4"),
-        ] + properties.sorted { $0.key < $1.key }
+        ] + (gapless ? [("enable.gapless.guarantee", "true")] : []) + properties.sorted { $0.key < $1.key }
     }
 
     /// Properties of a consumer; offsets are handled by the caller, never committed automatically.

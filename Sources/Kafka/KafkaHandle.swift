@@ -120,6 +120,9 @@ final class LogBridge: @unchecked Sendable {
             case 5, 6: .info
             default: .debug
             }
-        logger.log(level: mapped, "\(text)", metadata: ["kafka.facility": "\(facility)"])
+        // Cohort sets experimental properties on purpose (`enable.gapless.guarantee` for `cohort migrate`): that
+        // they are experimental is worth a note, not a warning on every run.
+        let deliberate = facility == "CONFWARN" && text.contains("is experimental")
+        logger.log(level: deliberate ? .info : mapped, "\(text)", metadata: ["kafka.facility": "\(facility)"])
     }
 }
