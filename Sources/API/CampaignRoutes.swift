@@ -51,7 +51,8 @@ extension CohortAPI {
             Route(
                 method: .post, path: Self.prefix + "/receipts", scope: nil,
                 summary: "Vendor receipts webhook (HMAC-signed; single or batch)",
-                handler: { request, _ in try await receipts(request) }),
+                handler: { request, _ in try await receipts(request) }
+            ).doing(.ingest),
         ]
     }
 

@@ -3,6 +3,7 @@ import EventLog
 import EventRecords
 import Events
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -14,8 +15,10 @@ public struct APIDependencies: Sendable {
     public var log: any EventLog
     public var store: ReadModelStore
     public var index: CustomerIndex
-    /// nil on an ingest-only node (`serve --no-projector`): reads then show what other nodes' projectors wrote.
+    /// nil on an ingest node, which folds nothing.
     public var projector: Projector?
+    /// What this node answers; the other routes get 421 naming the roles that do.
+    public var role: NodeRole
     /// Who may call the scoped routes; nil when the node runs with `--auth none`.
     public var authenticator: (any Authenticator)?
     public var configuration: CohortConfiguration
@@ -33,9 +36,11 @@ public struct APIDependencies: Sendable {
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
         authenticator: (any Authenticator)?,
-        configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger, signIn: SignIn? = nil
+        configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger, signIn: SignIn? = nil,
+        role: NodeRole = .all
     ) {
         self.signIn = signIn
+        self.role = role
         self.log = log
         self.store = store
         self.index = index
@@ -57,6 +62,15 @@ public struct Route: Sendable {
     public let scope: Scope?
     public let summary: String
     let handler: @Sendable (Request, CohortRequestContext) async throws -> Response
+    /// What the route is for: which node roles answer it.
+    var duty = RouteDuty.query
+
+    /// This route with `duty`.
+    func doing(_ duty: RouteDuty) -> Route {
+        var route = self
+        route.duty = duty
+        return route
+    }
 }
 
 /// The HTTP API of SPEC §6 under `/api/v1`, plus the ops endpoints at the root.
@@ -70,26 +84,41 @@ public struct CohortAPI: Sendable {
 
     /// Every route, in documentation order.
     public var routes: [Route] {
-        ingestRoutes + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes + dashboardRoutes + signInRoutes
-            + opsRoutes
+        ingestRoutes.map { $0.doing(.ingest) } + customerRoutes + segmentRoutes + assistRoutes + campaignRoutes
+            + dashboardRoutes + signInRoutes + opsRoutes.map { $0.doing(.ops) }
     }
 
     /// A router serving `routes`, each behind its scope check, with metrics and problem+json errors.
     public func router() -> Router<CohortRequestContext> {
         let router = Router(context: CohortRequestContext.self)
+        let role = dependencies.role
         for route in routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                await self.serve(route, request, context)
+                guard role.serves(route.duty) else { return Self.render(Self.misdirected(route.duty, role: role)) }
+                return await self.serve(route, request, context)
             }
         }
         for page in pages {
             router.get(RouterPath(page.path)) { request, context in
+                guard role.serves(.query) else { return Self.render(Self.misdirected(.query, role: role)) }
                 do { return try await page.handler(request, context) } catch let problem as Problem {
                     return Self.render(problem)
                 }
             }
         }
         return router
+    }
+
+    /// The header on every answer of a node with a projector: records its read models are behind the log (as of
+    /// the last refresh).
+    static let lagHeader = HTTPField.Name("Cohort-Lag")!
+
+    /// 421: a node of `role` does not answer routes of `duty`; the detail names the roles that do.
+    static func misdirected(_ duty: RouteDuty, role: NodeRole) -> Problem {
+        let roles = NodeRole.serving(duty).map(\.rawValue).joined(separator: " or ")
+        return Problem(
+            .misdirectedRequest, "Misdirected request",
+            detail: "this node's role is \(role.rawValue); send this request to a node whose role is \(roles)")
     }
 
     private func serve(_ route: Route, _ request: Request, _ context: CohortRequestContext) async -> Response {
@@ -110,6 +139,11 @@ public struct CohortAPI: Sendable {
             dependencies.logger.error(
                 "request failed", metadata: ["http.route": "\(route.path)", "error": "\(error)"])
             response = Self.render(Problem(.internalServerError, "Internal error", detail: "see the server log"))
+        }
+        // Answers say how far behind the log this node's read models are, so that a client or a balancer can pick
+        // a replica.
+        if let projector = dependencies.projector {
+            response.headers[Self.lagHeader] = String(projector.totalLag())
         }
         dependencies.metrics.increment(
             "cohort_http_requests_total",

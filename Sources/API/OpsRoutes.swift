@@ -27,7 +27,7 @@ extension CohortAPI {
     }
 
     private func health() -> Response {
-        var members: [(String, JSONValue)] = [("status", .string("ok"))]
+        var members: [(String, JSONValue)] = [("status", .string("ok")), ("role", .string(dependencies.role.rawValue))]
         if let authenticator = dependencies.authenticator {
             members.append(("auth", .string(authenticator.name)))
         } else {
@@ -42,7 +42,7 @@ extension CohortAPI {
     }
 
     private func readiness() -> Response {
-        // An ingest-only node has nothing to catch up with: it is ready once it serves.
+        // An ingest node has nothing to catch up with: it is ready once it serves.
         guard let projector = dependencies.projector else {
             return Self.json(.object(JSONObject([("ready", .bool(true)), ("lag", .number(JSONNumber(0)))])))
         }

@@ -34,7 +34,7 @@ struct BenchIngestCommand: ParsableCommand {
     @Option(help: "Connections for single-event runs.") var connections = 64
     @Option(help: "Freshness probes.") var probes = 500
     @Option(help: "Background events/s during the freshness run.") var backgroundRate = 10_000
-    @Flag(help: "Batch and single runs against an ingest-only node (serve --no-projector): ingest alone.")
+    @Flag(help: "Batch and single runs against an ingest node (serve --role ingest): ingest alone.")
     var noProjector = false
 
     func validate() throws {
@@ -263,7 +263,7 @@ final class BenchNode: @unchecked Sendable {
         server = try ChildServer(
             binary,
             ["serve", "--data", directory, "--http", "127.0.0.1:0", "--set", "log.level=warning"]
-                + (noProjector ? ["--no-projector"] : []))
+                + (noProjector ? ["--role", "ingest"] : []))
         port = server.port
     }
 

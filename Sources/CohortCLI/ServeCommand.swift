@@ -22,8 +22,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "api-keys (default) or none: no authentication, for local demos only.") var auth = "api-keys"
 
-    @Flag(help: "Run no projector: an ingest-only node (reads show the read models as they are on disk).")
-    var noProjector = false
+    @Option(
+        help:
+            "all, ingest (ingest API only), query (projector and reads) or worker (projector and delivery) (node.role)."
+    )
+    var role: String?
 
     @Option(help: "Print a one-time admin sign-in link for this e-mail at start (valid 15 minutes, once).")
     var signInLink: String?
@@ -32,15 +35,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard NodeOptions.Authentication(rawValue: auth) != nil else {
             throw ValidationError("--auth must be api-keys or none")
         }
+        if let role, NodeRole(rawValue: role) == nil {
+            throw ValidationError("--role must be one of \(NodeRole.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
         var configuration = try options.load()
         if let http { configuration.httpListen = http }
+        if let role { configuration.nodeRole = role }
         let host = try configuration.listenAddress().host
         var node = NodeOptions()
         node.authentication = NodeOptions.Authentication(rawValue: auth)!
-        node.runsProjector = !noProjector
+        node.role = NodeRole(rawValue: configuration.nodeRole) ?? .all
         let link = Mutex<String?>(nil)
         node.signInLinkEmail = signInLink
         node.onSignInLink = { path in link.withLock { $0 = path } }

@@ -20,6 +20,8 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var partitions: Int32 = 8
     /// The deployment's single currency (ISO 4217); events in another go to the dead-letter topic.
     public var currency = "INR"
+    /// What `serve` runs (SPEC §14): all, ingest, query or worker.
+    public var nodeRole = "all"
     /// Where the HTTP API listens.
     public var httpListen = "127.0.0.1:8080"
     /// Largest request body accepted.

@@ -51,6 +51,17 @@ public enum Settings {
         integer(
             "kafka.message_timeout_ms", "Kafka produce deadline before ingest answers 503", 100...600_000,
             \.kafkaMessageTimeoutMs),
+        Setting(
+            key: "node.role",
+            summary: "what serve runs: all, ingest (writes only), query (projector and reads) or worker (delivery)",
+            apply: { configuration, text throws(SettingError) in
+                let roles = ["all", "ingest", "query", "worker"]
+                guard roles.contains(text) else {
+                    throw SettingError(message: "expected one of \(roles.joined(separator: ", "))")
+                }
+                configuration.nodeRole = text
+            },
+            read: { $0.nodeRole }),
         string("topics.prefix", "prefix for every topic name", \.topicPrefix),
         Setting(
             key: "topics.partitions", summary: "partitions per crm.* topic created by Cohort",

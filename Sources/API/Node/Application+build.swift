@@ -19,8 +19,8 @@ public struct NodeOptions: Sendable {
     }
 
     public var authentication: Authentication = .apiKeys
-    /// false on an ingest-only node: reads then show the read models as other nodes' projectors wrote them.
-    public var runsProjector = true
+    /// What the node runs and answers.
+    public var role = NodeRole.all
     /// Called with the bound port once the server accepts connections.
     public var onServerRunning: @Sendable (_ port: Int) async -> Void = { _ in }
     /// Where the node records its metrics: a Prometheus registry of its own unless given.
@@ -30,7 +30,7 @@ public struct NodeOptions: Sendable {
     /// Receives the path (with its token) of the one-time sign-in link.
     public var onSignInLink: @Sendable (_ path: String) -> Void = { _ in }
 
-    /// The defaults: API keys, a projector.
+    /// The defaults: API keys, every role.
     public init() {}
 }
 
@@ -45,25 +45,32 @@ public func buildApplication(
     configuration: CohortConfiguration, options: NodeOptions = NodeOptions(), logger: Logger
 ) async throws -> CohortApplication {
     let (host, port) = try configuration.listenAddress()
+    let role = options.role
+    guard role != .worker || !configuration.vendorURL.isEmpty else {
+        throw NodeSetupError("a worker node delivers to the vendor at vendor.url, which is not set")
+    }
     // Sign-in settings are checked before anything is opened: a mistake there stops the node at once.
     let signIn = options.authentication == .apiKeys ? try SignIn(configuration: configuration, logger: logger) : nil
     let log = try await NodeWiring.openLog(configuration, logger: logger)
     let store = try ReadModelStore(path: configuration.readModelsPath)
     let started = ContinuousClock.now
-    let index = try CustomerIndex.build(from: store)
-    logger.info(
-        "segment index built",
-        metadata: [
-            "index.customers": "\(index.customerCount)", "index.mib": "\(index.byteCount / 1_048_576)",
-            "index.ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
-        ])
+    let index = role.keepsIndex ? try CustomerIndex.build(from: store) : CustomerIndex()
+    if role.keepsIndex {
+        logger.info(
+            "segment index built",
+            metadata: [
+                "index.customers": "\(index.customerCount)", "index.mib": "\(index.byteCount / 1_048_576)",
+                "index.ms": "\((ContinuousClock.now - started) / .milliseconds(1))",
+            ])
+    }
     var projectorConfiguration = NodeWiring.projectorConfiguration(configuration)
     // A serving node wants fresh reads more than large batches: close a batch 5 ms after its first record.
     projectorConfiguration.batchWaitMs = 5
     // Requests first when ingest and the fold contend for the cores: the fold catches up after a burst.
     projectorConfiguration.writeNiceness = 5
     let projector = Projector(
-        log: log, store: store, configuration: projectorConfiguration, observer: index, logger: logger)
+        log: log, store: store, configuration: projectorConfiguration, observer: role.keepsIndex ? index : nil,
+        logger: logger)
 
     let authenticator: (any Authenticator)?
     if let signIn {
@@ -77,20 +84,20 @@ public func buildApplication(
     }
     let api = CohortAPI(
         APIDependencies(
-            log: log, store: store, index: index, projector: options.runsProjector ? projector : nil,
+            log: log, store: store, index: index, projector: role.runsProjector ? projector : nil,
             authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger,
-            signIn: signIn))
+            signIn: signIn, role: role))
+    logger.info("node role \(role.rawValue)", metadata: ["node.role": "\(role.rawValue)"])
     if let signIn, let email = options.signInLinkEmail {
         let token = signIn.linkToken(email: email, scopes: [Scope.admin.rawValue])
         options.onSignInLink("/auth/link?token=" + token)
     }
 
     var services: [any Service] = [LogService(log: log)]
-    if options.runsProjector {
-        services.append(ProjectorService(projector: projector))
-        services.append(LaunchResumeService(projector: projector, api: api))
-    }
-    if !configuration.vendorURL.isEmpty {
+    if role.runsProjector { services.append(ProjectorService(projector: projector)) }
+    // Launches are appended by the nodes that answer the campaign routes, which resume their own.
+    if role.keepsIndex { services.append(LaunchResumeService(projector: projector, api: api)) }
+    if role.delivers && !configuration.vendorURL.isEmpty {
         var delivery = DeliveryWorker.Configuration(
             vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
             deliveriesTopic: configuration.topic(EventStream.deliveries.defaultTopic))
@@ -110,6 +117,12 @@ public func buildApplication(
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
+}
+
+/// A node that cannot start as configured; the message says what to change.
+public struct NodeSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The log as a service: open while the node runs, closed after every service that uses it has stopped.

@@ -136,6 +136,9 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
+    /// The records between the read models and the log's end, summed over every partition, as of the last refresh.
+    public func totalLag() -> Int64 { recordsBehind(from: committedPositions) }
+
     /// Folds until `stop` says so. Returns the last progress.
     @discardableResult
     public func run(

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Node roles (SPEC §14) against one cluster (`cohort broker` in its own process): an ingest node, two query nodes
+/// as replicas, a worker delivering to `cohort vendor-sim`; each node with a data directory of its own.
+@Suite("node roles", .serialized)
+struct NodeRoleTests {
+    static var bigSpenders: [String: Any] { ["field": "total_spend", "op": "gte", "value": 5000] }
+
+    @Test("ingest, two query replicas and a worker: writes, equal reads, 421 for the rest, a campaign delivered once")
+    func ingestQueryWorker() async throws {
+        let broker = try DevBroker(partitions: 4)
+        defer { _ = broker.stop() }
+        let cluster = ["--brokers", broker.bootstrapServers, "--auth", "none"]
+        let generate = try ChildProcess.cohort([
+            "generate", "--brokers", broker.bootstrapServers, "--into-log", "--customers", "300", "--orders", "900",
+            "--visits", "300",
+        ])
+        #expect(generate.waitForExit(timeout: 120) == 0, "\(generate.errorOutput)")
+
+        let vendor = try ServeNode.vendorSim()
+        defer { vendor.stop() }
+        let ingest = try ServeNode(extraArguments: cluster + ["--role", "ingest"])
+        defer { ingest.stop() }
+        let replicas = try (0..<2).map { _ in
+            try ServeNode(extraArguments: cluster + ["--role", "query", "--set", "vendor.url=\(vendor.baseURL)"])
+        }
+        defer { for replica in replicas { replica.stop() } }
+        let worker = try ServeNode(
+            extraArguments: cluster + ["--role", "worker", "--set", "vendor.url=\(vendor.baseURL)"])
+        defer { worker.stop() }
+        let hook = try await vendor.request(
+            "POST", "/v1/webhooks", json: ["receipts_url": ingest.baseURL + "/api/v1/receipts"])
+        #expect(hook.status == 200)
+
+        for (node, role) in [(ingest, "ingest"), (replicas[0], "query"), (worker, "worker")] {
+            #expect(try await node.request("GET", "/healthz").json["role"] as? String == role)
+        }
+        // Writes go to the ingest node, reads to the query nodes; the others say where to go.
+        let batch: [[String: Any]] = [
+            ServeTests.event("r-1", "crm.customer.upserted", ["customer_id": "role-1", "name": "Mira"]),
+            ServeTests.event(
+                "r-2", "crm.order.placed",
+                ["order_id": "o-r", "customer_id": "role-1", "amount": 7000, "currency": "INR"]),
+        ]
+        let body = try JSONSerialization.data(withJSONObject: batch)
+        let accepted = try await ingest.request(
+            "POST", "/api/v1/events", body: body, contentType: "application/cloudevents-batch+json")
+        #expect(accepted.status == 202, "\(accepted.text)")
+        let misdirectedWrite = try await replicas[0].request(
+            "POST", "/api/v1/events", body: body, contentType: "application/cloudevents-batch+json")
+        #expect(misdirectedWrite.status == 421)
+        #expect((misdirectedWrite.json["detail"] as? String)?.contains("ingest or all") == true)
+        for node in [ingest, worker] {
+            let read = try await node.request("GET", "/api/v1/customers/role-1")
+            #expect(read.status == 421)
+            #expect((read.json["detail"] as? String)?.contains("query or all") == true, "\(read.text)")
+            #expect(try await node.request("GET", "/").status == 421, "the dashboard is on query nodes")
+        }
+
+        // Both replicas catch up and answer alike.
+        for replica in replicas {
+            let caughtUp = try await replica.eventually(timeoutSeconds: 60) {
+                let ready = try await replica.request("GET", "/readyz")
+                let mira = try await replica.request("GET", "/api/v1/customers/role-1")
+                return ready.status == 200 && mira.status == 200
+            }
+            #expect(caughtUp)
+        }
+        var counts: [Int] = []
+        for replica in replicas {
+            let preview = try await replica.request(
+                "POST", "/api/v1/segments/preview", json: ["rules": Self.bigSpenders])
+            #expect(preview.status == 200)
+            #expect(preview.header("Cohort-Lag") == "0", "a caught-up replica says it is 0 records behind")
+            counts.append(try #require(preview.json["count"] as? Int))
+            let mira = try await replica.request("GET", "/api/v1/customers/role-1")
+            #expect(mira.json["order_count"] as? Int == 1)
+        }
+        #expect(counts.count == 2 && counts[0] == counts[1] && counts[0] > 1, "replicas agree: \(counts)")
+
+        // A campaign launched on a query node is delivered by the worker alone, each message once; its receipts come
+        // back through the ingest node, and both replicas show the same stats.
+        let created = try await replicas[0].request(
+            "POST", "/api/v1/campaigns",
+            json: ["campaign_id": "roles", "name": "Roles", "template": "Hi", "rules": Self.bigSpenders])
+        #expect(created.status == 202, "\(created.text)")
+        #expect(
+            try await replicas[0].eventually(timeoutSeconds: 30) {
+                try await replicas[0].request("GET", "/api/v1/campaigns/roles").json["status"] as? String == "draft"
+            })
+        let launched = try await replicas[0].request("POST", "/api/v1/campaigns/roles/launch")
+        #expect(launched.status == 202, "\(launched.text)")
+        let audience = try #require(launched.json["audience"] as? Int)
+        #expect(audience == counts[0])
+        func stats(_ node: ServeNode) async throws -> [String: Int] {
+            (try await node.request("GET", "/api/v1/campaigns/roles").json["stats"] as? [String: Int]) ?? [:]
+        }
+        for replica in replicas {
+            let settled = try await replica.eventually(timeoutSeconds: 60) {
+                let stats = try await stats(replica)
+                let vendorStats = try await CampaignTests.Setup.counters(of: vendor)
+                return stats["queued"] == audience && stats["pending"] == 0
+                    && vendorStats["receipts_sent"] == vendorStats["accepted"]
+                    && (stats["delivered"] ?? 0) + (stats["bounced"] ?? 0) + (stats["opened"] ?? 0)
+                        == vendorStats["accepted"]
+            }
+            let final = try await stats(replica)
+            #expect(settled, "stats on \(replica.baseURL): \(final)")
+        }
+        let vendorStats = try await CampaignTests.Setup.counters(of: vendor)
+        #expect(vendorStats["accepted"]! + vendorStats["rejected"]! == audience, "each message decided once")
+        #expect(vendorStats["duplicates"] == 0)
+        let first = try await stats(replicas[0])
+        let second = try await stats(replicas[1])
+        #expect(first == second)
+        #expect(worker.process.errorOutput.contains("delivery worker on"))
+        for replica in replicas { #expect(!replica.process.errorOutput.contains("delivery worker on")) }
+
+        for node in [ingest, worker] + replicas { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+    }
+
+    @Test("a worker without vendor.url and an unknown role are refused at start")
+    func refusedConfigurations() throws {
+        let directory = TemporaryDirectory("cohort-role")
+        let worker = try ChildProcess.cohort([
+            "serve", "--data", directory.path, "--http", "127.0.0.1:0", "--role", "worker",
+        ])
+        #expect(worker.waitForExit(timeout: 60) != 0)
+        #expect(worker.errorOutput.contains("vendor.url, which is not set"), "\(worker.errorOutput)")
+        let unknown = try ChildProcess.cohort(["serve", "--data", directory.path, "--role", "reader"])
+        #expect(unknown.waitForExit(timeout: 60) == 64)
+        #expect(unknown.errorOutput.contains("--role must be one of all, ingest, query, worker"))
+        let environment = try ChildProcess.cohort(
+            ["config", "--data", directory.path], environment: ["COHORT_NODE_ROLE": "nobody"])
+        #expect(environment.waitForExit(timeout: 60) != 0)
+        #expect(environment.errorOutput.contains("expected one of all, ingest, query, worker"))
+    }
+}
