@@ -102,3 +102,71 @@ struct CommandTests {
         #expect(broker.stop() == 0)
     }
 }
+
+/// One process at a time writes an embedded log (`writer.lock`); others read it, and a writer that opened the log
+/// before another process appended continues after that process's records instead of writing over them.
+@Suite("embedded log across processes", .serialized)
+struct EmbeddedLogProcessTests {
+    static let partitions = ["--set", "topics.partitions=1"]
+
+    private func append(_ data: String, _ lines: [String]) throws -> ChildProcess {
+        let child = try ChildProcess.cohort(
+            ["log", "append", "--data", data, "--topic", "t", "--key-is-line", "--batch", "1"] + Self.partitions,
+            stdin: true)
+        child.write(lines.map { $0 + "\n" }.joined())
+        child.closeStdin()
+        _ = child.waitForExit(timeout: 60)
+        return child
+    }
+
+    /// Whether process `pid` has mapped the log's data file (it has opened the log).
+    private func hasOpenedLog(_ pid: Int32, _ data: String) -> Bool {
+        let maps = (try? String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)) ?? ""
+        return maps.contains(data + "/log/data.mdb")
+    }
+
+    @Test(
+        "a second writer is refused with the holder's pid; a writer opened earlier continues after the other's records")
+    func oneWriterAtATime() throws {
+        let directory = TemporaryDirectory("cohort-writers")
+        let data = directory.path
+        let partitions = Self.partitions
+        let info = try ChildProcess.cohort(["log", "info", "--data", data] + partitions)
+        #expect(info.waitForExit(timeout: 60) == 0)
+
+        // The first appender opens the log and waits for its input.
+        let early = try ChildProcess.cohort(
+            ["log", "append", "--data", data, "--topic", "t", "--key-is-line", "--batch", "1"] + partitions,
+            stdin: true)
+        let opened = Date()
+        while !hasOpenedLog(early.pid, data), Date().timeIntervalSince(opened) < 60 { usleep(10_000) }
+        #expect(hasOpenedLog(early.pid, data))
+        // Another process appends and ends meanwhile.
+        let other = try append(data, ["other-1", "other-2"])
+        #expect(other.waitForExit(timeout: 0) == 0, "\(other.errorOutput)")
+        #expect(other.outputLines.map { $0.split(separator: " ")[2] } == ["0", "1"])
+
+        // The first appender now writes: after the other's records, and it keeps the log while it runs.
+        early.write("early-1\n")
+        #expect(early.waitForLines(1, timeout: 60))
+        #expect(early.outputLines.first == "t 0 2 early-1", "\(early.outputLines) \(early.errorOutput)")
+        let refused = try append(data, ["refused-1"])
+        #expect(refused.waitForExit(timeout: 0) != 0)
+        #expect(
+            refused.errorOutput.contains("is being written by another process (pid \(early.pid))"),
+            "\(refused.errorOutput)")
+        early.closeStdin()
+        #expect(early.waitForExit(timeout: 60) == 0)
+
+        // Once it has stopped, the next writer continues the offsets.
+        let after = try append(data, ["after-1"])
+        #expect(after.waitForExit(timeout: 0) == 0, "\(after.errorOutput)")
+        #expect(after.outputLines == ["t 0 3 after-1"])
+        let read = try ChildProcess.cohort(["log", "read", "--data", data, "--topic", "t"] + partitions)
+        #expect(read.waitForExit(timeout: 60) == 0)
+        let values = read.outputLines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["value"] as? String
+        }
+        #expect(values == ["other-1", "other-2", "early-1", "after-1"], "nothing written over, nothing lost")
+    }
+}

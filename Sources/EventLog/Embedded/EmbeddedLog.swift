@@ -7,6 +7,11 @@ import Logging
 ///
 /// Appends go through one writer thread that practises group commit: every batch that arrives while a commit
 /// is under way joins the next transaction, so concurrent appenders share one fsync.
+///
+/// Any number of processes may read a log; one at a time writes it. Offsets are assigned from what the writer
+/// knows, so the first append of a process takes an exclusive lock on `writer.lock` beside the data (held until
+/// `close` or the process ends) and rereads the log's end under it; while another process holds that lock, appends
+/// fail as unavailable, naming it, instead of writing over its records.
 public final class EmbeddedLog: EventLog, @unchecked Sendable {
     // @unchecked Sendable: mutable state is guarded by `stateLock`; LMDB writes happen on the writer thread only.
 
@@ -58,6 +63,10 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     private var roundRobin: UInt32 = 0
     private var commitCount = 0
     private var appendCount = 0
+    /// The open `writer.lock` while this process holds it; touched by the writer thread only.
+    private var writerLock: Int32 = -1
+    /// Whether this process holds `writer.lock`, so that `nextOffsets` are the log's ends.
+    private var writes = false
     private var writerThread: Thread?
     private let writerStopped = DispatchSemaphore(value: 0)
 
@@ -74,7 +83,10 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         } catch {
             throw .storage("\(error)")
         }
-        try loadState()
+        let state = try loadState()
+        topics = state.topics
+        topicNames = state.names
+        nextOffsets = state.nextOffsets
         // The writer thread keeps the log alive until `close()` stops it: call `close()` to release a log.
         let thread = Thread { self.runWriter() }
         thread.name = "cohort-log-writer"
@@ -86,35 +98,60 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         UInt32(topic) << 16 | UInt32(partition)
     }
 
-    /// Reads topics and the last offset of every partition; runs once at open.
-    private func loadState() throws(EventLogError) {
+    /// Topics and the next offset of every partition, as stored.
+    private struct StoredState {
+        var topics: [String: TopicInfo] = [:]
+        var names: [UInt16: String] = [:]
+        var nextOffsets: [UInt32: Int64] = [:]
+    }
+
+    /// Reads topics and the last offset of every partition: at open, and again when this process takes the writer
+    /// lock (another process may have appended since).
+    private func loadState() throws(EventLogError) -> StoredState {
+        var state = StoredState()
         do {
             try environment.read { txn in
                 try txn.forEach(topicsDB) { key, value in
                     let name = String(decoding: key, as: UTF8.self)
                     let number = UInt16(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
                     let count = Int32(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int32.self))
-                    topics[name] = TopicInfo(number: number, partitionCount: count)
-                    topicNames[number] = name
+                    state.topics[name] = TopicInfo(number: number, partitionCount: count)
+                    state.names[number] = name
                     return true
                 }
                 try txn.withCursor(recordsDB) { cursor in
-                    for info in topics.values {
+                    for info in state.topics.values {
                         for partition in 0..<info.partitionCount {
                             let id = Self.partitionID(topic: info.number, partition: partition)
-                            let limit = RecordCodec.storageKey(partitionID: id + 1, offset: 0)
-                            if let entry = try cursor.seek(before: limit),
-                                let stored = RecordCodec.decodeKey(entry.key),
-                                stored.partitionID == id
-                            {
-                                nextOffsets[id] = stored.offset + 1
-                            } else {
-                                nextOffsets[id] = 0
-                            }
+                            state.nextOffsets[id] = try Self.storedEnd(of: id, cursor)
                         }
                     }
                 }
             }
+        } catch {
+            throw .storage("\(error)")
+        }
+        return state
+    }
+
+    /// The offset after the last stored record of partition `id`.
+    private static func storedEnd(of id: UInt32, _ cursor: borrowing Cursor) throws -> Int64 {
+        guard let entry = try cursor.seek(before: RecordCodec.storageKey(partitionID: id + 1, offset: 0)),
+            let stored = RecordCodec.decodeKey(entry.key), stored.partitionID == id
+        else { return 0 }
+        return stored.offset + 1
+    }
+
+    /// The ends of partitions `ids`: as this process committed them while it writes the log, else as stored (another
+    /// process may be appending).
+    private func ends(of ids: [UInt32]) throws(EventLogError) -> [Int64] {
+        if stateLock.withLock({ writes }) { return stateLock.withLock { ids.map { nextOffsets[$0] ?? 0 } } }
+        do {
+            return try reading { txn in
+                try txn.withCursor(recordsDB) { cursor in try ids.map { try Self.storedEnd(of: $0, cursor) } }
+            }
+        } catch let error as EventLogError {
+            throw error
         } catch {
             throw .storage("\(error)")
         }
@@ -154,14 +191,12 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     }
 
     private func committedWatermarks(_ partition: TopicPartition) throws(EventLogError) -> Watermarks {
-        stateLock.lock()
-        defer { stateLock.unlock() }
-        guard let info = topics[partition.topic] else { throw .unknownTopic(partition.topic) }
+        guard let info = stateLock.withLock({ topics[partition.topic] }) else { throw .unknownTopic(partition.topic) }
         guard partition.partition >= 0, partition.partition < info.partitionCount else {
             throw .unknownPartition(partition)
         }
         let id = Self.partitionID(topic: info.number, partition: partition.partition)
-        return Watermarks(low: 0, high: nextOffsets[id] ?? 0)
+        return Watermarks(low: 0, high: try ends(of: [id])[0])
     }
 
     // MARK: Append
@@ -222,6 +257,12 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 group.append(pending.removeFirst())
                 groupRecords += next.records.count
             }
+            stateLock.unlock()
+            if let refusal = takeWriterLock() {
+                for append in group { append.continuation.resume(throwing: refusal) }
+                continue
+            }
+            stateLock.lock()
             let knownTopics = topics
             let committedOffsets = nextOffsets
             let requested = requestedPartitions
@@ -322,7 +363,44 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 append.continuation.resume(with: result.mapError { $0 as any Error })
             }
         }
+        if writerLock >= 0 { Foundation.close(writerLock) }
         writerStopped.signal()
+    }
+
+    /// Takes the exclusive lock on `writer.lock` unless this process holds it, and then rereads the log's end, which
+    /// another process may have moved; returns why appends cannot go on when another process holds it.
+    private func takeWriterLock() -> EventLogError? {
+        guard writerLock < 0 else { return nil }
+        let path = (configuration.path as NSString).appendingPathComponent("writer.lock")
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return .storage("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            Foundation.close(descriptor)
+            return .unavailable(
+                "the embedded log at \(configuration.path) is being written by another process"
+                    + (holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? "")
+                    + "; one process at a time appends to it: stop that one, or send the records through it")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        if ftruncate(descriptor, 0) != 0 || pid.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) < 0 {
+            logger.warning("could not record this process in writer.lock", metadata: ["path": "\(path)"])
+        }
+        do throws(EventLogError) {
+            let state = try loadState()
+            stateLock.withLock {
+                topics = state.topics
+                topicNames = state.names
+                nextOffsets = state.nextOffsets
+                writes = true
+            }
+        } catch {
+            Foundation.close(descriptor)
+            return error
+        }
+        writerLock = descriptor
+        return nil
     }
 
     private struct RejectedAppend: Error {
@@ -431,8 +509,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     }
 
     /// The next offset of each partition id in `ids`, as committed: every record below it is stored.
-    func committedEnds(of ids: [UInt32]) -> [Int64] {
-        stateLock.withLock { ids.map { nextOffsets[$0] ?? 0 } }
+    func committedEnds(of ids: [UInt32]) throws(EventLogError) -> [Int64] {
+        try ends(of: ids)
     }
 
     var closed: Bool { stateLock.withLock { isClosed } }

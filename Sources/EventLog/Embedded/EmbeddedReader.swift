@@ -74,7 +74,7 @@ final class EmbeddedReader: LogReader, @unchecked Sendable {
         defer { lock.unlock() }
         guard !isClosed else { throw EventLogError.closed }
         guard !assignments.isEmpty else { return nil }
-        let ends = log.committedEnds(of: assignments.map(\.id))
+        let ends = try log.committedEnds(of: assignments.map(\.id))
         var runs: [(index: Int, id: UInt32, run: SplitPoll.Run)] = []
         var count = 0
         for step in 0..<assignments.count where count < maxRecords {
