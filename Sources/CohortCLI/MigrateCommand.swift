@@ -51,7 +51,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let source = try NodeWiring.openEmbeddedLog(configuration, logger: logger)
         var kafka = NodeWiring.kafkaConfiguration(configuration)
         kafka.gapless = true
-        let topics = source.listTopics()
+        let topics = try source.listTopics()
 
         let spans = try await copyRetrying(topics: topics, from: source, kafka: kafka, logger: logger)
         let target = try KafkaLog(configuration: kafka, logger: logger)

@@ -113,6 +113,16 @@ public final class Environment: @unchecked Sendable {
     /// Runs `body` in a read-only transaction.
     @discardableResult
     public func read<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
+        while true {
+            do {
+                return try readOnce(body)
+            } catch let error as LMDBError where error.code == .mapResized {
+                try adoptResizedMap()
+            }
+        }
+    }
+
+    private func readOnce<Result>(_ body: (borrowing Transaction) throws -> Result) throws -> Result {
         resizeLock.lockShared()
         defer { resizeLock.unlock() }
         var txn: OpaquePointer?
@@ -129,6 +139,8 @@ public final class Environment: @unchecked Sendable {
                 return try writeOnce(body)
             } catch let error as LMDBError where error.code == .mapFull {
                 try grow()
+            } catch let error as LMDBError where error.code == .mapResized {
+                try adoptResizedMap()
             }
         }
     }
@@ -182,6 +194,17 @@ public final class Environment: @unchecked Sendable {
         }
         try check(mdb_env_set_mapsize(handle, newSize), "mdb_env_set_mapsize")
         stateLock.withLock { mapSizeBytes = newSize }
+    }
+
+    /// Takes the map size another process grew the environment to (LMDB answers `MDB_MAP_RESIZED` to a
+    /// transaction begun with the old one), waiting for every transaction in this process to finish first.
+    private func adoptResizedMap() throws {
+        resizeLock.lockExclusive()
+        defer { resizeLock.unlock() }
+        try check(mdb_env_set_mapsize(handle, 0), "mdb_env_set_mapsize(adopt)")
+        var info = MDB_envinfo()
+        try check(mdb_env_info(handle, &info), "mdb_env_info")
+        stateLock.withLock { mapSizeBytes = max(mapSizeBytes, info.me_mapsize) }
     }
 
     /// Flushes buffers to disk; needed only when opened with `noSync`.

@@ -103,16 +103,20 @@ struct CommandTests {
     }
 }
 
-/// One process at a time writes an embedded log (`writer.lock`); others read it, and a writer that opened the log
-/// before another process appended continues after that process's records instead of writing over them.
+/// Several processes append to one embedded log: each write transaction continues from the partition ends stored
+/// by whichever process wrote last, and readers in other processes see every record.
 @Suite("embedded log across processes", .serialized)
 struct EmbeddedLogProcessTests {
     static let partitions = ["--set", "topics.partitions=1"]
 
-    private func append(_ data: String, _ lines: [String]) throws -> ChildProcess {
-        let child = try ChildProcess.cohort(
+    private func appender(_ data: String) throws -> ChildProcess {
+        try ChildProcess.cohort(
             ["log", "append", "--data", data, "--topic", "t", "--key-is-line", "--batch", "1"] + Self.partitions,
             stdin: true)
+    }
+
+    private func append(_ data: String, _ lines: [String]) throws -> ChildProcess {
+        let child = try appender(data)
         child.write(lines.map { $0 + "\n" }.joined())
         child.closeStdin()
         _ = child.waitForExit(timeout: 60)
@@ -125,48 +129,54 @@ struct EmbeddedLogProcessTests {
         return maps.contains(data + "/log/data.mdb")
     }
 
-    @Test(
-        "a second writer is refused with the holder's pid; a writer opened earlier continues after the other's records")
-    func oneWriterAtATime() throws {
+    private func waitUntilOpened(_ child: ChildProcess, _ data: String) {
+        let started = Date()
+        while !hasOpenedLog(child.pid, data), Date().timeIntervalSince(started) < 60 { usleep(10_000) }
+        #expect(hasOpenedLog(child.pid, data))
+    }
+
+    @Test("appenders in several processes continue each other's offsets; a reader in another process sees them all")
+    func severalWriters() throws {
         let directory = TemporaryDirectory("cohort-writers")
         let data = directory.path
-        let partitions = Self.partitions
-        let info = try ChildProcess.cohort(["log", "info", "--data", data] + partitions)
+        let info = try ChildProcess.cohort(["log", "info", "--data", data] + Self.partitions)
         #expect(info.waitForExit(timeout: 60) == 0)
 
-        // The first appender opens the log and waits for its input.
-        let early = try ChildProcess.cohort(
-            ["log", "append", "--data", data, "--topic", "t", "--key-is-line", "--batch", "1"] + partitions,
-            stdin: true)
-        let opened = Date()
-        while !hasOpenedLog(early.pid, data), Date().timeIntervalSince(opened) < 60 { usleep(10_000) }
-        #expect(hasOpenedLog(early.pid, data))
-        // Another process appends and ends meanwhile.
+        // The first appender opens the log and waits for its input; another process appends and ends meanwhile.
+        let early = try appender(data)
+        waitUntilOpened(early, data)
         let other = try append(data, ["other-1", "other-2"])
         #expect(other.waitForExit(timeout: 0) == 0, "\(other.errorOutput)")
-        #expect(other.outputLines.map { $0.split(separator: " ")[2] } == ["0", "1"])
+        #expect(other.outputLines == ["t 0 0 other-1", "t 0 1 other-2"])
+        // A reader in a process of its own, following the topic as the others append.
+        let follower = try ChildProcess.cohort(
+            ["log", "read", "--data", data, "--topic", "t", "--follow"] + Self.partitions)
+        defer { follower.terminate() }
+        #expect(follower.waitForLines(2, timeout: 30))
 
-        // The first appender now writes: after the other's records, and it keeps the log while it runs.
+        // The first appender's records go after the other's, and a third process appends between two of its own.
         early.write("early-1\n")
         #expect(early.waitForLines(1, timeout: 60))
-        #expect(early.outputLines.first == "t 0 2 early-1", "\(early.outputLines) \(early.errorOutput)")
-        let refused = try append(data, ["refused-1"])
-        #expect(refused.waitForExit(timeout: 0) != 0)
-        #expect(
-            refused.errorOutput.contains("is being written by another process (pid \(early.pid))"),
-            "\(refused.errorOutput)")
+        let later = try append(data, ["later-1"])
+        #expect(later.waitForExit(timeout: 0) == 0, "\(later.errorOutput)")
+        early.write("early-2\n")
         early.closeStdin()
-        #expect(early.waitForExit(timeout: 60) == 0)
+        #expect(early.waitForExit(timeout: 60) == 0, "\(early.errorOutput)")
+        #expect(early.outputLines == ["t 0 2 early-1", "t 0 4 early-2"])
+        #expect(later.outputLines == ["t 0 3 later-1"])
 
-        // Once it has stopped, the next writer continues the offsets.
-        let after = try append(data, ["after-1"])
-        #expect(after.waitForExit(timeout: 0) == 0, "\(after.errorOutput)")
-        #expect(after.outputLines == ["t 0 3 after-1"])
-        let read = try ChildProcess.cohort(["log", "read", "--data", data, "--topic", "t"] + partitions)
-        #expect(read.waitForExit(timeout: 60) == 0)
-        let values = read.outputLines.compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["value"] as? String
+        let expected = ["other-1", "other-2", "early-1", "later-1", "early-2"]
+        func values(_ lines: [String]) -> [String] {
+            lines.compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["value"] as? String
+            }
         }
-        #expect(values == ["other-1", "other-2", "early-1", "after-1"], "nothing written over, nothing lost")
+        #expect(follower.waitForLines(expected.count, timeout: 30))
+        #expect(values(follower.outputLines) == expected, "the reader saw every process's records in order")
+        let read = try ChildProcess.cohort(["log", "read", "--data", data, "--topic", "t"] + Self.partitions)
+        #expect(read.waitForExit(timeout: 60) == 0)
+        #expect(values(read.outputLines) == expected, "nothing written over, nothing lost")
+        let counts = try ChildProcess.cohort(["log", "info", "--data", data] + Self.partitions)
+        #expect(counts.waitForExit(timeout: 60) == 0)
     }
 }

@@ -25,7 +25,7 @@ struct LogCopyTests {
         return (log, directory)
     }
 
-    static func topics(_ log: EmbeddedLog) -> [(name: String, partitions: Int32)] { log.listTopics() }
+    static func topics(_ log: EmbeddedLog) throws -> [(name: String, partitions: Int32)] { try log.listTopics() }
 
     /// Every record of the harness's topics, as `LogHarness.readAll` reads them, in partition and offset order.
     static func all(_ log: any EventLog) async throws -> [LogRecord] {
@@ -46,7 +46,7 @@ struct LogCopyTests {
     func copiesRecordForRecord(kind: LogKind) async throws {
         let (source, directory) = try await Self.source(500)
         let target = try await LogHarness(kind)
-        let spans = try await LogCopy.plan(topics: Self.topics(source), from: source, to: target.log)
+        let spans = try await LogCopy.plan(topics: try Self.topics(source), from: source, to: target.log)
         #expect(spans.count == LogHarness.topics.count * Int(LogHarness.partitions))
         var reported: [Int64] = []
         let copied = try await LogCopy.copy(spans, from: source, to: target.log, batchRecords: 64) {
@@ -60,7 +60,7 @@ struct LogCopyTests {
         #expect(mine == theirs)
         #expect(try await LogCopy.verifyCounts(spans, target: target.log).isEmpty)
         // Planned again, nothing is left to copy.
-        let again = try await LogCopy.plan(topics: Self.topics(source), from: source, to: target.log)
+        let again = try await LogCopy.plan(topics: try Self.topics(source), from: source, to: target.log)
         #expect(again.allSatisfy { $0.remaining == 0 })
         #expect(try await LogCopy.copy(again, from: source, to: target.log) == 0)
         await target.close()
@@ -82,7 +82,7 @@ struct LogCopyTests {
                 partition: $0.partition)
         }
         _ = try await target.log.append(prefix)
-        let spans = try await LogCopy.plan(topics: Self.topics(source), from: source, to: target.log)
+        let spans = try await LogCopy.plan(topics: try Self.topics(source), from: source, to: target.log)
         for span in spans {
             #expect(span.next == (span.partition.partition < 2 ? min(7, span.end) : 0), "\(span.partition)")
         }
@@ -105,7 +105,7 @@ struct LogCopyTests {
             OutgoingRecord(topic: partition.topic, key: nil, value: Array("other".utf8), partition: 0)
         ])
         await #expect {
-            try await LogCopy.plan(topics: Self.topics(source), from: source, to: foreign.log)
+            try await LogCopy.plan(topics: try Self.topics(source), from: source, to: foreign.log)
         } throws: { error in
             guard case LogCopy.Failure.targetDiverges(partition, 0, _) = error else { return false }
             return "\(error)".contains("not a copy of this log")
@@ -116,7 +116,7 @@ struct LogCopyTests {
         _ = try await longer.log.append(
             (0...sourceCount).map { _ in OutgoingRecord(topic: partition.topic, key: nil, value: [1], partition: 0) })
         await #expect {
-            try await LogCopy.plan(topics: Self.topics(source), from: source, to: longer.log)
+            try await LogCopy.plan(topics: try Self.topics(source), from: source, to: longer.log)
         } throws: { error in
             guard case LogCopy.Failure.targetAhead(partition, sourceCount + 1, sourceCount) = error else {
                 return false
@@ -130,7 +130,7 @@ struct LogCopyTests {
         try await other.createTopic(LogHarness.topics[0], partitions: LogHarness.partitions + 1)
         await #expect {
             try await LogCopy.plan(
-                topics: Self.topics(source).filter { $0.name == LogHarness.topics[0] }, from: source, to: other)
+                topics: try Self.topics(source).filter { $0.name == LogHarness.topics[0] }, from: source, to: other)
         } throws: { error in
             guard case LogCopy.Failure.partitionCount(LogHarness.topics[0], LogHarness.partitions, _) = error else {
                 return false
@@ -141,7 +141,7 @@ struct LogCopyTests {
         try await source.createTopic("empty", partitions: 3)
         await #expect {
             try await LogCopy.plan(
-                topics: Self.topics(source).filter { $0.name == LogHarness.topics[1] }, from: source, to: other)
+                topics: try Self.topics(source).filter { $0.name == LogHarness.topics[1] }, from: source, to: other)
         } throws: { error in
             guard case LogCopy.Failure.missingTopic(LogHarness.topics[1], LogHarness.partitions) = error else {
                 return false
@@ -149,7 +149,7 @@ struct LogCopyTests {
             return true
         }
         let planned = try await LogCopy.plan(
-            topics: Self.topics(source).filter { $0.name == "empty" }, from: source, to: other)
+            topics: try Self.topics(source).filter { $0.name == "empty" }, from: source, to: other)
         #expect(planned.isEmpty)
         await other.close()
         await source.close()
@@ -160,7 +160,7 @@ struct LogCopyTests {
     func anotherProducerStopsTheCopy() async throws {
         let (source, directory) = try await Self.source(200)
         let target = try await LogHarness(.embedded)
-        let spans = try await LogCopy.plan(topics: Self.topics(source), from: source, to: target.log)
+        let spans = try await LogCopy.plan(topics: try Self.topics(source), from: source, to: target.log)
         _ = try await target.log.append([
             OutgoingRecord(topic: LogHarness.topics[0], key: nil, value: Array("intruder".utf8), partition: 0)
         ])

@@ -8,10 +8,11 @@ import Logging
 /// Appends go through one writer thread that practises group commit: every batch that arrives while a commit
 /// is under way joins the next transaction, so concurrent appenders share one fsync.
 ///
-/// Any number of processes may read a log; one at a time writes it. Offsets are assigned from what the writer
-/// knows, so the first append of a process takes an exclusive lock on `writer.lock` beside the data (held until
-/// `close` or the process ends) and rereads the log's end under it; while another process holds that lock, appends
-/// fail as unavailable, naming it, instead of writing over its records.
+/// Several processes may append to one log (a node serving, `cohort generate --into-log`, `cohort keys`): LMDB runs
+/// one write transaction at a time across processes, and each transaction takes the ends of the partitions it
+/// appends to (and the topics) from the store, not from what this process last wrote. Readers take partition ends
+/// from the store too, so they see other processes' records (within their poll's wait: only this process's
+/// appends wake them early).
 public final class EmbeddedLog: EventLog, @unchecked Sendable {
     // @unchecked Sendable: mutable state is guarded by `stateLock`; LMDB writes happen on the writer thread only.
 
@@ -52,10 +53,8 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     let notifier = AppendNotifier()
 
     private let stateLock = NSCondition()
+    /// The topics as last read from the store (at open, by a write, or when a name was not known).
     private var topics: [String: TopicInfo] = [:]
-    private var topicNames: [UInt16: String] = [:]
-    /// Next offset of each partition id, as committed.
-    private var nextOffsets: [UInt32: Int64] = [:]
     private var pending: [PendingAppend] = []
     private var isClosed = false
     /// Partition counts asked for by `createTopic`, used when the writer creates the topic.
@@ -63,10 +62,6 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     private var roundRobin: UInt32 = 0
     private var commitCount = 0
     private var appendCount = 0
-    /// The open `writer.lock` while this process holds it; touched by the writer thread only.
-    private var writerLock: Int32 = -1
-    /// Whether this process holds `writer.lock`, so that `nextOffsets` are the log's ends.
-    private var writes = false
     private var writerThread: Thread?
     private let writerStopped = DispatchSemaphore(value: 0)
 
@@ -83,10 +78,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         } catch {
             throw .storage("\(error)")
         }
-        let state = try loadState()
-        topics = state.topics
-        topicNames = state.names
-        nextOffsets = state.nextOffsets
+        try loadTopics()
         // The writer thread keeps the log alive until `close()` stops it: call `close()` to release a log.
         let thread = Thread { self.runWriter() }
         thread.name = "cohort-log-writer"
@@ -98,62 +90,38 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         UInt32(topic) << 16 | UInt32(partition)
     }
 
-    /// Topics and the next offset of every partition, as stored.
-    private struct StoredState {
-        var topics: [String: TopicInfo] = [:]
-        var names: [UInt16: String] = [:]
-        var nextOffsets: [UInt32: Int64] = [:]
+    /// Every topic stored in `txn`.
+    private func storedTopics(_ txn: borrowing Transaction) throws -> [String: TopicInfo] {
+        var stored: [String: TopicInfo] = [:]
+        try txn.forEach(topicsDB) { key, value in
+            let number = UInt16(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
+            let count = Int32(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int32.self))
+            stored[String(decoding: key, as: UTF8.self)] = TopicInfo(number: number, partitionCount: count)
+            return true
+        }
+        return stored
     }
 
-    /// Reads topics and the last offset of every partition: at open, and again when this process takes the writer
-    /// lock (another process may have appended since).
-    private func loadState() throws(EventLogError) -> StoredState {
-        var state = StoredState()
-        do {
-            try environment.read { txn in
-                try txn.forEach(topicsDB) { key, value in
-                    let name = String(decoding: key, as: UTF8.self)
-                    let number = UInt16(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
-                    let count = Int32(littleEndian: value.loadUnaligned(fromByteOffset: 2, as: Int32.self))
-                    state.topics[name] = TopicInfo(number: number, partitionCount: count)
-                    state.names[number] = name
-                    return true
-                }
-                try txn.withCursor(recordsDB) { cursor in
-                    for info in state.topics.values {
-                        for partition in 0..<info.partitionCount {
-                            let id = Self.partitionID(topic: info.number, partition: partition)
-                            state.nextOffsets[id] = try Self.storedEnd(of: id, cursor)
-                        }
-                    }
-                }
-            }
-        } catch {
-            throw .storage("\(error)")
-        }
-        return state
+    /// Reads the topics from the store into `topics`.
+    private func loadTopics() throws(EventLogError) {
+        let stored = try readingStore { txn in try storedTopics(txn) }
+        stateLock.withLock { topics = stored }
+    }
+
+    /// The topic called `name`: as known, else as stored now (another process may have created it).
+    private func topic(_ name: String) throws(EventLogError) -> TopicInfo? {
+        if let known = stateLock.withLock({ topics[name] }) { return known }
+        try loadTopics()
+        return stateLock.withLock { topics[name] }
     }
 
     /// The offset after the last stored record of partition `id`.
-    private static func storedEnd(of id: UInt32, _ cursor: borrowing Cursor) throws -> Int64 {
-        guard let entry = try cursor.seek(before: RecordCodec.storageKey(partitionID: id + 1, offset: 0)),
-            let stored = RecordCodec.decodeKey(entry.key), stored.partitionID == id
-        else { return 0 }
-        return stored.offset + 1
-    }
-
-    /// The ends of partitions `ids`: as this process committed them while it writes the log, else as stored (another
-    /// process may be appending).
-    private func ends(of ids: [UInt32]) throws(EventLogError) -> [Int64] {
-        if stateLock.withLock({ writes }) { return stateLock.withLock { ids.map { nextOffsets[$0] ?? 0 } } }
-        do {
-            return try reading { txn in
-                try txn.withCursor(recordsDB) { cursor in try ids.map { try Self.storedEnd(of: $0, cursor) } }
-            }
-        } catch let error as EventLogError {
-            throw error
-        } catch {
-            throw .storage("\(error)")
+    private func storedEnd(of id: UInt32, _ txn: borrowing Transaction) throws -> Int64 {
+        try txn.withCursor(recordsDB) { cursor in
+            guard let entry = try cursor.seek(before: RecordCodec.storageKey(partitionID: id + 1, offset: 0)),
+                let stored = RecordCodec.decodeKey(entry.key), stored.partitionID == id
+            else { return 0 }
+            return stored.offset + 1
         }
     }
 
@@ -162,7 +130,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     /// Creates `topic` with `partitions` partitions; a no-op when it exists with that count.
     public func createTopic(_ topic: String, partitions: Int32) async throws(EventLogError) {
         guard partitions > 0, partitions <= Int32(UInt16.max) else { throw .tooLarge("partition count \(partitions)") }
-        if let existing = stateLock.withLock({ topics[topic] }) {
+        if let existing = try self.topic(topic) {
             guard existing.partitionCount == partitions else {
                 throw .storage("topic \(topic) exists with \(existing.partitionCount) partitions, not \(partitions)")
             }
@@ -177,13 +145,14 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     private static let createTopicMarker: Int32 = -1
 
     public func partitionCount(topic: String) async throws(EventLogError) -> Int32 {
-        guard let info = stateLock.withLock({ topics[topic] }) else { throw .unknownTopic(topic) }
+        guard let info = try self.topic(topic) else { throw .unknownTopic(topic) }
         return info.partitionCount
     }
 
     /// Every topic with its partition count.
-    public func listTopics() -> [(name: String, partitions: Int32)] {
-        stateLock.withLock { topics.map { ($0.key, $0.value.partitionCount) }.sorted { $0.name < $1.name } }
+    public func listTopics() throws(EventLogError) -> [(name: String, partitions: Int32)] {
+        try loadTopics()
+        return stateLock.withLock { topics.map { ($0.key, $0.value.partitionCount) }.sorted { $0.name < $1.name } }
     }
 
     public func watermarks(_ partition: TopicPartition) async throws(EventLogError) -> Watermarks {
@@ -191,12 +160,12 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     }
 
     private func committedWatermarks(_ partition: TopicPartition) throws(EventLogError) -> Watermarks {
-        guard let info = stateLock.withLock({ topics[partition.topic] }) else { throw .unknownTopic(partition.topic) }
+        guard let info = try topic(partition.topic) else { throw .unknownTopic(partition.topic) }
         guard partition.partition >= 0, partition.partition < info.partitionCount else {
             throw .unknownPartition(partition)
         }
         let id = Self.partitionID(topic: info.number, partition: partition.partition)
-        return Watermarks(low: 0, high: try ends(of: [id])[0])
+        return Watermarks(low: 0, high: try committedEnds(of: [id])[0])
     }
 
     // MARK: Append
@@ -257,27 +226,21 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 group.append(pending.removeFirst())
                 groupRecords += next.records.count
             }
-            stateLock.unlock()
-            if let refusal = takeWriterLock() {
-                for append in group { append.continuation.resume(throwing: refusal) }
-                continue
-            }
-            stateLock.lock()
             let knownTopics = topics
-            let committedOffsets = nextOffsets
             let requested = requestedPartitions
             var counter = roundRobin
             stateLock.unlock()
 
             let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
             var newTopics = knownTopics
-            var offsets = committedOffsets
+            var offsets: [UInt32: Int64] = [:]
             var results: [Result<[RecordPosition], EventLogError>] = []
             do {
                 try environment.write { txn in
-                    // The body may run again after the map grows, so it starts from the committed state each time.
-                    newTopics = knownTopics
-                    offsets = committedOffsets
+                    // The body may run again after the map grows, so it starts from the committed state each time;
+                    // another process may have created topics or appended since this one last wrote.
+                    newTopics = try txn.count(topicsDB) == knownTopics.count ? knownTopics : try storedTopics(txn)
+                    offsets = [:]
                     counter = roundRobin
                     results = []
                     for append in group {
@@ -317,7 +280,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                                 partition = Int32(counter % UInt32(info.partitionCount))
                             }
                             let id = Self.partitionID(topic: info.number, partition: partition)
-                            let offset = offsets[id] ?? 0
+                            let offset = try offsets[id] ?? storedEnd(of: id, txn)
                             offsets[id] = offset + 1
                             RecordCodec.encodeValue(record, timestampMs: record.timestampMs ?? nowMs, into: &encoded)
                             // Not MDB_APPEND: keys increase per partition, not across the whole database.
@@ -345,15 +308,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 continue
             }
             stateLock.withLock {
-                for (name, info) in newTopics where topics[name] == nil {
-                    topics[name] = info
-                    topicNames[info.number] = name
-                    for partition in 0..<info.partitionCount {
-                        let id = Self.partitionID(topic: info.number, partition: partition)
-                        if offsets[id] == nil { offsets[id] = 0 }
-                    }
-                }
-                nextOffsets = offsets
+                topics = newTopics
                 roundRobin = counter
                 commitCount += 1
                 appendCount += group.count
@@ -363,44 +318,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
                 append.continuation.resume(with: result.mapError { $0 as any Error })
             }
         }
-        if writerLock >= 0 { Foundation.close(writerLock) }
         writerStopped.signal()
-    }
-
-    /// Takes the exclusive lock on `writer.lock` unless this process holds it, and then rereads the log's end, which
-    /// another process may have moved; returns why appends cannot go on when another process holds it.
-    private func takeWriterLock() -> EventLogError? {
-        guard writerLock < 0 else { return nil }
-        let path = (configuration.path as NSString).appendingPathComponent("writer.lock")
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { return .storage("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
-                in: .whitespacesAndNewlines)
-            Foundation.close(descriptor)
-            return .unavailable(
-                "the embedded log at \(configuration.path) is being written by another process"
-                    + (holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? "")
-                    + "; one process at a time appends to it: stop that one, or send the records through it")
-        }
-        let pid = Array("\(getpid())\n".utf8)
-        if ftruncate(descriptor, 0) != 0 || pid.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) < 0 {
-            logger.warning("could not record this process in writer.lock", metadata: ["path": "\(path)"])
-        }
-        do throws(EventLogError) {
-            let state = try loadState()
-            stateLock.withLock {
-                topics = state.topics
-                topicNames = state.names
-                nextOffsets = state.nextOffsets
-                writes = true
-            }
-        } catch {
-            Foundation.close(descriptor)
-            return error
-        }
-        writerLock = descriptor
-        return nil
     }
 
     private struct RejectedAppend: Error {
@@ -413,9 +331,7 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
     public func makeReader(startingAt positions: [TopicPartition: Int64]) async throws(EventLogError) -> any LogReader {
         var assignments: [EmbeddedReader.Assignment] = []
         for (partition, offset) in positions.sorted(by: { $0.key < $1.key }) {
-            guard let info = stateLock.withLock({ topics[partition.topic] }) else {
-                throw .unknownTopic(partition.topic)
-            }
+            guard let info = try topic(partition.topic) else { throw .unknownTopic(partition.topic) }
             guard partition.partition >= 0, partition.partition < info.partitionCount else {
                 throw .unknownPartition(partition)
             }
@@ -484,6 +400,18 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         }
     }
 
+    /// `reading` for the log's own lookups, whose only failures are the store's.
+    private func readingStore<Result>(_ body: (borrowing Transaction) throws -> Result) throws(EventLogError) -> Result
+    {
+        do {
+            return try reading(body)
+        } catch let error as EventLogError {
+            throw error
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
     /// Lends `visit` up to `limit` stored records of one partition, in offset order from `offset` on; returns how
     /// many it lent.
     private func walk(
@@ -508,9 +436,9 @@ public final class EmbeddedLog: EventLog, @unchecked Sendable {
         return count
     }
 
-    /// The next offset of each partition id in `ids`, as committed: every record below it is stored.
+    /// The next offset of each partition id in `ids`, as committed by any process: every record below it is stored.
     func committedEnds(of ids: [UInt32]) throws(EventLogError) -> [Int64] {
-        try ends(of: ids)
+        try readingStore { txn in try ids.map { try storedEnd(of: $0, txn) } }
     }
 
     var closed: Bool { stateLock.withLock { isClosed } }
