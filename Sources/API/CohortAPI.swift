@@ -19,6 +19,8 @@ public struct APIDependencies: Sendable {
     public var projector: Projector?
     /// What this node answers; the other routes get 421 naming the roles that do.
     public var role: NodeRole
+    /// The API keys, as the log has them; nil on a node without authentication.
+    public var keys: APIKeyStore?
     /// Who may call the scoped routes; nil when the node runs with `--auth none`.
     public var authenticator: (any Authenticator)?
     public var configuration: CohortConfiguration
@@ -37,10 +39,11 @@ public struct APIDependencies: Sendable {
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
         authenticator: (any Authenticator)?,
         configuration: CohortConfiguration, metrics: NodeMetrics, logger: Logger, signIn: SignIn? = nil,
-        role: NodeRole = .all
+        role: NodeRole = .all, keys: APIKeyStore? = nil
     ) {
         self.signIn = signIn
         self.role = role
+        self.keys = keys
         self.log = log
         self.store = store
         self.index = index

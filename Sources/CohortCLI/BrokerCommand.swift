@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import CohortConfig
 import CommandSupport
@@ -35,7 +36,8 @@ struct BrokerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = LoggingSetup.logger("cohort.broker", level: "warning")
         let cluster = try MockCluster(brokers: brokers, logger: logger)
-        let topics = EventStream.allCases.map { prefix + $0.defaultTopic } + extraTopics
+        let topics =
+            EventStream.allCases.map { prefix + $0.defaultTopic } + [prefix + APIKeyStore.defaultTopic] + extraTopics
         for topic in topics {
             try cluster.createTopic(topic, partitions: partitions)
         }

@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Run a node: the event log (embedded, or Kafka with --brokers), the projector and the HTTP API.",
         discussion: """
             Prints `listening on http://HOST:PORT` on stdout once the server accepts connections (port 0 picks a \
-            free one). API keys live in <data.dir>/api-keys.json; create them with `cohort keys create`.
+            free one). API keys are records in the log; create them with `cohort keys create`.
             """)
 
     @OptionGroup var options: ConfigOptions

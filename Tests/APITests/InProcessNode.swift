@@ -15,15 +15,18 @@ struct InProcessNode {
     var configuration = CohortConfiguration()
     /// One key per scope, by scope.
     private(set) var keys: [Scope: String] = [:]
+    /// Their records, appended to the node's log when it starts.
+    private var keyRecords: [APIKeyRecord] = []
 
     init(configure: (inout CohortConfiguration) -> Void = { _ in }) throws {
         configuration.dataDirectory = directory.path
         configuration.partitions = 2
         configure(&configuration)
-        let store = try APIKeyStore(path: NodeWiring.keysPath(configuration))
         let now = Timestamp(microseconds: 0)
         for scope in Scope.allCases {
-            keys[scope] = try store.create(name: "test-\(scope.rawValue)", scopes: [scope], now: now).secret
+            let (secret, record) = APIKeyStore.newKey(name: "test-\(scope.rawValue)", scopes: [scope], now: now)
+            keys[scope] = secret
+            keyRecords.append(record)
         }
     }
 
@@ -32,6 +35,10 @@ struct InProcessNode {
         logger: Logger = Logger(label: "api-test"), options: NodeOptions = NodeOptions(),
         _ body: @Sendable (NodeClient) async throws -> Value
     ) async throws -> Value {
+        let log = try await NodeWiring.openLog(configuration, logger: logger)
+        _ = try await log.append(
+            keyRecords.map { APIKeyStore.createdRecord($0, topic: NodeWiring.keysTopic(configuration)) })
+        await log.close()
         let application = try await buildApplication(configuration: configuration, options: options, logger: logger)
         let keys = keys
         return try await application.test(.router) { client in try await body(NodeClient(client: client, keys: keys)) }

@@ -59,7 +59,7 @@ struct MigrateTests {
 
         let resumed = try run(["migrate", "--data", data, "--brokers", brokers])
         #expect(resumed.errorOutput.contains("the cluster holds \(copiedBeforeKill) records already"))
-        #expect(resumed.errorOutput.contains("migrate: verified the record count of all 48 partitions"))
+        #expect(resumed.errorOutput.contains("migrate: verified the record count of all 56 partitions"))
         #expect(resumed.outputLines.contains("records \(total)"))
         #expect(try recordsOnCluster(brokers) == total)
 

@@ -121,6 +121,70 @@ struct NodeRoleTests {
         for node in [ingest, worker] + replicas { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
     }
 
+    @Test(
+        "API keys live in the log: created or revoked with cohort keys anywhere, in force on every node within a second"
+    )
+    func keysAcrossNodes() async throws {
+        let broker = try DevBroker(partitions: 2)
+        defer { _ = broker.stop() }
+        let cluster = ["--brokers", broker.bootstrapServers]
+        func keys(_ arguments: [String], exit expected: Int32 = 0) throws -> ChildProcess {
+            // A data directory of its own: the keys come from the cluster, not from a node's directory.
+            let child = try ChildProcess.cohort(
+                ["keys"] + arguments + cluster + ["--data", TemporaryDirectory("cohort-keys").path])
+            #expect(child.waitForExit(timeout: 60) == expected, "\(child.errorOutput)")
+            return child
+        }
+        let first = try #require(try keys(["create", "--scope", "ingest,read", "--name", "first"]).outputLines.first)
+        let nodes = [
+            try ServeNode(extraArguments: cluster + ["--role", "ingest"]),
+            try ServeNode(extraArguments: cluster + ["--role", "query"]),
+        ]
+        defer { for node in nodes { node.stop() } }
+        let paths = ["/api/v1/visits", "/api/v1/customers"]
+        func status(_ index: Int, _ key: String) async throws -> Int {
+            index == 0
+                ? try await nodes[0].request("POST", paths[0], key: key, json: ["customer_id": "k-1"]).status
+                : try await nodes[1].request("GET", paths[1], key: key).status
+        }
+        for index in nodes.indices { #expect(try await status(index, first) == (index == 0 ? 202 : 200)) }
+
+        // A key created while the nodes run, and a record on the keys' topic that is not a key, skipped.
+        let poison = try ChildProcess.cohort(
+            ["log", "append", "--topic", "cohort.keys", "--data", TemporaryDirectory("cohort-keys").path] + cluster,
+            stdin: true)
+        poison.write("{\"type\":\"created\",\"id\":42}\nnot json\n")
+        poison.closeStdin()
+        #expect(poison.waitForExit(timeout: 60) == 0)
+        let second = try #require(try keys(["create", "--scope", "read", "--name", "second"]).outputLines.first)
+        for index in nodes.indices {
+            let accepted = try await nodes[index].eventually(timeoutSeconds: 10) {
+                try await status(index, second) == (index == 0 ? 403 : 200)
+            }
+            #expect(accepted, "node \(index) knows the new key (a read key: 403 on ingest, 200 on reads)")
+        }
+        let listed = try keys(["list"]).outputLines
+        #expect(
+            listed.count == 2 && listed.contains { $0.hasSuffix("\tfirst") }
+                && listed.contains { $0.hasSuffix("\tsecond") })
+
+        // Revoked from yet another process: every node refuses the key soon after.
+        let id = String(try #require(listed.first { $0.hasSuffix("\tfirst") }).split(separator: "\t")[0])
+        let revoking = Date()
+        _ = try keys(["revoke", id])
+        for index in nodes.indices {
+            let refused = try await nodes[index].eventually(timeoutSeconds: 10) {
+                try await status(index, first) == 401
+            }
+            #expect(refused, "node \(index) refuses the revoked key")
+        }
+        let seconds = Date().timeIntervalSince(revoking)
+        print("revocation in force on both nodes \(String(format: "%.2f", seconds)) s after cohort keys revoke started")
+        #expect(seconds < 3, "a revocation takes effect within about a second (\(seconds) s)")
+        _ = try keys(["revoke", id], exit: 1)
+        for node in nodes { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+    }
+
     @Test("a worker without vendor.url and an unknown role are refused at start")
     func refusedConfigurations() throws {
         let directory = TemporaryDirectory("cohort-role")

@@ -95,7 +95,8 @@ struct ServeTests {
         let broker = try DevBroker()
         defer { _ = broker.stop() }
         let directory = TemporaryDirectory("cohort-serve")
-        let key = try ServeNode.createKey(directory, scopes: "ingest,read")
+        let key = try ServeNode.createKey(
+            directory, scopes: "ingest,read", extraArguments: ["--brokers", broker.bootstrapServers])
         let node = try ServeNode(directory: directory, extraArguments: ["--brokers", broker.bootstrapServers])
         defer { node.stop() }
         try await ingestThenRead(node, key: key)
@@ -235,7 +236,8 @@ struct ServeTests {
     func brokerOutage() async throws {
         let broker = try DevBroker()
         let directory = TemporaryDirectory("cohort-serve")
-        let key = try ServeNode.createKey(directory, scopes: "ingest,read")
+        let key = try ServeNode.createKey(
+            directory, scopes: "ingest,read", extraArguments: ["--brokers", broker.bootstrapServers])
         let node = try ServeNode(
             directory: directory,
             extraArguments: ["--brokers", broker.bootstrapServers, "--set", "kafka.message_timeout_ms=1500"])
@@ -288,7 +290,7 @@ struct ServeTests {
 
         let revoke = try ChildProcess.cohort(["keys", "revoke", "--data", directory.path, id])
         #expect(revoke.waitForExit(timeout: 60) == 0)
-        // The node rereads the key file at most once a second.
+        // The node follows the keys' topic (the revocation is a record another process appended to its log).
         let refused = try await node.eventually(timeoutSeconds: 5) {
             try await node.request("GET", "/api/v1/customers", key: key).status == 401
         }

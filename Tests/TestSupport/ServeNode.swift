@@ -35,9 +35,13 @@ public final class ServeNode: @unchecked Sendable {
         baseURL = String(line.dropFirst("listening on ".count))
     }
 
-    /// Creates an API key with `scopes` in this node's data directory.
-    public static func createKey(_ directory: TemporaryDirectory, scopes: String) throws -> String {
-        let child = try ChildProcess.cohort(["keys", "create", "--data", directory.path, "--scope", scopes])
+    /// Creates an API key with `scopes` in the log of `directory` (or, with `--brokers` among `extraArguments`, in
+    /// Kafka's).
+    public static func createKey(_ directory: TemporaryDirectory, scopes: String, extraArguments: [String] = []) throws
+        -> String
+    {
+        let child = try ChildProcess.cohort(
+            ["keys", "create", "--data", directory.path, "--scope", scopes] + extraArguments)
         guard child.waitForExit(timeout: 60) == 0, let key = child.outputLines.first else {
             throw FixtureError("keys create failed: \(child.errorOutput)")
         }

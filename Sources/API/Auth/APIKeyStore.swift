@@ -1,6 +1,8 @@
 import Crypto
+import EventLog
 import Events
 import Foundation
+import Logging
 
 /// What an API key may do.
 public enum Scope: String, Sendable, CaseIterable, Comparable {
@@ -21,72 +23,222 @@ public struct APIKeyRecord: Sendable, Equatable {
     public let createdAt: Timestamp
 }
 
-/// Why a key file cannot be used.
+/// Why a key cannot be created, revoked or imported.
 public struct APIKeyFileError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// API keys in `<data.dir>/api-keys.json`, written atomically. A running server rereads the file when it changes,
-/// so `cohort keys create` takes effect without a restart.
+/// API keys as records in the log (topic `cohort.keys`, prefixed like every topic), so that every node of a
+/// deployment sees the same keys: `created` carries a key's id, name, scopes and the SHA-256 of its secret (never the
+/// secret), `revoked` its id. Each node reads the topic from the start when it opens, then follows it (`follow`), so
+/// a key created or revoked by `cohort keys` on any machine takes effect on every node within a poll. Malformed
+/// records are counted and skipped.
 public final class APIKeyStore: @unchecked Sendable {
-    // @unchecked Sendable: `keys` and `loadedModification` are guarded by `lock`.
+    // @unchecked Sendable: `keys`, `positions` and the counters are guarded by `lock`.
 
-    public let path: String
-    private let lock = NSLock()
-    private var keys: [String: APIKeyRecord] = [:]
-    private var loadedModification: Date?
-    private var lastChecked: ContinuousClock.Instant?
-    /// At most this many keys: the file is read whole.
+    /// The topic's name before `topics.prefix`.
+    public static let defaultTopic = "cohort.keys"
+    /// At most this many live keys; `created` records beyond are skipped.
     public static let keysMax = 10_000
     static let prefix = "ck_"
+    /// A record is a few hundred bytes; anything far larger is not one of ours.
+    static let recordBytesMax = 64 << 10
 
-    /// The store in `path`, creating nothing until a key is added.
-    public init(path: String) throws {
-        self.path = path
-        try reloadIfChanged()
+    private let log: any EventLog
+    private let topic: String
+    private let logger: Logger
+    private let lock = NSLock()
+    /// Live keys by the SHA-256 of their secret.
+    private var keys: [String: APIKeyRecord] = [:]
+    /// Ids revoked so far: a `created` record for one of them (a redelivery, an old import) stays revoked.
+    private var revoked: Set<String> = []
+    private var positions: [TopicPartition: Int64] = [:]
+    private var skippedRecords = 0
+
+    /// The keys of `log`, read from the start of `topic` up to its end now.
+    public init(log: any EventLog, topic: String, logger: Logger = Logger(label: "cohort.keys")) async throws {
+        self.log = log
+        self.topic = topic
+        self.logger = logger
+        positions = try await log.allPartitions(of: [topic])
+        try await catchUp()
     }
 
-    /// All keys, by id.
-    public func list() throws -> [APIKeyRecord] {
-        try reloadIfChanged()
-        return lock.withLock { keys.values.sorted { $0.id < $1.id } }
+    /// Records skipped as malformed so far.
+    public var skipped: Int { lock.withLock { skippedRecords } }
+
+    /// All live keys, by id.
+    public func list() -> [APIKeyRecord] {
+        lock.withLock { keys.values.sorted { $0.id < $1.id } }
     }
 
-    /// Creates a key with `scopes`, stores its hash and returns the secret (shown once).
-    public func create(name: String, scopes: Set<Scope>, now: Timestamp) throws -> (
+    /// Creates a key with `scopes`, appends its record (durable when this returns) and returns the secret, which is
+    /// shown once and stored nowhere.
+    public func create(name: String, scopes: Set<Scope>, now: Timestamp) async throws -> (
         secret: String, record: APIKeyRecord
     ) {
-        try reloadIfChanged()
-        var bytes = [UInt8](repeating: 0, count: 24)
-        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
-        let secret = Self.prefix + Self.hex(bytes)
-        let record = APIKeyRecord(
-            id: String(secret.dropFirst(Self.prefix.count).prefix(8)), name: name, sha256: Self.hash(secret),
-            scopes: scopes, createdAt: now)
-        try lock.withLock {
-            guard keys.count < Self.keysMax else { throw APIKeyFileError(description: "at most \(Self.keysMax) keys") }
-            keys[record.sha256] = record
-            try write()
+        guard lock.withLock({ keys.count }) < Self.keysMax else {
+            throw APIKeyFileError(description: "at most \(Self.keysMax) keys")
         }
+        let (secret, record) = Self.newKey(name: name, scopes: scopes, now: now)
+        _ = try await log.append([Self.createdRecord(record, topic: topic)])
+        apply(created: record)
         return (secret, record)
     }
 
-    /// Removes the key with `id`; returns whether there was one.
-    public func revoke(id: String) throws -> Bool {
-        try reloadIfChanged()
-        return try lock.withLock {
-            guard let hash = keys.first(where: { $0.value.id == id })?.key else { return false }
-            keys[hash] = nil
-            try write()
-            return true
-        }
+    /// Appends the revocation of the key with `id`; returns whether there was one.
+    public func revoke(id: String, now: Timestamp) async throws -> Bool {
+        guard lock.withLock({ keys.values.contains { $0.id == id } }) else { return false }
+        let value = JSONValue.object(
+            JSONObject([("type", .string("revoked")), ("id", .string(id)), ("at", .string(now.description))]))
+        _ = try await log.append([OutgoingRecord(topic: topic, key: Array(id.utf8), value: Array(value.serialized()))])
+        apply(revoked: id)
+        return true
     }
 
     /// The key whose secret is `secret`, if any.
     public func authenticate(_ secret: String) -> APIKeyRecord? {
-        try? reloadIfChanged()
         guard secret.hasPrefix(Self.prefix), secret.utf8.count <= 256 else { return nil }
         return lock.withLock { keys[Self.hash(secret)] }
+    }
+
+    /// Reads the topic up to its end now.
+    public func catchUp() async throws {
+        var ends: [TopicPartition: Int64] = [:]
+        for partition in positions.keys { ends[partition] = try await log.watermarks(partition).high }
+        let start = lock.withLock { positions }
+        guard ends.contains(where: { $0.value > start[$0.key, default: 0] }) else { return }
+        let reader = try await log.makeReader(startingAt: start)
+        do {
+            while behind(ends) {
+                let records = try await reader.poll(maxRecords: 1_000, timeoutMs: 1_000)
+                if records.isEmpty { break }
+                apply(records)
+            }
+        } catch {
+            await reader.close()
+            throw error
+        }
+        await reader.close()
+    }
+
+    /// Whether any partition is short of its end in `ends`.
+    private func behind(_ ends: [TopicPartition: Int64]) -> Bool {
+        let read = lock.withLock { positions }
+        return ends.contains { $0.value > read[$0.key, default: 0] }
+    }
+
+    /// Applies the topic's new records as they come, until the task is cancelled. A failing read (a broker outage)
+    /// is logged and retried from where it stopped, a second later: the keys known so far stay in force meanwhile.
+    public func follow(pollMs: Int = 250) async {
+        while !Task.isCancelled {
+            do {
+                let reader = try await log.makeReader(startingAt: lock.withLock { positions })
+                do {
+                    while !Task.isCancelled { apply(try await reader.poll(maxRecords: 1_000, timeoutMs: pollMs)) }
+                } catch {
+                    await reader.close()
+                    throw error
+                }
+                await reader.close()
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.warning("reading the API keys failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// Imports the keys of a `<data.dir>/api-keys.json` written by an earlier version: each key not yet in the log
+    /// is appended as created, then the file is renamed to `api-keys.json.imported`. Returns how many were appended.
+    public func importLegacyFile(_ path: String) async throws -> Int {
+        guard FileManager.default.fileExists(atPath: path) else { return 0 }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        guard ((attributes?[.size] as? NSNumber)?.intValue ?? 0) <= 16 << 20,
+            let data = FileManager.default.contents(atPath: path)
+        else { throw APIKeyFileError(description: "\(path): unreadable or larger than 16 MiB") }
+        let known = lock.withLock { Set(keys.values.map(\.id)).union(revoked) }
+        let fresh = try Self.parseLegacy(data).filter { !known.contains($0.id) }
+        if !fresh.isEmpty { _ = try await log.append(fresh.map { Self.createdRecord($0, topic: topic) }) }
+        for record in fresh { apply(created: record) }
+        guard rename(path, path + ".imported") == 0 else {
+            throw APIKeyFileError(description: "cannot rename \(path) after importing it")
+        }
+        return fresh.count
+    }
+
+    // MARK: Records
+
+    /// A new secret and its record (id, name, scopes, hash, time); nothing is stored.
+    public static func newKey(name: String, scopes: Set<Scope>, now: Timestamp) -> (
+        secret: String, record: APIKeyRecord
+    ) {
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in bytes.indices { bytes[index] = UInt8.random(in: 0...255) }
+        let secret = prefix + hex(bytes)
+        let record = APIKeyRecord(
+            id: String(secret.dropFirst(prefix.count).prefix(8)), name: name, sha256: hash(secret), scopes: scopes,
+            createdAt: now)
+        return (secret, record)
+    }
+
+    /// The log record saying `record` was created.
+    public static func createdRecord(_ record: APIKeyRecord, topic: String) -> OutgoingRecord {
+        let value = JSONValue.object(
+            JSONObject([
+                ("type", .string("created")), ("id", .string(record.id)), ("name", .string(record.name)),
+                ("sha256", .string(record.sha256)),
+                ("scopes", .array(record.scopes.sorted().map { .string($0.rawValue) })),
+                ("created_at", .string(record.createdAt.description)),
+            ]))
+        return OutgoingRecord(topic: topic, key: Array(record.id.utf8), value: Array(value.serialized()))
+    }
+
+    private func apply(_ records: [LogRecord]) {
+        for record in records {
+            lock.withLock {
+                positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+            }
+            guard record.value.count <= Self.recordBytesMax,
+                case .object(let object)? = try? JSONParser.parse(record.value),
+                let id = object["id"]?.stringValue
+            else {
+                lock.withLock { skippedRecords += 1 }
+                continue
+            }
+            switch object["type"]?.stringValue {
+            case "created":
+                guard let hash = object["sha256"]?.stringValue, case .array(let scopeValues)? = object["scopes"],
+                    let created = object["created_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+                else {
+                    lock.withLock { skippedRecords += 1 }
+                    continue
+                }
+                let scopes = Set(scopeValues.compactMap { $0.stringValue.flatMap(Scope.init(rawValue:)) })
+                apply(
+                    created: APIKeyRecord(
+                        id: id, name: object["name"]?.stringValue ?? "", sha256: hash, scopes: scopes,
+                        createdAt: created))
+            case "revoked":
+                apply(revoked: id)
+            default:
+                lock.withLock { skippedRecords += 1 }
+            }
+        }
+    }
+
+    private func apply(created record: APIKeyRecord) {
+        lock.withLock {
+            guard !revoked.contains(record.id), keys.count < Self.keysMax || keys[record.sha256] != nil else { return }
+            keys[record.sha256] = record
+        }
+    }
+
+    private func apply(revoked id: String) {
+        lock.withLock {
+            revoked.insert(id)
+            keys = keys.filter { $0.value.id != id }
+        }
     }
 
     static func hash(_ secret: String) -> String { hex(Array(SHA256.hash(data: Array(secret.utf8)))) }
@@ -103,75 +255,19 @@ public final class APIKeyStore: @unchecked Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Looks at the file at most once a second: a key created or revoked takes effect within a second.
-    private func reloadIfChanged() throws {
-        let now = ContinuousClock.now
-        let due = lock.withLock {
-            guard lastChecked.map({ now - $0 < .seconds(1) }) != true else { return false }
-            lastChecked = now
-            return true
-        }
-        guard due else { return }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        let modified = attributes?[.modificationDate] as? Date
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
-        let changed = lock.withLock { modified != loadedModification }
-        guard changed else { return }
-        guard let modified else {
-            lock.withLock { keys = [:] }
-            return
-        }
-        guard size <= 16 << 20, let data = FileManager.default.contents(atPath: path) else {
-            throw APIKeyFileError(description: "\(path): unreadable or larger than 16 MiB")
-        }
-        let parsed = try Self.parse(data)
-        lock.withLock {
-            keys = parsed
-            loadedModification = modified
-        }
-    }
-
-    private static func parse(_ data: Data) throws -> [String: APIKeyRecord] {
+    /// The keys of an `api-keys.json` of an earlier version.
+    private static func parseLegacy(_ data: Data) throws -> [APIKeyRecord] {
         guard case .object(let root) = try? JSONParser.parse(Array(data)), case .array(let items) = root["keys"] else {
             throw APIKeyFileError(description: "api key file: expected {\"keys\": [...]}")
         }
-        var result: [String: APIKeyRecord] = [:]
-        for item in items {
+        return try items.map { item in
             guard let object = item.objectValue, let id = object["id"]?.stringValue,
                 let hash = object["sha256"]?.stringValue, case .array(let scopeValues) = object["scopes"],
                 let created = object["created_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
             else { throw APIKeyFileError(description: "api key file: malformed entry") }
             let scopes = Set(scopeValues.compactMap { $0.stringValue.flatMap(Scope.init(rawValue:)) })
-            result[hash] = APIKeyRecord(
+            return APIKeyRecord(
                 id: id, name: object["name"]?.stringValue ?? "", sha256: hash, scopes: scopes, createdAt: created)
         }
-        return result
-    }
-
-    /// Writes every key to a temporary file, then renames it over the old one (called with `lock` held).
-    private func write() throws {
-        let items: [JSONValue] = keys.values.sorted { $0.id < $1.id }.map { record in
-            .object(
-                JSONObject([
-                    ("id", .string(record.id)), ("name", .string(record.name)), ("sha256", .string(record.sha256)),
-                    ("scopes", .array(record.scopes.sorted().map { .string($0.rawValue) })),
-                    ("created_at", .string(record.createdAt.description)),
-                ]))
-        }
-        let text = JSONValue.object(JSONObject([("keys", .array(items))])).prettyText + "\n"
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = path + ".tmp"
-        // Written and fsynced before the rename, so a crash leaves the old file or the new one, never half of one.
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        guard descriptor >= 0 else { throw APIKeyFileError(description: "cannot write \(temporary)") }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = fsync(descriptor) == 0
-        close(descriptor)
-        guard written == bytes.count, synced else { throw APIKeyFileError(description: "cannot write \(temporary)") }
-        guard rename(temporary, path) == 0 else { throw APIKeyFileError(description: "cannot replace \(path)") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        loadedModification = attributes?[.modificationDate] as? Date
     }
 }

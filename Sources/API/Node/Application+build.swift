@@ -12,7 +12,7 @@ import ServiceLifecycle
 public struct NodeOptions: Sendable {
     /// Who may call the scoped routes.
     public enum Authentication: String, Sendable {
-        /// API keys from `<data.dir>/api-keys.json`.
+        /// API keys, kept in the log (`cohort keys`).
         case apiKeys = "api-keys"
         /// Nobody is asked: for local demos only, said loudly in the log and on `/healthz`.
         case none
@@ -72,11 +72,12 @@ public func buildApplication(
         log: log, store: store, configuration: projectorConfiguration, observer: role.keepsIndex ? index : nil,
         logger: logger)
 
+    let keys = try await NodeWiring.keys(configuration, log: log, logger: logger)
     let authenticator: (any Authenticator)?
     if let signIn {
         var members: [any Authenticator] = [SessionAuthenticator(signIn: signIn)]
         if let provider = signIn.provider { members.append(IDTokenAuthenticator(provider: provider)) }
-        members.append(APIKeyAuthenticator(keys: try APIKeyStore(path: NodeWiring.keysPath(configuration))))
+        members.append(APIKeyAuthenticator(keys: keys))
         authenticator = AuthenticatorChain(members)
     } else {
         authenticator = nil
@@ -86,14 +87,14 @@ public func buildApplication(
         APIDependencies(
             log: log, store: store, index: index, projector: role.runsProjector ? projector : nil,
             authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger,
-            signIn: signIn, role: role))
+            signIn: signIn, role: role, keys: keys))
     logger.info("node role \(role.rawValue)", metadata: ["node.role": "\(role.rawValue)"])
     if let signIn, let email = options.signInLinkEmail {
         let token = signIn.linkToken(email: email, scopes: [Scope.admin.rawValue])
         options.onSignInLink("/auth/link?token=" + token)
     }
 
-    var services: [any Service] = [LogService(log: log)]
+    var services: [any Service] = [LogService(log: log), KeysService(keys: keys)]
     if role.runsProjector { services.append(ProjectorService(projector: projector)) }
     // Launches are appended by the nodes that answer the campaign routes, which resume their own.
     if role.keepsIndex { services.append(LaunchResumeService(projector: projector, api: api)) }
@@ -133,6 +134,16 @@ struct LogService: Service {
         // Cancellation ends the wait as well as a graceful shutdown does: the log is closed either way.
         try? await gracefulShutdown()
         await log.close()
+    }
+}
+
+/// Follows the API keys' topic while the node runs, so that keys created or revoked anywhere take effect here.
+struct KeysService: Service, CustomStringConvertible {
+    let keys: APIKeyStore
+    var description: String { "KeysService" }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await keys.follow() }
     }
 }
 

@@ -9,9 +9,35 @@ import Projections
 /// Builds a node's parts from the configuration: the one place that chooses implementations. `buildApplication`
 /// and every command use it.
 public enum NodeWiring {
-    /// Every topic Cohort uses, prefixed as configured.
+    /// Every topic Cohort uses, prefixed as configured: the `crm.*` event topics and the API keys'.
     public static func topics(_ configuration: CohortConfiguration) -> [String] {
-        EventStream.allCases.map { configuration.topic($0.defaultTopic) }
+        EventStream.allCases.map { configuration.topic($0.defaultTopic) } + [keysTopic(configuration)]
+    }
+
+    /// The topic of the API keys (`APIKeyStore`).
+    public static func keysTopic(_ configuration: CohortConfiguration) -> String {
+        configuration.topic(APIKeyStore.defaultTopic)
+    }
+
+    /// The API keys of the configured log, read up to its end; a key file of an earlier version in the data
+    /// directory is imported first (`APIKeyStore.importLegacyFile`).
+    public static func keys(_ configuration: CohortConfiguration, log: any EventLog, logger: Logger) async throws
+        -> APIKeyStore
+    {
+        let keys: APIKeyStore
+        do {
+            keys = try await APIKeyStore(log: log, topic: keysTopic(configuration), logger: logger)
+        } catch EventLogError.unknownTopic(let topic) {
+            throw EventLogError.unknownTopic(
+                "\(topic): the API keys' topic is missing on the cluster; create it like the crm.* topics")
+        }
+        let imported = try await keys.importLegacyFile(keysPath(configuration))
+        if imported > 0 {
+            logger.notice(
+                "API keys imported into the log",
+                metadata: ["keys.imported": "\(imported)", "keys.file": "\(keysPath(configuration))"])
+        }
+        return keys
     }
 
     /// The Kafka client settings of a configuration.
@@ -77,7 +103,7 @@ public enum NodeWiring {
         return projector
     }
 
-    /// Where the API keys of a data directory live.
+    /// Where an earlier version kept the API keys of a data directory (imported into the log when found).
     public static func keysPath(_ configuration: CohortConfiguration) -> String {
         configuration.dataDirectory + "/api-keys.json"
     }

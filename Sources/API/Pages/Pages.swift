@@ -353,7 +353,7 @@ extension CohortAPI {
                     + HTML.escape(session.scopes.sorted().joined(separator: ", "))
                     + ") cannot use this page: it needs admin.</div><a href=\"/\">Home</a>")
         }
-        let keys = (try? APIKeyStore(path: NodeWiring.keysPath(dependencies.configuration)).list()) ?? []
+        let keys = dependencies.keys?.list() ?? []
         var rows = ""
         for key in keys {
             rows += "<tr><td><code>\(HTML.escape(key.id))</code></td><td>\(HTML.escape(key.name))</td>"
