@@ -34,6 +34,10 @@ public struct APIDependencies: Sendable {
     public let launches = LaunchTracker()
     /// The projector's folding rate, as the overview shows it.
     let foldRate = RateMeter()
+    /// On a coordinator, which shard folds which partition.
+    let shardMap: ShardMap
+    /// On a shard, the partition count of the customer topics (its `/healthz` says which of them it folds).
+    public var shardPartitionCount: Int32?
 
     public init(
         log: any EventLog, store: ReadModelStore, index: CustomerIndex, projector: Projector?,
@@ -44,6 +48,7 @@ public struct APIDependencies: Sendable {
         self.signIn = signIn
         self.role = role
         self.keys = keys
+        shardMap = ShardMap(shards: configuration.nodeShards)
         self.log = log
         self.store = store
         self.index = index
@@ -95,15 +100,28 @@ public struct CohortAPI: Sendable {
     public func router() -> Router<CohortRequestContext> {
         let router = Router(context: CohortRequestContext.self)
         let role = dependencies.role
-        for route in routes {
+        let coordinates = !dependencies.configuration.nodeShards.isEmpty
+        let coordinated = coordinates ? coordinatorHandlers : [:]
+        for declared in routes {
+            // A coordinator answers some reads by asking its shards, and no other read.
+            let coordinatorHandler = coordinated[declared.method.rawValue + " " + declared.path]
+            let route =
+                coordinatorHandler.map {
+                    Route(
+                        method: declared.method, path: declared.path, scope: declared.scope,
+                        summary: declared.summary, handler: $0, duty: declared.duty)
+                } ?? declared
+            let notCoordinated = coordinates && route.duty == .query && coordinatorHandler == nil
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 guard role.serves(route.duty) else { return Self.render(Self.misdirected(route.duty, role: role)) }
+                guard !notCoordinated else { return Self.render(Self.notCoordinated) }
                 return await self.serve(route, request, context)
             }
         }
         for page in pages {
             router.get(RouterPath(page.path)) { request, context in
                 guard role.serves(.query) else { return Self.render(Self.misdirected(.query, role: role)) }
+                guard !coordinates else { return Self.render(Self.notCoordinated) }
                 do { return try await page.handler(request, context) } catch let problem as Problem {
                     return Self.render(problem)
                 }
@@ -115,6 +133,12 @@ public struct CohortAPI: Sendable {
     /// The header on every answer of a node with a projector: records its read models are behind the log (as of
     /// the last refresh).
     static let lagHeader = HTTPField.Name("Cohort-Lag")!
+
+    /// 421 from a coordinator for a read it does not fan out.
+    static let notCoordinated = Problem(
+        .misdirectedRequest, "Misdirected request",
+        detail: "a coordinator (node.shards) answers segment previews, members, exports and customer reads; "
+            + "send this request to a query node that folds every partition")
 
     /// 421: a node of `role` does not answer routes of `duty`; the detail names the roles that do.
     static func misdirected(_ duty: RouteDuty, role: NodeRole) -> Problem {
@@ -133,6 +157,8 @@ public struct CohortAPI: Sendable {
             response = try await route.handler(request, context)
         } catch let problem as Problem {
             response = Self.render(problem)
+        } catch let refusal as ForwardedRefusal {
+            response = refusal.response
         } catch let error as NIOTooManyBytesError {
             _ = error
             response = Self.render(

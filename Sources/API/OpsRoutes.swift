@@ -28,6 +28,18 @@ extension CohortAPI {
 
     private func health() -> Response {
         var members: [(String, JSONValue)] = [("status", .string("ok")), ("role", .string(dependencies.role.rawValue))]
+        if let count = dependencies.shardPartitionCount {
+            let partitions = dependencies.configuration.nodePartitions.map { JSONValue.number(JSONNumber(Int64($0))) }
+            members.append(
+                (
+                    "shard",
+                    .object(
+                        JSONObject([("partitions", .array(partitions)), ("of", .number(JSONNumber(Int64(count))))]))
+                ))
+        }
+        if !dependencies.configuration.nodeShards.isEmpty {
+            members.append(("shards", .array(dependencies.configuration.nodeShards.map { .string($0) })))
+        }
         if let authenticator = dependencies.authenticator {
             members.append(("auth", .string(authenticator.name)))
         } else {

@@ -185,18 +185,21 @@ extension CohortAPI {
                 if !buffer.isEmpty { try await writer.write(ByteBuffer(bytes: buffer)) }
                 try await writer.finish(nil)
             }
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/csv; charset=utf-8",
-                    .contentDisposition:
-                        "attachment; filename=\"\(id.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }).csv\"",
-                ], body: body)
+            return Response(status: .ok, headers: Self.exportHeaders(segment: id), body: body)
         }
         let limit = try pageSize(request)
         return Self.json(
             SegmentViews.membersPage(
                 decoded, index: dependencies.index, asOf: asOf, after: query["cursor"].map(String.init), limit: limit))
+    }
+
+    /// The headers of a segment's CSV export: its type, and a file name made of the id's safe characters.
+    static func exportHeaders(segment id: String) -> HTTPFields {
+        [
+            .contentType: "text/csv; charset=utf-8",
+            .contentDisposition:
+                "attachment; filename=\"\(id.filter { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }).csv\"",
+        ]
     }
 
     /// Appends one event made by the API itself (a command such as saving a segment) and returns its id.

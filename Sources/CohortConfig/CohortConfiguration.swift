@@ -22,6 +22,12 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var currency = "INR"
     /// What `serve` runs (SPEC §14): all, ingest, query or worker.
     public var nodeRole = "all"
+    /// The partitions of the customer topics this node folds (a shard); empty = all of them.
+    public var nodePartitions: [Int32] = []
+    /// Base URLs of the shards a coordinator fans queries out to; empty = this node answers from its own index.
+    public var nodeShards: [String] = []
+    /// A shard further behind the log than this many records is answered for with 503, not counted.
+    public var shardLagMax = 10_000
     /// Where the HTTP API listens.
     public var httpListen = "127.0.0.1:8080"
     /// Largest request body accepted.

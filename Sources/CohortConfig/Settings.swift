@@ -62,6 +62,32 @@ public enum Settings {
                 configuration.nodeRole = text
             },
             read: { $0.nodeRole }),
+        Setting(
+            key: "node.partitions",
+            summary: "partitions of the customer topics this node folds, e.g. 0-3,6 (a shard); empty = all",
+            apply: { configuration, text throws(SettingError) in
+                configuration.nodePartitions = try parsePartitions(text)
+            },
+            read: { $0.nodePartitions.map(String.init).joined(separator: ",") }),
+        Setting(
+            key: "node.shards", summary: "base URLs of the shards a coordinator fans queries out to, comma-separated",
+            apply: { configuration, text throws(SettingError) in
+                var urls: [String] = []
+                for part in text.split(separator: ",") where !part.trimmingSpaces.isEmpty {
+                    var url = part.trimmingSpaces
+                    while url.hasSuffix("/") { url.removeLast() }
+                    guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+                        throw SettingError(message: "expected http:// or https:// URLs, got \"\(part)\"")
+                    }
+                    urls.append(url)
+                }
+                guard urls.count <= 256 else { throw SettingError(message: "at most 256 shards") }
+                configuration.nodeShards = urls
+            },
+            read: { $0.nodeShards.joined(separator: ",") }),
+        integer(
+            "node.shard_lag_max", "records a shard may be behind the log and still be counted", 0...1_000_000_000,
+            \.shardLagMax),
         string("topics.prefix", "prefix for every topic name", \.topicPrefix),
         Setting(
             key: "topics.partitions", summary: "partitions per crm.* topic created by Cohort",
@@ -181,6 +207,18 @@ public enum Settings {
                 configuration[keyPath: path] = try parseInteger(text, in: range)
             },
             read: { String($0[keyPath: path]) })
+    }
+
+    /// `0-3,6` → [0, 1, 2, 3, 6]: partition numbers and ranges, each within 0…1023.
+    static func parsePartitions(_ text: String) throws(SettingError) -> [Int32] {
+        var partitions: Set<Int32> = []
+        for part in text.split(separator: ",") where !part.trimmingSpaces.isEmpty {
+            let bounds = part.split(separator: "-", maxSplits: 1)
+            let low = try parseInteger(String(bounds[0]).trimmingSpaces, in: 0...1023)
+            let high = bounds.count == 2 ? try parseInteger(String(bounds[1]).trimmingSpaces, in: low...1023) : low
+            for partition in low...high { partitions.insert(Int32(partition)) }
+        }
+        return partitions.sorted()
     }
 
     static func parseInteger(_ text: String, in range: ClosedRange<Int>) throws(SettingError) -> Int {

@@ -4,6 +4,10 @@ public enum EventStream: String, Sendable, CaseIterable {
 
     /// The default topic name, e.g. `crm.customers`.
     public var defaultTopic: String { "crm.\(rawValue)" }
+
+    /// The streams keyed by customer id: a customer's events are all in the same partition number of each (with
+    /// equal partition counts), which is what shards split on.
+    public static let customerKeyed: [EventStream] = [.customers, .orders, .activity]
 }
 
 /// Every event type Cohort understands, with its stream, its key field and the shape of its `data`.

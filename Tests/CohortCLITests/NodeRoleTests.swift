@@ -193,6 +193,18 @@ struct NodeRoleTests {
         ])
         #expect(worker.waitForExit(timeout: 60) != 0)
         #expect(worker.errorOutput.contains("vendor.url, which is not set"), "\(worker.errorOutput)")
+        let beyond = try ChildProcess.cohort([
+            "serve", "--data", directory.path, "--http", "127.0.0.1:0", "--role", "query", "--set",
+            "node.partitions=2,9",
+        ])
+        #expect(beyond.waitForExit(timeout: 60) != 0)
+        #expect(
+            beyond.errorOutput.contains("names partition 9, but the customer topics have 8"), "\(beyond.errorOutput)")
+        let coordinator = try ChildProcess.cohort([
+            "serve", "--data", directory.path, "--http", "127.0.0.1:0", "--set", "node.shards=http://127.0.0.1:9",
+        ])
+        #expect(coordinator.waitForExit(timeout: 60) != 0)
+        #expect(coordinator.errorOutput.contains("run it with --role query"), "\(coordinator.errorOutput)")
         let unknown = try ChildProcess.cohort(["serve", "--data", directory.path, "--role", "reader"])
         #expect(unknown.waitForExit(timeout: 60) == 64)
         #expect(unknown.errorOutput.contains("--role must be one of all, ingest, query, worker"))

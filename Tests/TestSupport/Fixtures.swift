@@ -55,3 +55,25 @@ public func eventually(timeoutSeconds: Double = 10, _ condition: () async throws
     }
     return try await condition()
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), for a server that must come
+/// back on the same address after a restart.
+public func freePort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw FixtureError("socket() failed") }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+    }
+    guard bound == 0 else { throw FixtureError("bind() failed") }
+    let named = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+    }
+    guard named == 0 else { throw FixtureError("getsockname() failed") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

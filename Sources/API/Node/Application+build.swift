@@ -49,13 +49,20 @@ public func buildApplication(
     guard role != .worker || !configuration.vendorURL.isEmpty else {
         throw NodeSetupError("a worker node delivers to the vendor at vendor.url, which is not set")
     }
+    // A coordinator (node.shards) folds nothing and keeps no index: it asks the shards.
+    let coordinates = !configuration.nodeShards.isEmpty
+    guard !coordinates || (role == .query && configuration.nodePartitions.isEmpty) else {
+        throw NodeSetupError("node.shards makes a coordinator: run it with --role query and no node.partitions")
+    }
+    let folds = role.runsProjector && !coordinates
+    let keepsIndex = role.keepsIndex && !coordinates
     // Sign-in settings are checked before anything is opened: a mistake there stops the node at once.
     let signIn = options.authentication == .apiKeys ? try SignIn(configuration: configuration, logger: logger) : nil
     let log = try await NodeWiring.openLog(configuration, logger: logger)
     let store = try ReadModelStore(path: configuration.readModelsPath)
     let started = ContinuousClock.now
-    let index = role.keepsIndex ? try CustomerIndex.build(from: store) : CustomerIndex()
-    if role.keepsIndex {
+    let index = keepsIndex ? try CustomerIndex.build(from: store) : CustomerIndex()
+    if keepsIndex {
         logger.info(
             "segment index built",
             metadata: [
@@ -69,7 +76,7 @@ public func buildApplication(
     // Requests first when ingest and the fold contend for the cores: the fold catches up after a burst.
     projectorConfiguration.writeNiceness = 5
     let projector = Projector(
-        log: log, store: store, configuration: projectorConfiguration, observer: role.keepsIndex ? index : nil,
+        log: log, store: store, configuration: projectorConfiguration, observer: keepsIndex ? index : nil,
         logger: logger)
 
     let keys = try await NodeWiring.keys(configuration, log: log, logger: logger)
@@ -83,11 +90,13 @@ public func buildApplication(
         authenticator = nil
         logger.warning("AUTHENTICATION IS OFF (--auth none): anyone who can reach this port has full access")
     }
-    let api = CohortAPI(
-        APIDependencies(
-            log: log, store: store, index: index, projector: role.runsProjector ? projector : nil,
-            authenticator: authenticator, configuration: configuration, metrics: options.metrics, logger: logger,
-            signIn: signIn, role: role, keys: keys))
+    var dependencies = APIDependencies(
+        log: log, store: store, index: index, projector: folds ? projector : nil, authenticator: authenticator,
+        configuration: configuration, metrics: options.metrics, logger: logger, signIn: signIn, role: role, keys: keys)
+    if !configuration.nodePartitions.isEmpty {
+        dependencies.shardPartitionCount = try await shardPartitionCount(configuration, log: log)
+    }
+    let api = CohortAPI(dependencies)
     logger.info("node role \(role.rawValue)", metadata: ["node.role": "\(role.rawValue)"])
     if let signIn, let email = options.signInLinkEmail {
         let token = signIn.linkToken(email: email, scopes: [Scope.admin.rawValue])
@@ -95,9 +104,9 @@ public func buildApplication(
     }
 
     var services: [any Service] = [LogService(log: log), KeysService(keys: keys)]
-    if role.runsProjector { services.append(ProjectorService(projector: projector)) }
+    if folds { services.append(ProjectorService(projector: projector)) }
     // Launches are appended by the nodes that answer the campaign routes, which resume their own.
-    if role.keepsIndex { services.append(LaunchResumeService(projector: projector, api: api)) }
+    if keepsIndex { services.append(LaunchResumeService(projector: projector, api: api)) }
     if role.delivers && !configuration.vendorURL.isEmpty {
         var delivery = DeliveryWorker.Configuration(
             vendorBatchURL: configuration.vendorURL + "/v1/messages/batch",
@@ -118,6 +127,26 @@ public func buildApplication(
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
+}
+
+/// The partition count of the customer topics of a shard, checked: all equal (a customer's events are then in the
+/// same partition number of each), and above every partition in `node.partitions`.
+private func shardPartitionCount(_ configuration: CohortConfiguration, log: any EventLog) async throws -> Int32 {
+    var counts: [String: Int32] = [:]
+    for stream in EventStream.customerKeyed {
+        let topic = configuration.topic(stream.defaultTopic)
+        counts[topic] = try await log.partitionCount(topic: topic)
+    }
+    guard let count = counts.values.first, counts.values.allSatisfy({ $0 == count }) else {
+        throw NodeSetupError(
+            "a shard needs the customer topics to have one partition count: "
+                + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+    guard let highest = configuration.nodePartitions.max(), highest < count else {
+        let named = configuration.nodePartitions.max() ?? 0
+        throw NodeSetupError("node.partitions names partition \(named), but the customer topics have \(count)")
+    }
+    return count
 }
 
 /// A node that cannot start as configured; the message says what to change.

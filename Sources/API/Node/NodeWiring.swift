@@ -87,6 +87,13 @@ public enum NodeWiring {
                 configuration.catchUpMemoryMiB << 20, Int(ProcessInfo.processInfo.physicalMemory / 4))
             projector.spanRecordsMin = configuration.catchUpRecordsMin
         }
+        if !configuration.nodePartitions.isEmpty {
+            // A shard: of the topics keyed by customer, only its partitions; segments, campaigns and messages whole.
+            let owned = Set(configuration.nodePartitions)
+            for stream in EventStream.customerKeyed {
+                projector.ownedPartitions[configuration.topic(stream.defaultTopic)] = owned
+            }
+        }
         return projector
     }
 

@@ -25,6 +25,14 @@ public final class Projector: @unchecked Sendable {
         public var batchWaitMs = 50
         /// How often lag is refreshed from the log's watermarks.
         public var lagRefreshMs = 1_000
+        /// A shard's partitions, by topic: of a topic listed here only these partitions are folded (and count
+        /// towards lag); other topics are folded whole.
+        public var ownedPartitions: [String: Set<Int32>] = [:]
+
+        /// Whether this projector folds `partition`.
+        public func folds(_ partition: TopicPartition) -> Bool {
+            ownedPartitions[partition.topic].map { $0.contains(partition.partition) } ?? true
+        }
         /// When set, a projector at least `spanRecordsMin` records behind the log's end folds the records it catches
         /// up with as one span in memory, written in one transaction in key order when the span ends (`InMemorySpan`):
         /// appended into an empty store (a rebuild), merged into one holding read models (a restart, a new replica, a
@@ -150,7 +158,7 @@ public final class Projector: @unchecked Sendable {
     private func runHere(
         until stop: StopCondition, progress: (@Sendable (Progress) -> Void)?
     ) async throws -> Progress {
-        var positions = try await log.allPartitions(of: configuration.topics)
+        var positions = try await log.allPartitions(of: configuration.topics).filter { configuration.folds($0.key) }
         for (partition, offset) in try store.storedOffsets() where positions[partition] != nil {
             positions[partition] = offset
         }
