@@ -90,7 +90,7 @@ let package = Package(
             name: "Campaigns",
             dependencies: [
                 "Events", "EventLog", "EventRecords", "Projections", "Segments", "Curl",
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),

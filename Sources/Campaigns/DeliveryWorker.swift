@@ -5,6 +5,7 @@ import EventRecords
 import Events
 import Foundation
 import Logging
+import Metrics
 import Projections
 
 /// Sends queued messages through the vendor API and records each outcome in the log.
@@ -32,6 +33,10 @@ public final class DeliveryWorker: @unchecked Sendable {
         public var backoffBaseMs = 100
         public var backoffMaxMs = 5_000
         public var requestTimeoutMs = 10_000
+        /// On a log with groups (Kafka), the group the workers of a deployment share the deliveries topic in: each
+        /// queued message is handled by one of them, and a worker's partitions move to the others when it stops.
+        /// nil, or a log without groups, reads every partition from offsets stored in `progress`.
+        public var group: String?
 
         public init(vendorBatchURL: String, deliveriesTopic: String) {
             self.vendorBatchURL = vendorBatchURL
@@ -49,6 +54,12 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var buckets: [String: TokenBucket] = [:]
     private let clients: [CurlClient]
     private let sendQueue = DispatchQueue(label: "cohort.delivery.send", attributes: .concurrent)
+    /// Queued messages this worker read: in a group, each is read by one member (but for the rounds a stopped member
+    /// had not committed).
+    private let readCounter = Counter(label: "cohort_delivery_queued_read_total")
+    /// Messages this worker decided, counted once recorded (a node's /metrics; a group's members add up).
+    private let sentCounter = Counter(label: "cohort_delivery_messages_total", dimensions: [("outcome", "sent")])
+    private let failedCounter = Counter(label: "cohort_delivery_messages_total", dimensions: [("outcome", "failed")])
 
     /// A worker reading `log`, checking campaigns and messages in `store`, keeping its offsets in `progress`.
     public init(
@@ -82,22 +93,49 @@ public final class DeliveryWorker: @unchecked Sendable {
         let vendorMessageID: String?
     }
 
-    /// Works until `stop` (or cancellation).
-    public func run() async throws {
+    /// Where a worker reads queued messages, and how it records how far it got.
+    private func openFeed() async throws -> (
+        reader: any LogReader, commit: @Sendable ([TopicPartition: Int64]) async throws -> Void
+    ) {
+        if let group = configuration.group, let log = log as? any GroupReadableLog {
+            let reader = try await log.makeGroupReader(group: group, topics: [configuration.deliveriesTopic])
+            logger.info("delivery worker joins its group", metadata: ["delivery.group": "\(group)"])
+            let logger = self.logger
+            return (
+                reader,
+                { positions in
+                    do {
+                        try await reader.commit(positions)
+                    } catch {
+                        // The partitions moved to another worker: it goes on from the group's last commit, with the
+                        // same idempotency keys, so the vendor sends nothing twice.
+                        logger.warning("delivery progress not committed", metadata: ["error": "\(error)"])
+                    }
+                }
+            )
+        }
         var positions = try await log.allPartitions(of: [configuration.deliveriesTopic])
         var stored = try progress.stored()
         if stored.isEmpty { stored = try store.legacyDeliveryWorkerOffsets() }
         for (partition, offset) in stored where positions[partition] != nil {
             positions[partition] = offset
         }
-        let reader = try await log.makeReader(startingAt: positions)
+        let progress = self.progress
+        return (try await log.makeReader(startingAt: positions), { try progress.store($0) })
+    }
+
+    /// Works until `stop` (or cancellation).
+    public func run() async throws {
+        let (reader, commit) = try await openFeed()
         defer { Task { await reader.close() } }
+        var positions: [TopicPartition: Int64] = [:]
         var held: [LogRecord] = []
         var recording: Task<Void, any Error>?
         while !shouldStop {
             // One round of requests per poll: a pause or cancel takes effect within batchSize × concurrency messages.
             let round = configuration.batchSize * configuration.concurrency
-            let records = held.isEmpty ? try await reader.poll(maxRecords: round, timeoutMs: 100) : held
+            let fresh = held.isEmpty
+            let records = fresh ? try await reader.poll(maxRecords: round, timeoutMs: 100) : held
             held = []
             if records.isEmpty { continue }
             var outgoing: [Outgoing] = []
@@ -109,6 +147,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 else { return nil }
                 return message
             }
+            if fresh { readCounter.increment(by: queued.count) }
             let known = try store.messages(withIDs: queued.map(\.messageID))
             for message in queued {
                 let campaign: CampaignState?
@@ -138,6 +177,7 @@ public final class DeliveryWorker: @unchecked Sendable {
                 continue
             }
             let results = immediate + (try await send(outgoing, campaigns: campaigns))
+            positions = [:]
             for record in records {
                 positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             }
@@ -147,7 +187,7 @@ public final class DeliveryWorker: @unchecked Sendable {
             let next = positions
             recording = Task { [self] in
                 try await record(results)
-                try progress.store(next)
+                try await commit(next)
             }
         }
         try await recording?.value
@@ -315,6 +355,9 @@ public final class DeliveryWorker: @unchecked Sendable {
             }
         }
         try await log.appendRetrying(records, shouldStop: { shouldStop })
+        let sent = results.filter(\.sent).count
+        sentCounter.increment(by: sent)
+        failedCounter.increment(by: results.count - sent)
     }
 }
 

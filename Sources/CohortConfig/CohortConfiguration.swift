@@ -50,6 +50,8 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var deliveryBatchSize = 200
     /// How long one vendor request may take before it counts as a (retryable) timeout.
     public var deliveryRequestTimeoutMs = 10_000
+    /// On Kafka, the consumer group the delivery workers of a deployment share the deliveries topic in.
+    public var deliveryGroup = "cohort-delivery"
     /// Memory a replay (a rebuild into an empty directory) may fold in before it writes, in MiB; past it, the rest
     /// is folded in ordinary batches. 0 folds every replay in ordinary batches.
     public var replayMemoryMiB = 8_192

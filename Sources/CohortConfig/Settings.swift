@@ -117,6 +117,16 @@ public enum Settings {
         integer(
             "delivery.request_timeout_ms", "vendor request deadline (then retried)", 100...600_000,
             \.deliveryRequestTimeoutMs),
+        Setting(
+            key: "delivery.group",
+            summary: "Kafka consumer group the delivery workers share the deliveries topic in",
+            apply: { configuration, text throws(SettingError) in
+                guard !text.isEmpty, text.utf8.count <= 200 else {
+                    throw SettingError(message: "expected a group name of 1 to 200 bytes")
+                }
+                configuration.deliveryGroup = text
+            },
+            read: { $0.deliveryGroup }),
         integer(
             "replay.memory_mb", "MiB a replay folds in memory before writing; 0 = ordinary batches", 0...1 << 20,
             \.replayMemoryMiB),

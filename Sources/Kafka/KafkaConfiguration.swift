@@ -14,6 +14,9 @@ public struct KafkaConfiguration: Sendable {
     /// `enable.gapless.guarantee`: a produce that fails stops the producer rather than let later records of its
     /// partition be stored after a gap (`cohort migrate`, whose copies must keep every offset).
     public var gapless = false
+    /// `session.timeout.ms` of consumer-group members: how long the group waits for a member that stopped
+    /// heartbeating (killed, cut off) before its partitions go to the others.
+    public var groupSessionTimeoutMs: Int = 6_000
     /// Raw librdkafka properties applied last.
     public var properties: [String: String] = [:]
 
@@ -55,6 +58,8 @@ public struct KafkaConfiguration: Sendable {
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", "50"),
+            ("session.timeout.ms", String(groupSessionTimeoutMs)),
+            ("heartbeat.interval.ms", String(max(100, groupSessionTimeoutMs / 6))),
         ] + properties.sorted { $0.key < $1.key }
     }
 }

@@ -185,6 +185,107 @@ struct NodeRoleTests {
         for node in nodes { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
     }
 
+    @Test(
+        "two workers share the deliveries in a group; one SIGKILLed mid-campaign: each message decided once, stats exact"
+    )
+    func workerGroup() async throws {
+        let broker = try DevBroker(partitions: 4)
+        defer { _ = broker.stop() }
+        let cluster = ["--brokers", broker.bootstrapServers, "--auth", "none"]
+        let generate = try ChildProcess.cohort([
+            "generate", "--brokers", broker.bootstrapServers, "--into-log", "--customers", "1500", "--orders", "1500",
+            "--visits", "0",
+        ])
+        #expect(generate.waitForExit(timeout: 120) == 0, "\(generate.errorOutput)")
+        // A slow vendor and small rounds: about 100 messages a second per worker, so that the campaign takes a while.
+        let vendor = try ServeNode.vendorSim(["--latency-ms", "100"])
+        defer { vendor.stop() }
+        let ingest = try ServeNode(extraArguments: cluster + ["--role", "ingest"])
+        defer { ingest.stop() }
+        let query = try ServeNode(extraArguments: cluster + ["--role", "query"])
+        defer { query.stop() }
+        let workerArguments =
+            cluster + [
+                "--role", "worker", "--set", "vendor.url=\(vendor.baseURL)", "--set", "delivery.batch_size=10", "--set",
+                "delivery.concurrency=1",
+            ]
+        let workers = try (0..<2).map { _ in try ServeNode(extraArguments: workerArguments) }
+        defer { for worker in workers { worker.stop() } }
+        let hook = try await vendor.request(
+            "POST", "/v1/webhooks", json: ["receipts_url": ingest.baseURL + "/api/v1/receipts"])
+        #expect(hook.status == 200)
+        for node in [query] + workers {
+            #expect(
+                try await node.eventually(timeoutSeconds: 60) { try await node.request("GET", "/readyz").status == 200 }
+            )
+        }
+        for worker in workers {
+            #expect(
+                await worker.eventually(timeoutSeconds: 30) {
+                    worker.process.errorOutput.contains("delivery worker joins its group")
+                })
+        }
+
+        let created = try await query.request(
+            "POST", "/api/v1/campaigns",
+            json: [
+                "campaign_id": "group", "name": "Group", "template": "Hi",
+                "rules": ["field": "order_count", "op": "gte", "value": 0],
+            ])
+        #expect(created.status == 202, "\(created.text)")
+        #expect(
+            try await query.eventually(timeoutSeconds: 30) {
+                try await query.request("GET", "/api/v1/campaigns/group").json["status"] as? String == "draft"
+            })
+        let launched = try await query.request("POST", "/api/v1/campaigns/group/launch")
+        let audience = try #require(launched.json["audience"] as? Int)
+        #expect(audience == 1500)
+        func stats() async throws -> [String: Int] {
+            (try await query.request("GET", "/api/v1/campaigns/group").json["stats"] as? [String: Int]) ?? [:]
+        }
+        // Killed once a fifth is decided, with most still to go.
+        #expect(
+            try await query.eventually(timeoutSeconds: 60) {
+                let stats = try await stats()
+                return (stats["sent"] ?? 0) + (stats["failed"] ?? 0) >= audience / 5
+            })
+        /// The queued messages a worker read, from its /metrics.
+        func read(by worker: ServeNode) async throws -> Int {
+            try await worker.request("GET", "/metrics").text.split(separator: "\n").filter {
+                $0.hasPrefix("cohort_delivery_queued_read_total")
+            }.compactMap { $0.split(separator: " ").last.flatMap { Int(Double($0) ?? -1) } }.reduce(0, +)
+        }
+        let beforeKill = try await read(by: workers[0])
+        workers[0].process.send(SIGKILL)
+        _ = workers[0].process.waitForExit(timeout: 30)
+        let atKill = try await stats()
+        #expect((atKill["pending"] ?? 0) > audience / 3, "killed mid-campaign: \(atKill)")
+
+        let settled = try await query.eventually(timeoutSeconds: 120) {
+            let stats = try await stats()
+            let sim = try await CampaignTests.Setup.counters(of: vendor)
+            return stats["queued"] == audience && stats["pending"] == 0 && sim["receipts_sent"] == sim["accepted"]
+                && (stats["delivered"] ?? 0) + (stats["bounced"] ?? 0) + (stats["opened"] ?? 0) == sim["accepted"]
+        }
+        let final = try await stats()
+        let sim = try await CampaignTests.Setup.counters(of: vendor)
+        #expect(settled, "never settled: \(final) vendor \(sim)")
+        #expect(sim["accepted"]! + sim["rejected"]! == audience, "the vendor decided each message once")
+        #expect(final["sent"] == sim["accepted"] && final["failed"] == sim["rejected"])
+        #expect(final["sent"]! + final["failed"]! + final["pending"]! == audience)
+        // Each message is handled by one worker: both read a share, and the shares add up to the audience, but for
+        // the killed worker's last uncommitted rounds, which the other read again (and sent with the same keys).
+        // Without the group each would read every message.
+        let survivor = try await read(by: workers[1])
+        print(
+            "worker group: \(beforeKill) queued messages read by the killed worker, \(survivor) by the other; "
+                + "\(sim["duplicates"] ?? 0) requests repeated an idempotency key")
+        #expect(beforeKill > 0 && survivor > 0)
+        #expect(beforeKill + survivor >= audience)
+        #expect(beforeKill + survivor <= audience + audience / 20, "no message handled by both workers")
+        for node in [workers[1], query, ingest] { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+    }
+
     @Test("a worker without vendor.url and an unknown role are refused at start")
     func refusedConfigurations() throws {
         let directory = TemporaryDirectory("cohort-role")

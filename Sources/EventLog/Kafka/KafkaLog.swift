@@ -6,7 +6,7 @@ import Logging
 /// The event log on a Kafka cluster: appends through one idempotent producer, reads through consumers with
 /// manual assignment. Appends of several records are not atomic on Kafka (no transactions): a failed append
 /// may have stored some records, which projections tolerate because they de-duplicate by event id.
-public final class KafkaLog: EventLog, @unchecked Sendable {
+public final class KafkaLog: GroupReadableLog, @unchecked Sendable {
     // @unchecked Sendable: KafkaProducer is thread-safe; `readers` is guarded by `lock`.
 
     private let configuration: KafkaConfiguration
@@ -75,6 +75,16 @@ public final class KafkaLog: EventLog, @unchecked Sendable {
         }
     }
 
+    public func makeGroupReader(group: String, topics: [String]) async throws(EventLogError) -> any GroupReader {
+        do {
+            let consumer = try KafkaConsumer(configuration: configuration, groupID: group, logger: logger)
+            try consumer.subscribe(topics)
+            return KafkaReader(consumer: consumer)
+        } catch {
+            throw Self.translate(error)
+        }
+    }
+
     public func close() async {
         let producer = self.producer
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -106,8 +116,8 @@ public final class KafkaLog: EventLog, @unchecked Sendable {
     }
 }
 
-/// Reads assigned partitions through one Kafka consumer.
-final class KafkaReader: LogReader {
+/// Reads partitions through one Kafka consumer: assigned ones, or a group's share.
+final class KafkaReader: GroupReader {
     private let consumer: KafkaConsumer
 
     init(consumer: KafkaConsumer) {
@@ -122,6 +132,17 @@ final class KafkaReader: LogReader {
                     value: message.value, headers: message.headers.map { Header($0.name, $0.value) },
                     timestampMs: message.timestampMs)
             }
+        } catch {
+            throw KafkaLog.translate(error)
+        }
+    }
+
+    func commit(_ positions: [TopicPartition: Int64]) async throws(EventLogError) {
+        do {
+            try await consumer.commit(
+                positions.sorted { $0.key < $1.key }.map {
+                    KafkaConsumer.PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+                })
         } catch {
             throw KafkaLog.translate(error)
         }
