@@ -13,6 +13,7 @@ public struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchLogCommand.self, BenchProjectCommand.self, BenchDecodeCommand.self, BenchSegmentsCommand.self,
             BenchIngestCommand.self, BenchCampaignCommand.self, BenchAssistCommand.self, BenchDashboardCommand.self,
+            BenchClusterCommand.self,
         ])
 
     public init() {}

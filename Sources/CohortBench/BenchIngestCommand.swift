@@ -58,7 +58,10 @@ struct BenchIngestCommand: ParsableCommand {
                 let node = try BenchNode(noProjector: noProjector)
                 defer { node.stop() }
                 let start = ContinuousClock.now
-                let seconds = try Self.drive(node, bodies: bodies, connections: batchConnections).seconds
+                let seconds = try Self.drive(
+                    host: node.host, port: node.port, requests: bodies.map { node.post("/api/v1/events", $0) },
+                    connections: batchConnections
+                ).seconds
                 rates.append(Double(events) / seconds)
                 var line = "  run \(run): \(Int(rates.last!)) events/s (\(BenchMeasure.format(seconds)) s, durable)"
                 if !noProjector {
@@ -84,7 +87,9 @@ struct BenchIngestCommand: ParsableCommand {
             for run in 1...runs {
                 let node = try BenchNode(noProjector: noProjector)
                 defer { node.stop() }
-                let result = try Self.drive(node, bodies: bodies, connections: connections)
+                let result = try Self.drive(
+                    host: node.host, port: node.port, requests: bodies.map { node.post("/api/v1/events", $0) },
+                    connections: connections)
                 let sorted = result.latencies.sorted()
                 rates.append(Double(requests) / result.seconds)
                 p50s.append(Self.percentile(sorted, 0.50))
@@ -177,11 +182,11 @@ struct BenchIngestCommand: ParsableCommand {
 
     // MARK: Driving
 
-    /// Sends every body once, spread over `connections` threads; returns the wall time and each latency in ms.
-    private static func drive(_ node: BenchNode, bodies: [[UInt8]], connections: Int) throws
+    /// Sends every request once (each expecting 202), spread over `connections` threads; returns the wall time and
+    /// each latency in ms.
+    static func drive(host: String, port: Int, requests: [[UInt8]], connections: Int) throws
         -> (seconds: Double, latencies: [Double])
     {
-        let requests = bodies.map { node.post("/api/v1/events", $0) }
         let next = SharedCounter()
         let failures = SharedCounter()
         let group = DispatchGroup()
@@ -192,7 +197,7 @@ struct BenchIngestCommand: ParsableCommand {
             Thread {
                 defer { group.leave() }
                 do {
-                    let connection = try HTTPLoadConnection(host: node.host, port: node.port)
+                    let connection = try HTTPLoadConnection(host: host, port: port)
                     var latencies: [Double] = []
                     while true {
                         let index = next.increment() - 1

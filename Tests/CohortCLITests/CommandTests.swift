@@ -93,6 +93,20 @@ struct CommandTests {
         #expect(child.outputLines.contains { $0.hasPrefix("batch: median ") && $0.hasSuffix(" events/s folded") })
     }
 
+    @Test("bench cluster runs its three measurements against real nodes and prints their medians")
+    func benchCluster() throws {
+        let child = try ChildProcess.cohort([
+            "bench", "cluster", "--partitions", "2", "--events", "2000", "--customers", "300", "--probes", "10",
+            "--runs", "1",
+        ])
+        #expect(child.waitForExit(timeout: 300) == 0, "\(child.errorOutput)")
+        let lines = child.outputLines
+        #expect(lines.contains { $0.hasPrefix("ingest: 2 partitions: median ") && $0.hasSuffix(" events/s") })
+        #expect(lines.contains { $0.hasPrefix("catch-up: median ") && $0.hasSuffix(" records/s") })
+        #expect(
+            lines.contains { $0.hasPrefix("counts: one node median p50 ") && $0.contains("coordinator median p50") })
+    }
+
     @Test("the same log can be used through Kafka: log info against cohort broker")
     func logInfoOnKafka() throws {
         let broker = try DevBroker(partitions: 2)

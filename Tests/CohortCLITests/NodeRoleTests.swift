@@ -8,7 +8,7 @@ import TestSupport
 struct NodeRoleTests {
     static var bigSpenders: [String: Any] { ["field": "total_spend", "op": "gte", "value": 5000] }
 
-    @Test("ingest, two query replicas and a worker: writes, equal reads, 421 for the rest, a campaign delivered once")
+    @Test("ingest, two replicas and a worker: writes, equal reads, 421 elsewhere, one delivery each, a late replica")
     func ingestQueryWorker() async throws {
         let broker = try DevBroker(partitions: 4)
         defer { _ = broker.stop() }
@@ -118,7 +118,28 @@ struct NodeRoleTests {
         #expect(worker.process.errorOutput.contains("delivery worker on"))
         for replica in replicas { #expect(!replica.process.errorOutput.contains("delivery worker on")) }
 
-        for node in [ingest, worker] + replicas { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+        // Nothing more is appended; a replica added now catches up, reports ready, and all three replicas' read models
+        // are the same (equal digests).
+        for node in [ingest, worker] { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+        vendor.stop()
+        let late = try ServeNode(extraArguments: cluster + ["--role", "query"])
+        defer { late.stop() }
+        for replica in replicas + [late] {
+            #expect(
+                try await replica.eventually(timeoutSeconds: 60) {
+                    try await replica.request("GET", "/readyz").status == 200
+                })
+        }
+        let lateStats = try await stats(late)
+        #expect(lateStats == first)
+        var digests: Set<String> = []
+        for replica in replicas + [late] {
+            #expect(replica.stop() == 0, "\(replica.process.errorOutput)")
+            let digest = try ChildProcess.cohort(["digest", "--data", replica.directory.path])
+            #expect(digest.waitForExit(timeout: 60) == 0)
+            digests.insert(try #require(digest.outputLines.last))
+        }
+        #expect(digests.count == 1, "replicas folded the same read models: \(digests)")
     }
 
     @Test(
