@@ -207,7 +207,7 @@ struct NodeRoleTests {
     }
 
     @Test(
-        "two workers share the deliveries in a group; one SIGKILLed mid-campaign: each message decided once, stats exact"
+        "two workers share deliveries in a group; one SIGKILLed mid-campaign: each message decided once, stats exact"
     )
     func workerGroup() async throws {
         let broker = try DevBroker(partitions: 4)
