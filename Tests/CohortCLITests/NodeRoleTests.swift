@@ -8,16 +8,22 @@ import TestSupport
 struct NodeRoleTests {
     static var bigSpenders: [String: Any] { ["field": "total_spend", "op": "gte", "value": 5000] }
 
-    @Test("ingest, two replicas and a worker: writes, equal reads, 421 elsewhere, one delivery each, a late replica")
-    func ingestQueryWorker() async throws {
+    /// `cohort broker` with 4 partitions holding generated traffic, and the arguments that point a node at it
+    /// (without authentication: these tests are about roles, `keysAcrossNodes` about keys).
+    static func cluster(customers: Int, orders: Int, visits: Int) throws -> (DevBroker, [String]) {
         let broker = try DevBroker(partitions: 4)
-        defer { _ = broker.stop() }
-        let cluster = ["--brokers", broker.bootstrapServers, "--auth", "none"]
         let generate = try ChildProcess.cohort([
-            "generate", "--brokers", broker.bootstrapServers, "--into-log", "--customers", "300", "--orders", "900",
-            "--visits", "300",
+            "generate", "--brokers", broker.bootstrapServers, "--into-log", "--customers", "\(customers)", "--orders",
+            "\(orders)", "--visits", "\(visits)",
         ])
         #expect(generate.waitForExit(timeout: 120) == 0, "\(generate.errorOutput)")
+        return (broker, ["--brokers", broker.bootstrapServers, "--auth", "none"])
+    }
+
+    @Test("ingest, two replicas and a worker: writes, equal reads, 421 elsewhere, one delivery each, a late replica")
+    func ingestQueryWorker() async throws {
+        let (broker, cluster) = try Self.cluster(customers: 300, orders: 900, visits: 300)
+        defer { _ = broker.stop() }
 
         let vendor = try ServeNode.vendorSim()
         defer { vendor.stop() }
@@ -210,14 +216,8 @@ struct NodeRoleTests {
         "two workers share deliveries in a group; one SIGKILLed mid-campaign: each message decided once, stats exact"
     )
     func workerGroup() async throws {
-        let broker = try DevBroker(partitions: 4)
+        let (broker, cluster) = try Self.cluster(customers: 1500, orders: 1500, visits: 0)
         defer { _ = broker.stop() }
-        let cluster = ["--brokers", broker.bootstrapServers, "--auth", "none"]
-        let generate = try ChildProcess.cohort([
-            "generate", "--brokers", broker.bootstrapServers, "--into-log", "--customers", "1500", "--orders", "1500",
-            "--visits", "0",
-        ])
-        #expect(generate.waitForExit(timeout: 120) == 0, "\(generate.errorOutput)")
         // A slow vendor and small rounds: about 100 messages a second per worker, so that the campaign takes a while.
         let vendor = try ServeNode.vendorSim(["--latency-ms", "100"])
         defer { vendor.stop() }

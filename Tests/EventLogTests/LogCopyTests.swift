@@ -27,19 +27,11 @@ struct LogCopyTests {
 
     static func topics(_ log: EmbeddedLog) throws -> [(name: String, partitions: Int32)] { try log.listTopics() }
 
-    /// Every record of the harness's topics, as `LogHarness.readAll` reads them, in partition and offset order.
+    /// Every record of the harness's topics, in partition and offset order.
     static func all(_ log: any EventLog) async throws -> [LogRecord] {
-        let positions = try await log.allPartitions(of: LogHarness.topics)
-        var remaining = 0
-        for partition in positions.keys { remaining += Int(try await log.watermarks(partition).high) }
-        let reader = try await log.makeReader(startingAt: positions)
-        var records: [LogRecord] = []
-        let deadline = Date().addingTimeInterval(30)
-        while records.count < remaining && Date() < deadline {
-            records += try await reader.poll(maxRecords: 1000, timeoutMs: 1000)
+        try await LogHarness.readAll(log).sorted {
+            ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset)
         }
-        await reader.close()
-        return records.sorted { ($0.topic, $0.partition, $0.offset) < ($1.topic, $1.partition, $1.offset) }
     }
 
     @Test("a copy holds every record at its offset, with key, value, headers and time", arguments: LogKind.allCases)

@@ -48,6 +48,11 @@ final class LogHarness: @unchecked Sendable {
 
     /// Reads every record of `topics` from offset 0 up to the current high watermarks.
     func readAll(_ topics: [String] = LogHarness.topics) async throws -> [LogRecord] {
+        try await Self.readAll(log, topics)
+    }
+
+    /// Reads every record of `topics` in `log` from offset 0 up to the current high watermarks.
+    static func readAll(_ log: any EventLog, _ topics: [String] = LogHarness.topics) async throws -> [LogRecord] {
         let positions = try await log.allPartitions(of: topics)
         var remaining = 0
         for partition in positions.keys { remaining += Int(try await log.watermarks(partition).high) }
