@@ -322,6 +322,22 @@ struct NodeRoleTests {
         #expect(beyond.waitForExit(timeout: 60) != 0)
         #expect(
             beyond.errorOutput.contains("names partition 9, but the customer topics have 8"), "\(beyond.errorOutput)")
+        // Read models folded from every partition cannot become a shard's: they hold other shards' customers.
+        let folded = TemporaryDirectory("cohort-role-folded")
+        for arguments in [
+            ["generate", "--data", folded.path, "--into-log", "--customers", "50", "--orders", "50", "--visits", "0"],
+            ["project", "--data", folded.path, "--until-caught-up"],
+        ] {
+            let step = try ChildProcess.cohort(arguments)
+            #expect(step.waitForExit(timeout: 60) == 0, "\(step.errorOutput)")
+        }
+        let replicaAsShard = try ChildProcess.cohort([
+            "serve", "--data", folded.path, "--http", "127.0.0.1:0", "--role", "query", "--set", "node.partitions=0-3",
+        ])
+        #expect(replicaAsShard.waitForExit(timeout: 60) != 0)
+        #expect(
+            replicaAsShard.errorOutput.contains("hold partitions 4,5,6,7, which this shard does not fold"),
+            "\(replicaAsShard.errorOutput)")
         let coordinator = try ChildProcess.cohort([
             "serve", "--data", directory.path, "--http", "127.0.0.1:0", "--set", "node.shards=http://127.0.0.1:9",
         ])

@@ -95,6 +95,7 @@ public func buildApplication(
         configuration: configuration, metrics: options.metrics, logger: logger, signIn: signIn, role: role, keys: keys)
     if !configuration.nodePartitions.isEmpty {
         dependencies.shardPartitionCount = try await shardPartitionCount(configuration, log: log)
+        try checkShardReadModels(configuration, store: store)
     }
     let api = CohortAPI(dependencies)
     logger.info("node role \(role.rawValue)", metadata: ["node.role": "\(role.rawValue)"])
@@ -148,6 +149,22 @@ private func shardPartitionCount(_ configuration: CohortConfiguration, log: any 
         throw NodeSetupError("node.partitions names partition \(named), but the customer topics have \(count)")
     }
     return count
+}
+
+/// A shard's read models must hold its partitions only: read models a replica folded (every partition) would add
+/// other shards' customers to its counts.
+private func checkShardReadModels(_ configuration: CohortConfiguration, store: ReadModelStore) throws {
+    let owned = Set(configuration.nodePartitions)
+    let customerTopics = Set(EventStream.customerKeyed.map { configuration.topic($0.defaultTopic) })
+    let foreign = try store.storedOffsets().filter {
+        customerTopics.contains($0.key.topic) && !owned.contains($0.key.partition) && $0.value > 0
+    }
+    guard foreign.isEmpty else {
+        let partitions = Set(foreign.keys.map(\.partition)).sorted().map(String.init).joined(separator: ",")
+        throw NodeSetupError(
+            "the read models at \(configuration.readModelsPath) hold partitions \(partitions), which this shard does "
+                + "not fold (node.partitions): start it on fresh read models (data.read_models), it catches up")
+    }
 }
 
 /// A node that cannot start as configured; the message says what to change.
