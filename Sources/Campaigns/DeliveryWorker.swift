@@ -101,15 +101,19 @@ public final class DeliveryWorker: @unchecked Sendable {
             let reader = try await log.makeGroupReader(group: group, topics: [configuration.deliveriesTopic])
             logger.info("delivery worker joins its group", metadata: ["delivery.group": "\(group)"])
             let logger = self.logger
+            let unsent = UncommittedPositions()
             return (
                 reader,
                 { positions in
+                    // Offsets a commit could not store (during a rebalance) go with the next one.
+                    let all = unsent.adding(positions)
                     do {
-                        try await reader.commit(positions)
+                        try await reader.commit(all)
+                        unsent.clear(all)
                     } catch {
-                        // The partitions moved to another worker: it goes on from the group's last commit, with the
-                        // same idempotency keys, so the vendor sends nothing twice.
-                        logger.warning("delivery progress not committed", metadata: ["error": "\(error)"])
+                        // The partitions may have moved to another worker: it goes on from the group's last commit,
+                        // with the same idempotency keys, so the vendor sends nothing twice.
+                        logger.notice("delivery progress not committed yet", metadata: ["error": "\(error)"])
                     }
                 }
             )
@@ -400,4 +404,26 @@ final class ResultCollector: @unchecked Sendable {
     private var results: [DeliveryWorker.Result] = []
     func add(_ more: [DeliveryWorker.Result]) { lock.withLock { results += more } }
     var all: [DeliveryWorker.Result] { lock.withLock { results } }
+}
+
+/// Offsets a group commit has not stored yet, sent again with the next.
+final class UncommittedPositions: @unchecked Sendable {
+    // @unchecked Sendable: guarded by `lock`.
+    private let lock = NSLock()
+    private var positions: [TopicPartition: Int64] = [:]
+
+    /// The waiting offsets with `next` on top (later offsets win).
+    func adding(_ next: [TopicPartition: Int64]) -> [TopicPartition: Int64] {
+        lock.withLock {
+            positions.merge(next) { max($0, $1) }
+            return positions
+        }
+    }
+
+    /// Forgets the offsets that `committed` stored (unless a later one came meanwhile).
+    func clear(_ committed: [TopicPartition: Int64]) {
+        lock.withLock {
+            for (partition, offset) in committed where positions[partition] == offset { positions[partition] = nil }
+        }
+    }
 }

@@ -2,8 +2,9 @@
 /// each partition is read by one member at a time, from the offset the group committed last; when a member leaves or
 /// stops heartbeating, its partitions move to the others, which go on from the last commit.
 public protocol GroupReader: LogReader {
-    /// Records for the group that everything below these offsets is handled. After the partitions moved to another
-    /// member this may fail or be overtaken; work since the last commit is then done again by the new owner.
+    /// Records for the group that everything below these offsets is handled, for the partitions this member holds
+    /// now (the others moved to another member, whose commits stand). During a rebalance it fails; work since the
+    /// last commit of a partition that moved is done again by its new owner.
     func commit(_ positions: [TopicPartition: Int64]) async throws(EventLogError)
 }
 

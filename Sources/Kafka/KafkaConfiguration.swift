@@ -59,6 +59,9 @@ public struct KafkaConfiguration: Sendable {
             ("enable.partition.eof", "false"),
             ("fetch.wait.max.ms", "50"),
             ("session.timeout.ms", String(groupSessionTimeoutMs)),
+            // A rebalance moves only the partitions that change hands: the others keep their positions, and their
+            // members keep working (and committing) meanwhile.
+            ("partition.assignment.strategy", "cooperative-sticky"),
             ("heartbeat.interval.ms", String(max(100, groupSessionTimeoutMs / 6))),
         ] + properties.sorted { $0.key < $1.key }
     }

@@ -137,10 +137,15 @@ final class KafkaReader: GroupReader {
         }
     }
 
+    /// Commits the offsets of the partitions this member holds now; the others have moved to another member, whose
+    /// commits are not to be overwritten.
     func commit(_ positions: [TopicPartition: Int64]) async throws(EventLogError) {
         do {
+            let held = Set(try consumer.assignment().map { TopicPartition(topic: $0.topic, partition: $0.partition) })
+            let mine = positions.filter { held.contains($0.key) }
+            guard !mine.isEmpty else { return }
             try await consumer.commit(
-                positions.sorted { $0.key < $1.key }.map {
+                mine.sorted { $0.key < $1.key }.map {
                     KafkaConsumer.PartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
                 })
         } catch {
