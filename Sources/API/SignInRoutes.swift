@@ -20,7 +20,7 @@ extension CohortAPI {
             Route(
                 method: .get, path: "/auth/link", scope: nil,
                 summary: "Sign in with a one-time link (cohort serve --sign-in-link)",
-                handler: { request, _ in try link(request) }),
+                handler: { request, _ in try await link(request) }),
             Route(
                 method: .post, path: "/auth/logout", scope: nil, summary: "End the browser session",
                 handler: { request, _ in try await logout(request) }),
@@ -74,7 +74,7 @@ extension CohortAPI {
         guard let returned = query["state"], String(returned) == state.request.state else {
             throw Problem.signIn(.invalid("the state parameter does not match this browser's sign-in"))
         }
-        guard signIn.useOnce("state:" + state.request.state, lifetime: SignIn.stateLifetime) else {
+        guard try await spendOnce("state:" + state.request.state, lifetime: SignIn.stateLifetime) else {
             throw Problem.signIn(.invalid("this sign-in was already completed (replayed state)"))
         }
         guard let code = query["code"], !code.isEmpty else {
@@ -100,12 +100,19 @@ extension CohortAPI {
         return Response(status: .found, headers: headers)
     }
 
-    private func link(_ request: Request) throws -> Response {
+    /// Spends a one-time sign-in token on this node and, through the log, on every node of the deployment.
+    private func spendOnce(_ id: String, lifetime: TimeInterval) async throws -> Bool {
+        guard try signIn.useOnce(id, lifetime: lifetime) else { return false }
+        guard let keys = dependencies.keys else { return true }
+        return try await keys.spendOnce(id, until: Date().timeIntervalSince1970 + lifetime)
+    }
+
+    private func link(_ request: Request) async throws -> Response {
         let signIn = try signIn
         guard let token = request.uri.queryParameters["token"], let link = signIn.openLink(String(token)) else {
             throw Problem.signIn(.invalid("this sign-in link is not valid or has expired"))
         }
-        guard signIn.useOnce("link:" + link.id, lifetime: SignIn.linkLifetime) else {
+        guard try await spendOnce("link:" + link.id, lifetime: SignIn.linkLifetime) else {
             throw Problem.signIn(.invalid("this sign-in link was already used"))
         }
         dependencies.logger.info("signed in with a one-time link", metadata: ["user": "\(link.email)"])

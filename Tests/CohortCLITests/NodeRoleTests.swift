@@ -212,6 +212,35 @@ struct NodeRoleTests {
         for node in nodes { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
     }
 
+    @Test("a one-time sign-in link used on one node is refused by every other (spent through the log)")
+    func oneTimeLinksAcrossNodes() async throws {
+        let broker = try DevBroker(partitions: 2)
+        defer { _ = broker.stop() }
+        // Nodes of one deployment share their session keys, so that a link made by one opens on any.
+        let shared = [
+            "--brokers", broker.bootstrapServers, "--role", "query", "--set",
+            "auth.session_keys=\(Data(repeating: 7, count: 32).base64EncodedString())",
+        ]
+        let maker = try ServeNode(extraArguments: shared + ["--sign-in-link", "admin@example.com"])
+        defer { maker.stop() }
+        let other = try ServeNode(extraArguments: shared)
+        defer { other.stop() }
+        #expect(maker.process.waitForLines(2, timeout: 30))
+        let line = try #require(maker.process.outputLines.first { $0.hasPrefix("sign in (one-time link") })
+        let path = try #require(line.range(of: "/auth/link?").map { String(line[$0.lowerBound...]) })
+
+        // Used on the other node first: it signs in there; the node that made it then refuses it, and so does the
+        // other node when it comes again.
+        let first = try await other.request("GET", path)
+        #expect(first.status == 200, "\(first.status) \(first.text.prefix(300))")
+        for node in [maker, other] {
+            let again = try await node.request("GET", path)
+            #expect(
+                again.status >= 400 && again.text.contains("already used"), "\(again.status) \(again.text.prefix(300))")
+        }
+        for node in [maker, other] { #expect(node.stop() == 0, "\(node.process.errorOutput)") }
+    }
+
     @Test("a worker without vendor.url and an unknown role are refused at start")
     func refusedConfigurations() throws {
         let directory = TemporaryDirectory("cohort-role")

@@ -31,8 +31,9 @@ public struct APIKeyFileError: Error, CustomStringConvertible {
 /// API keys as records in the log (topic `cohort.keys`, prefixed like every topic), so that every node of a
 /// deployment sees the same keys: `created` carries a key's id, name, scopes and the SHA-256 of its secret (never the
 /// secret), `revoked` its id. Each node reads the topic from the start when it opens, then follows it (`follow`), so
-/// a key created or revoked by `cohort keys` on any machine takes effect on every node within a poll. Malformed
-/// records are counted and skipped.
+/// a key created or revoked by `cohort keys` on any machine takes effect on every node within a poll. The topic also
+/// carries `spent` records of one-time sign-in tokens (`spendOnce`), so that a link is used once per deployment,
+/// not once per node. Malformed records are counted and skipped.
 public final class APIKeyStore: @unchecked Sendable {
     // @unchecked Sendable: `keys`, `positions` and the counters are guarded by `lock`.
 
@@ -52,6 +53,9 @@ public final class APIKeyStore: @unchecked Sendable {
     private var keys: [String: APIKeyRecord] = [:]
     /// Ids revoked so far: a `created` record for one of them (a redelivery, an old import) stays revoked.
     private var revoked: Set<String> = []
+    /// One-time tokens spent (sign-in links, sign-in states): the position of the first `spent` record of each id,
+    /// kept until the token would have expired.
+    private var spent: [String: (position: RecordPosition, until: Double)] = [:]
     private var positions: [TopicPartition: Int64] = [:]
     private var skippedRecords = 0
 
@@ -94,6 +98,26 @@ public final class APIKeyStore: @unchecked Sendable {
         _ = try await log.append([OutgoingRecord(topic: topic, key: Array(id.utf8), value: Array(value.serialized()))])
         apply(revoked: id)
         return true
+    }
+
+    /// Spends the one-time token `id` (valid until `until`, seconds since 1970) for the whole deployment: true for
+    /// the first spender, false when any node spent it before. The claim is a record in the log; the first one for
+    /// the id wins, so two nodes claiming at once agree on one of them.
+    public func spendOnce(_ id: String, until: Double) async throws -> Bool {
+        if lock.withLock({ spent[id] }) != nil { return false }
+        let value = JSONValue.object(
+            JSONObject([
+                ("type", .string("spent")), ("id", .string(id)),
+                ("until", .number(JSONNumber(lexeme: String(Int64(until.rounded(.up))))!)),
+            ]))
+        let appended = try await log.append([
+            OutgoingRecord(topic: topic, key: Array(id.utf8), value: Array(value.serialized()))
+        ])
+        guard let mine = appended.first else { return false }
+        let partition = TopicPartition(topic: mine.topic, partition: mine.partition)
+        // Read up to this claim: an earlier claim of the same id (same key, same partition) is then known.
+        while lock.withLock({ positions[partition, default: 0] }) <= mine.offset { try await catchUp() }
+        return lock.withLock { spent[id]?.position == mine }
     }
 
     /// The key whose secret is `secret`, if any.
@@ -221,6 +245,18 @@ public final class APIKeyStore: @unchecked Sendable {
                         createdAt: created))
             case "revoked":
                 apply(revoked: id)
+            case "spent":
+                let until = object["until"].flatMap { value -> Double? in
+                    guard case .number(let number) = value else { return nil }
+                    return Double(number.lexeme)
+                }
+                lock.withLock {
+                    if spent[id] == nil { spent[id] = (record.position, until ?? 0) }
+                    if spent.count > 10_000 {
+                        let now = Date().timeIntervalSince1970
+                        spent = spent.filter { $0.value.until > now }
+                    }
+                }
             default:
                 lock.withLock { skippedRecords += 1 }
             }
