@@ -220,8 +220,11 @@ public final class APIKeyStore: @unchecked Sendable {
 
     private func apply(_ records: [LogRecord]) {
         for record in records {
+            // Two readers may apply the same records (`follow`, and `catchUp` for a spend): positions only grow, and
+            // applying a record again changes nothing.
             lock.withLock {
-                positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                positions[partition] = max(positions[partition, default: 0], record.offset + 1)
             }
             guard record.value.count <= Self.recordBytesMax,
                 case .object(let object)? = try? JSONParser.parse(record.value),
