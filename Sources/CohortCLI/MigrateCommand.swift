@@ -171,8 +171,10 @@ final class CopyProgress: @unchecked Sendable {
         let seconds = Double((now - started) / .milliseconds(1)) / 1000
         let rate = seconds > 0 ? Double(copied) / seconds : 0
         let share = total > 0 ? 100 * Double(copied) / Double(total) : 100
+        let filled = min(20, Int(share / 5))
         var line =
-            "migrate: copied \(copied) of \(total) records (\(String(format: "%.1f", share)) %), "
+            "migrate: [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 20 - filled))] "
+            + "copied \(copied) of \(total) records (\(String(format: "%.1f", share)) %), "
             + "\(Int(rate)) records/s, \(String(format: "%.1f", seconds)) s"
         if !final && rate > 0 { line += ", ETA \(String(format: "%.0f", Double(total - copied) / rate)) s" }
         Output.error(line)

@@ -48,7 +48,7 @@ struct MigrateTests {
             "migrate", "--data", data, "--brokers", brokers, "--max-rate", "4000", "--batch", "200",
         ])
         let started = Date()
-        while !copy.errorOutput.contains("migrate: copied "), copy.waitForExit(timeout: 0.05) == nil,
+        while !copy.errorOutput.contains("] copied "), copy.waitForExit(timeout: 0.05) == nil,
             Date().timeIntervalSince(started) < 120
         {}
         _ = copy.waitForExit(timeout: Double.random(in: 0...1.5))
