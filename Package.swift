@@ -132,7 +132,7 @@ let package = Package(
             name: "API",
             dependencies: [
                 "Events", "EventLog", "EventRecords", "Kafka", "Projections", "Segments", "Campaigns", "CohortConfig",
-                "Assist", "OIDC", .product(name: "Hummingbird", package: "hummingbird"),
+                "Assist", "OIDC", "Curl", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "APITests",
             dependencies: [
-                "API", "CohortConfig", "EventLog", "Projections", "Segments", "TestSupport",
+                "API", "CohortConfig", "Curl", "EventLog", "Projections", "Segments", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

@@ -182,11 +182,19 @@ extension CohortAPI {
         let response: CurlClient.Response
         do {
             response = try await CurlClient.exchange { client throws(CurlError) in
-                method == "POST"
+                // The coordinator holds each shard's answer while it merges them: an export beyond this is refused.
+                client.responseBytesMax = Self.shardReplyBytesMax
+                return method == "POST"
                     ? try client.post(url, headers: sent, body: body ?? [], timeoutMs: timeoutMs)
                     : try client.get(url, headers: sent, timeoutMs: timeoutMs)
             }
         } catch {
+            guard error.code != CurlError.responseTooLarge else {
+                throw Self.shardFailure(
+                    shard,
+                    "answered more than \(Self.shardReplyBytesMax >> 20) MiB, more than a coordinator merges: "
+                        + "export from each shard, or page through the members")
+            }
             throw Self.shardFailure(shard, "is down (\(error.description))")
         }
         let reply = ShardReply(shard: shard, status: response.status, headers: response.headers, body: response.body)
@@ -224,6 +232,9 @@ extension CohortAPI {
         }
         return shard
     }
+
+    /// The largest answer taken from one shard (a CSV export is the large one).
+    static let shardReplyBytesMax = 256 << 20
 
     static func shardFailure(_ shard: String, _ what: String) -> Problem {
         Problem(

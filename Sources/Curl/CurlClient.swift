@@ -7,6 +7,8 @@ public struct CurlError: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// Timeouts and connection failures: worth retrying.
     public var isRetriable: Bool { true }
+    /// The code of a response larger than `CurlClient.responseBytesMax` (not one of libcurl's).
+    public static let responseTooLarge = -2
 }
 
 /// One libcurl easy handle: blocking GETs and POSTs that reuse the connection between calls. Not thread-safe: use one
@@ -27,6 +29,9 @@ public final class CurlClient: @unchecked Sendable {
     }
 
     private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    /// The largest response body accepted; a larger one ends the exchange with an error.
+    public var responseBytesMax = Int.max
 
     public init() {
         _ = Self.globalInit
@@ -53,8 +58,11 @@ public final class CurlClient: @unchecked Sendable {
         final class Sink {
             var body: [UInt8] = []
             var headers: [String: String] = [:]
+            var limit = Int.max
+            var overflowed = false
         }
         let sink = Sink()
+        sink.limit = responseBytesMax
         if let headerList { curl_slist_free_all(headerList) }
         headerList = nil
         for header in headers { headerList = curl_slist_append(headerList, header) }
@@ -79,6 +87,10 @@ public final class CurlClient: @unchecked Sendable {
                     data, size, count, context in
                     let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
                     let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
+                    guard sink.body.count + bytes.count <= sink.limit else {
+                        sink.overflowed = true
+                        return 0
+                    }
                     sink.body.append(contentsOf: bytes)
                     return size * count
                 }
@@ -99,6 +111,9 @@ public final class CurlClient: @unchecked Sendable {
                     handle, CURLOPT_HEADERFUNCTION, unsafeBitCast(header, to: UnsafeMutableRawPointer.self))
                 return curl_easy_perform(handle)
             }
+        }
+        if sink.overflowed {
+            throw CurlError(code: CurlError.responseTooLarge, description: "a response over \(sink.limit) bytes")
         }
         guard code == CURLE_OK else {
             throw CurlError(code: Int(code.rawValue), description: String(cString: curl_easy_strerror(code)))

@@ -1,4 +1,5 @@
 @testable import API
+import Curl
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -116,5 +117,26 @@ struct CoordinatorTests {
         #expect(rows.count == 3)
         #expect(rows.map { String(decoding: CSVRows.firstField($0), as: UTF8.self) } == ["customer_id", "c,1", "c2"])
         #expect(String(decoding: rows[1], as: UTF8.self) == "\"c,1\",\"A \"\"B\"\"\r\nsecond line\"\r\n")
+    }
+
+    @Test("an answer over the limit a coordinator holds ends the exchange with its own error, not a truncated body")
+    func shardAnswerLimit() async throws {
+        let shard = try await FakeShard.start()
+        shard.state.withLock { $0.sample = (0..<100).map { "customer-\($0)" } }
+        let url = shard.url + "/api/v1/segments/preview"
+        let small = try await CurlClient.exchange { client throws(CurlError) in
+            client.responseBytesMax = 100_000
+            return try client.post(url, headers: [], body: Array(Self.rule.utf8), timeoutMs: 5_000)
+        }
+        #expect(small.status == 200 && small.body.count > 1_000)
+        await #expect {
+            _ = try await CurlClient.exchange { client throws(CurlError) in
+                client.responseBytesMax = 1_000
+                return try client.post(url, headers: [], body: Array(Self.rule.utf8), timeoutMs: 5_000)
+            }
+        } throws: { error in
+            (error as? CurlError)?.code == CurlError.responseTooLarge
+        }
+        await shard.stop()
     }
 }
