@@ -9,7 +9,7 @@ import TestSupport
 
 /// A coordinator (`node.shards`) built by `buildApplication`, asking two shards over real sockets. The shards are
 /// small loopback servers answering as shards do, so that what they say (their counts, how far behind they are)
-/// can be set; the end-to-end test with real shards is `ShardTests` in the CLI suite.
+/// can be set; the end-to-end test with real shards is `ScaleOutTests` in the CLI suite.
 @Suite("coordinator")
 struct CoordinatorTests {
     /// A shard's answers: its preview count and sample, the lag it reports, and the requests it received.
