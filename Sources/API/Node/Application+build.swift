@@ -115,7 +115,7 @@ public func buildApplication(
         delivery.concurrency = configuration.deliveryConcurrency
         delivery.batchSize = configuration.deliveryBatchSize
         delivery.requestTimeoutMs = configuration.deliveryRequestTimeoutMs
-        delivery.group = configuration.deliveryGroup
+        delivery.group = configuration.topic(configuration.deliveryGroup)
         let worker = DeliveryWorker(
             log: log, store: store, progress: try OffsetStore(path: configuration.deliveryProgressPath),
             configuration: delivery, logger: logger)
