@@ -201,7 +201,7 @@ extension CohortAPI {
         if response.status >= 500 {
             throw Self.shardFailure(shard, "answered \(response.status)")
         }
-        if (400..<500).contains(response.status) && response.status != 404 {
+        if (400..<500).contains(response.status) {
             throw ForwardedRefusal(response: Self.forwarded(reply))
         }
         if checkLag, let lag = response.headers["cohort-lag"].flatMap(Int64.init),

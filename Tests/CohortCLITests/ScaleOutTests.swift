@@ -234,6 +234,8 @@ struct ScaleOutTests {
             json: ["rules": ["field": "total_spend", "op": "greaterThan"]])
         #expect(invalid.status == 422 && invalid.text.contains("did you mean"), "\(invalid.text)")
         #expect(try await coordinator.request("GET", "/api/v1/campaigns", key: key).status == 421)
+        #expect(try await coordinator.request("GET", "/api/v1/customers/nobody-at-all", key: key).status == 404)
+        #expect(try await coordinator.request("GET", "/api/v1/segments/nothing/members", key: key).status == 404)
         let health = try await queryNodes[2].request("GET", "/healthz").json["shard"] as? [String: Any]
         #expect(health?["partitions"] as? [Int] == [2, 3] && health?["of"] as? Int == 4)
 
