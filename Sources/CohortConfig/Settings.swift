@@ -223,9 +223,14 @@ public enum Settings {
     static func parsePartitions(_ text: String) throws(SettingError) -> [Int32] {
         var partitions: Set<Int32> = []
         for part in text.split(separator: ",") where !part.trimmingSpaces.isEmpty {
-            let bounds = part.split(separator: "-", maxSplits: 1)
-            let low = try parseInteger(String(bounds[0]).trimmingSpaces, in: 0...1023)
-            let high = bounds.count == 2 ? try parseInteger(String(bounds[1]).trimmingSpaces, in: low...1023) : low
+            let bounds = part.split(separator: "-", maxSplits: 1).map { Int(String($0).trimmingSpaces) }
+            guard let low = bounds.first ?? nil, let high = bounds.count == 2 ? bounds[1] : low, 0 <= low,
+                low <= high, high <= 1023
+            else {
+                throw SettingError(
+                    message:
+                        "expected partitions and ranges such as 0-3,6 within 0…1023, got \"\(part.trimmingSpaces)\"")
+            }
             for partition in low...high { partitions.insert(Int32(partition)) }
         }
         return partitions.sorted()

@@ -94,6 +94,30 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    @Test("node settings: partition lists and ranges, shard URLs, roles; bad values name the problem")
+    func nodeSettings() throws {
+        let loaded = try ConfigurationLoader.load(
+            file: nil, environment: ["COHORT_NODE_PARTITIONS": "6, 0-3,2"],
+            overrides: [("node.shards", "http://a:1/, https://b:2"), ("node.role", "query")])
+        #expect(loaded.nodePartitions == [0, 1, 2, 3, 6])
+        #expect(loaded.nodeShards == ["http://a:1", "https://b:2"])
+        #expect(loaded.nodeRole == "query")
+        for (key, value, message) in [
+            ("node.partitions", "3-1", "3-1"), ("node.partitions", "1024", "1024"), ("node.partitions", "x", "x"),
+            ("node.shards", "ftp://a", "http:// or https://"), ("node.role", "reader", "all, ingest, query, worker"),
+            ("delivery.group", "", "group name"),
+        ] {
+            #expect(throws: (any Error).self, "\(key)=\(value)") {
+                try ConfigurationLoader.load(file: nil, environment: [:], overrides: [(key, value)])
+            }
+            do {
+                _ = try ConfigurationLoader.load(file: nil, environment: [:], overrides: [(key, value)])
+            } catch {
+                #expect("\(error)".contains(message), "\(key)=\(value): \(error)")
+            }
+        }
+    }
+
     @Test("the file is full TOML: literal strings, dotted keys, inline tables, comments, underscores in numbers")
     func fullTOML() throws {
         let file = try write(
