@@ -174,9 +174,10 @@ struct ScaleOutTests {
                 let stats = try await stats(campaigns)
                 return (stats["sent"] ?? 0) + (stats["failed"] ?? 0) >= audience / 5
             })
-        let decidedBeforeKill = try await stats(campaigns)
+        // Reads first, then what was decided: a message read is decided a round later at most.
         let readBeforeKill = try await Self.read(by: workers[0], key: key)
         let readByOtherBeforeKill = try await Self.read(by: workers[1], key: key)
+        let decidedBeforeKill = try await stats(campaigns)
         workers[0].process.send(SIGKILL)
         _ = workers[0].process.waitForExit(timeout: 30)
         let atKill = try await stats(campaigns)
