@@ -86,7 +86,7 @@ public final class APIKeyStore: @unchecked Sendable {
         }
         let (secret, record) = Self.newKey(name: name, scopes: scopes, now: now)
         _ = try await log.append([Self.createdRecord(record, topic: topic)])
-        apply(created: record)
+        lock.withLock { applyLocked(.created(record), at: nil) }
         return (secret, record)
     }
 
@@ -96,7 +96,7 @@ public final class APIKeyStore: @unchecked Sendable {
         let value = JSONValue.object(
             JSONObject([("type", .string("revoked")), ("id", .string(id)), ("at", .string(now.description))]))
         _ = try await log.append([OutgoingRecord(topic: topic, key: Array(id.utf8), value: Array(value.serialized()))])
-        apply(revoked: id)
+        lock.withLock { applyLocked(.revoked(id), at: nil) }
         return true
     }
 
@@ -129,7 +129,9 @@ public final class APIKeyStore: @unchecked Sendable {
     /// Reads the topic up to its end now.
     public func catchUp() async throws {
         var ends: [TopicPartition: Int64] = [:]
-        for partition in positions.keys { ends[partition] = try await log.watermarks(partition).high }
+        for partition in lock.withLock({ Array(positions.keys) }) {
+            ends[partition] = try await log.watermarks(partition).high
+        }
         let start = lock.withLock { positions }
         guard ends.contains(where: { $0.value > start[$0.key, default: 0] }) else { return }
         let reader = try await log.makeReader(startingAt: start)
@@ -184,7 +186,7 @@ public final class APIKeyStore: @unchecked Sendable {
         let known = lock.withLock { Set(keys.values.map(\.id)).union(revoked) }
         let fresh = try Self.parseLegacy(data).filter { !known.contains($0.id) }
         if !fresh.isEmpty { _ = try await log.append(fresh.map { Self.createdRecord($0, topic: topic) }) }
-        for record in fresh { apply(created: record) }
+        lock.withLock { for record in fresh { applyLocked(.created(record), at: nil) } }
         guard rename(path, path + ".imported") == 0 else {
             throw APIKeyFileError(description: "cannot rename \(path) after importing it")
         }
@@ -218,65 +220,73 @@ public final class APIKeyStore: @unchecked Sendable {
         return OutgoingRecord(topic: topic, key: Array(record.id.utf8), value: Array(value.serialized()))
     }
 
+    /// What one record does.
+    private enum Effect {
+        case created(APIKeyRecord)
+        case revoked(String)
+        case spent(String, until: Double)
+        case malformed
+    }
+
+    private static func effect(of record: LogRecord) -> Effect {
+        guard record.value.count <= recordBytesMax, case .object(let object)? = try? JSONParser.parse(record.value),
+            let id = object["id"]?.stringValue
+        else { return .malformed }
+        switch object["type"]?.stringValue {
+        case "created":
+            guard let hash = object["sha256"]?.stringValue, case .array(let scopeValues)? = object["scopes"],
+                let created = object["created_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+            else { return .malformed }
+            let scopes = Set(scopeValues.compactMap { $0.stringValue.flatMap(Scope.init(rawValue:)) })
+            return .created(
+                APIKeyRecord(
+                    id: id, name: object["name"]?.stringValue ?? "", sha256: hash, scopes: scopes, createdAt: created))
+        case "revoked":
+            return .revoked(id)
+        case "spent":
+            guard case .number(let number)? = object["until"], let until = Double(number.lexeme) else {
+                return .malformed
+            }
+            return .spent(id, until: until)
+        default:
+            return .malformed
+        }
+    }
+
     private func apply(_ records: [LogRecord]) {
         for record in records {
-            // Two readers may apply the same records (`follow`, and `catchUp` for a spend): positions only grow, and
-            // applying a record again changes nothing.
+            let effect = Self.effect(of: record)
+            let partition = TopicPartition(topic: record.topic, partition: record.partition)
+            // A record's effect and the position after it move together, so that a reader starting at a position
+            // finds everything before it applied. Two readers may apply the same record (`follow`, a spend's
+            // `catchUp`); applying it again changes nothing.
             lock.withLock {
-                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                applyLocked(effect, at: record.position)
                 positions[partition] = max(positions[partition, default: 0], record.offset + 1)
             }
-            guard record.value.count <= Self.recordBytesMax,
-                case .object(let object)? = try? JSONParser.parse(record.value),
-                let id = object["id"]?.stringValue
-            else {
-                lock.withLock { skippedRecords += 1 }
-                continue
-            }
-            switch object["type"]?.stringValue {
-            case "created":
-                guard let hash = object["sha256"]?.stringValue, case .array(let scopeValues)? = object["scopes"],
-                    let created = object["created_at"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
-                else {
-                    lock.withLock { skippedRecords += 1 }
-                    continue
-                }
-                let scopes = Set(scopeValues.compactMap { $0.stringValue.flatMap(Scope.init(rawValue:)) })
-                apply(
-                    created: APIKeyRecord(
-                        id: id, name: object["name"]?.stringValue ?? "", sha256: hash, scopes: scopes,
-                        createdAt: created))
-            case "revoked":
-                apply(revoked: id)
-            case "spent":
-                let until = object["until"].flatMap { value -> Double? in
-                    guard case .number(let number) = value else { return nil }
-                    return Double(number.lexeme)
-                }
-                lock.withLock {
-                    if spent[id] == nil { spent[id] = (record.position, until ?? 0) }
-                    if spent.count > 10_000 {
-                        let now = Date().timeIntervalSince1970
-                        spent = spent.filter { $0.value.until > now }
-                    }
-                }
-            default:
-                lock.withLock { skippedRecords += 1 }
-            }
         }
     }
 
-    private func apply(created record: APIKeyRecord) {
-        lock.withLock {
+    /// Applies `effect` (of the record at `position`, when it came from the log); called with `lock` held.
+    private func applyLocked(_ effect: Effect, at position: RecordPosition?) {
+        switch effect {
+        case .created(let record):
             guard !revoked.contains(record.id), keys.count < Self.keysMax || keys[record.sha256] != nil else { return }
             keys[record.sha256] = record
-        }
-    }
-
-    private func apply(revoked id: String) {
-        lock.withLock {
+        case .revoked(let id):
             revoked.insert(id)
             keys = keys.filter { $0.value.id != id }
+        case .spent(let id, let until):
+            // The earliest claim in the log wins, in whatever order readers apply claims (an id's claims share a
+            // partition: the id is their key).
+            guard let position else { return }
+            if spent[id].map({ position.offset < $0.position.offset }) ?? true { spent[id] = (position, until) }
+            if spent.count > 10_000 {
+                let now = Date().timeIntervalSince1970
+                spent = spent.filter { $0.value.until > now }
+            }
+        case .malformed:
+            skippedRecords += 1
         }
     }
 
