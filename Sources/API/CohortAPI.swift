@@ -19,7 +19,7 @@ public struct APIDependencies: Sendable {
     public var projector: Projector?
     /// What this node answers; the other routes get 421 naming the roles that do.
     public var role: NodeRole
-    /// The API keys, as the log has them; nil on a node without authentication.
+    /// The API keys, as the log has them (every node has them; nil only where the API is built without a log).
     public var keys: APIKeyStore?
     /// Who may call the scoped routes; nil when the node runs with `--auth none`.
     public var authenticator: (any Authenticator)?

@@ -54,10 +54,9 @@ public final class DeliveryWorker: @unchecked Sendable {
     private var buckets: [String: TokenBucket] = [:]
     private let clients: [CurlClient]
     private let sendQueue = DispatchQueue(label: "cohort.delivery.send", attributes: .concurrent)
-    /// Queued messages this worker read: in a group, each is read by one member (but for the rounds a stopped member
-    /// had not committed).
+    /// Queued messages this worker read (in a group, its share).
     private let readCounter = Counter(label: "cohort_delivery_queued_read_total")
-    /// Messages this worker decided, counted once recorded (a node's /metrics; a group's members add up).
+    /// Messages this worker decided, counted once their outcomes are recorded.
     private let sentCounter = Counter(label: "cohort_delivery_messages_total", dimensions: [("outcome", "sent")])
     private let failedCounter = Counter(label: "cohort_delivery_messages_total", dimensions: [("outcome", "failed")])
 
@@ -132,7 +131,6 @@ public final class DeliveryWorker: @unchecked Sendable {
     public func run() async throws {
         let (reader, commit) = try await openFeed()
         defer { Task { await reader.close() } }
-        var positions: [TopicPartition: Int64] = [:]
         var held: [LogRecord] = []
         var recording: Task<Void, any Error>?
         while !shouldStop {
@@ -181,14 +179,13 @@ public final class DeliveryWorker: @unchecked Sendable {
                 continue
             }
             let results = immediate + (try await send(outgoing, campaigns: campaigns))
-            positions = [:]
+            var next: [TopicPartition: Int64] = [:]
             for record in records {
-                positions[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
+                next[TopicPartition(topic: record.topic, partition: record.partition)] = record.offset + 1
             }
             // The previous round's outcomes were being recorded while this round was sent. Wait for them, so that
             // offsets are stored in order, each only once everything before it is in the log.
             try await recording?.value
-            let next = positions
             recording = Task { [self] in
                 try await record(results)
                 try await commit(next)

@@ -61,8 +61,11 @@ public func buildApplication(
     let log = try await NodeWiring.openLog(configuration, logger: logger)
     let store = try ReadModelStore(path: configuration.readModelsPath)
     let started = ContinuousClock.now
-    let index = keepsIndex ? try CustomerIndex.build(from: store) : CustomerIndex()
-    if keepsIndex {
+    let index: CustomerIndex
+    if !keepsIndex {
+        index = CustomerIndex()
+    } else {
+        index = try CustomerIndex.build(from: store)
         logger.info(
             "segment index built",
             metadata: [
@@ -144,9 +147,9 @@ private func shardPartitionCount(_ configuration: CohortConfiguration, log: any 
             "a shard needs the customer topics to have one partition count: "
                 + counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
-    guard let highest = configuration.nodePartitions.max(), highest < count else {
-        let named = configuration.nodePartitions.max() ?? 0
-        throw NodeSetupError("node.partitions names partition \(named), but the customer topics have \(count)")
+    let highest = configuration.nodePartitions.max() ?? 0
+    guard highest < count else {
+        throw NodeSetupError("node.partitions names partition \(highest), but the customer topics have \(count)")
     }
     return count
 }
