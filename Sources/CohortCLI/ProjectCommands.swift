@@ -24,7 +24,7 @@ struct ProjectCommand: AsyncParsableCommand {
         let configuration = try options.load()
         let logger = LoggingSetup.logger("cohort.project", level: configuration.logLevel)
         let log = try await NodeWiring.openLog(configuration, logger: logger)
-        let store = try ReadModelStore(path: configuration.readModelsPath)
+        let store = try NodeWiring.openReadModels(configuration, logger: logger)
         let projector = Projector(
             log: log, store: store, configuration: NodeWiring.projectorConfiguration(configuration),
             logger: logger)
@@ -36,6 +36,7 @@ struct ProjectCommand: AsyncParsableCommand {
         }
         let progress = try await projector.run(until: untilCaughtUp ? .caughtUp : .never) { printer.report($0) }
         signals.cancel()
+        try store.close()
         printer.report(progress, final: true)
         await log.close()
     }
@@ -99,7 +100,7 @@ enum Rebuild {
         let printer = ProgressPrinter(label: label)
         let progress = try await projector.run(until: stop) { printer.report($0) }
         printer.report(progress, final: true)
-        try store.sync()
+        try store.close()
         let accounted = try [ReadModelStore.Counter.events, .duplicates, .deadLetters].reduce(Int64(0)) {
             $0 + (try store.counter($1))
         }

@@ -8,6 +8,9 @@ public struct CohortConfiguration: Sendable, Equatable {
     public var dataDirectory = "data"
     /// Directory of the LMDB read models; empty means `<dataDirectory>/readmodels`.
     public var readModelsDirectory = ""
+    /// When read-model commits reach the disk: `close` (synced on a clean stop; after a machine crash the read
+    /// models fold again from the log) or `commit` (each commit synced, about half the live fold's speed).
+    public var readModelsSync = "close"
     /// Kafka `bootstrap.servers`; empty selects the embedded log.
     public var kafkaBrokers = ""
     /// Raw librdkafka properties, `name=value` pairs.

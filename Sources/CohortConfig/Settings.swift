@@ -31,6 +31,17 @@ public enum Settings {
         string(
             "data.read_models", "directory of the LMDB read models; empty = <data.dir>/readmodels",
             \.readModelsDirectory),
+        Setting(
+            key: "data.read_models_sync",
+            summary: "close: read models synced on a clean stop, folded again from the log after a machine crash; "
+                + "commit: every commit synced (slower)",
+            apply: { configuration, text throws(SettingError) in
+                guard ["close", "commit"].contains(text) else {
+                    throw SettingError(message: "expected close or commit")
+                }
+                configuration.readModelsSync = text
+            },
+            read: { $0.readModelsSync }),
         string("kafka.brokers", "Kafka bootstrap servers; empty = embedded log", \.kafkaBrokers),
         Setting(
             key: "kafka.properties", summary: "raw librdkafka properties, comma-separated name=value",

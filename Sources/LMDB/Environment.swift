@@ -23,7 +23,7 @@ public final class Environment: @unchecked Sendable {
         /// Named databases in this environment.
         public var maxDatabases: UInt32 = 32
         /// Skip fsync on commit. A process crash loses nothing, but an OS crash may lose recent commits or corrupt
-        /// the file: only for data that can be rebuilt from scratch (a replay, which syncs once at the end).
+        /// the file: only for data that can be rebuilt from scratch, and whose owner can tell when it must be.
         public var noSync: Bool = false
         /// Write through the memory map instead of copying dirty pages out at commit. Faster for large write
         /// transactions; a stray write through a bad pointer could then corrupt the file, which Swift code here
@@ -210,6 +210,11 @@ public final class Environment: @unchecked Sendable {
     /// Flushes buffers to disk; needed only when opened with `noSync`.
     public func sync() throws {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")
+    }
+
+    /// Syncs every later commit, after opening with `noSync`.
+    public func syncEachCommit() throws {
+        try check(mdb_env_set_flags(handle, UInt32(MDB_NOSYNC), 0), "mdb_env_set_flags")
     }
 }
 

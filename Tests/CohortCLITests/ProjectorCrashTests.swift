@@ -146,5 +146,38 @@ struct ProjectorCrashTests {
         projector.send(SIGTERM)
         #expect(projector.waitForExit(timeout: 60) == 0)
         #expect(projector.errorOutput.contains("stopping on signal 15"))
+        #expect(try Self.markers(data).isEmpty, "a clean stop syncs the read models and removes its marker")
+    }
+
+    /// The markers of processes that committed to the read models of `data` without syncing them.
+    static func markers(_ data: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: data + "/readmodels").filter { $0.hasPrefix("unsynced-") }
+    }
+
+    @Test("read models a machine crash may have left half written are discarded and folded again from the log")
+    func machineCrashRefolds() throws {
+        let directory = TemporaryDirectory("cohort-machine-crash")
+        let data = directory.path + "/node"
+        let generated = try run([
+            "generate", "--data", data, "--into-log", "--customers", "500", "--orders", "1000", "--visits", "1000",
+        ])
+        let total = try #require(generated.outputLines.last.flatMap(Int64.init))
+        _ = try run(["project", "--data", data, "--until-caught-up"])
+        #expect(try Self.markers(data).isEmpty)
+        let digest = try #require(try run(["digest", "--data", data]).outputLines.last)
+
+        // What a projector of an earlier boot leaves when the machine stops under it (the boot id differs).
+        try Data("2f6c0a4e-0000-4000-8000-earlier-boot\n".utf8).write(
+            to: URL(fileURLWithPath: data + "/readmodels/unsynced-777"))
+        let refold = try run(["project", "--data", data, "--until-caught-up"])
+        #expect(refold.errorOutput.contains("read models discarded"))
+        #expect(refold.errorOutput.contains("project: \(total) records"), "every record folded again")
+        #expect(try run(["digest", "--data", data]).outputLines.last == digest)
+        #expect(try Self.markers(data).isEmpty)
+
+        // Nothing to discard the next time: the projector finds itself caught up.
+        let again = try run(["project", "--data", data, "--until-caught-up"])
+        #expect(!again.errorOutput.contains("read models discarded"))
+        #expect(again.errorOutput.contains("project: 0 records"))
     }
 }

@@ -87,7 +87,11 @@ struct ServeTests {
         let node = try ServeNode(directory: directory)
         defer { node.stop() }
         try await ingestThenRead(node, key: key)
+        let readModels = directory.path + "/readmodels"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: readModels).contains { $0.hasPrefix("unsynced-") })
         #expect(node.stop() == 0, "serve should exit cleanly on SIGTERM: \(node.process.errorOutput)")
+        let left = try FileManager.default.contentsOfDirectory(atPath: readModels).filter { $0.hasPrefix("unsynced-") }
+        #expect(left.isEmpty, "a clean stop syncs the read models and removes the node's marker")
     }
 
     @Test("ingest over HTTP with Kafka (dev broker in its own process)")

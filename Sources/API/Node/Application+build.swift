@@ -59,7 +59,7 @@ public func buildApplication(
     // Sign-in settings are checked before anything is opened: a mistake there stops the node at once.
     let signIn = options.authentication == .apiKeys ? try SignIn(configuration: configuration, logger: logger) : nil
     let log = try await NodeWiring.openLog(configuration, logger: logger)
-    let store = try ReadModelStore(path: configuration.readModelsPath)
+    let store = try NodeWiring.openReadModels(configuration, folds: folds, logger: logger)
     let started = ContinuousClock.now
     let index: CustomerIndex
     if !keepsIndex {
@@ -108,7 +108,7 @@ public func buildApplication(
     }
 
     var services: [any Service] = [LogService(log: log), KeysService(keys: keys)]
-    if folds { services.append(ProjectorService(projector: projector)) }
+    if folds { services.append(ProjectorService(projector: projector, store: store)) }
     // Launches are appended by the nodes that answer the campaign routes, which resume their own.
     if keepsIndex { services.append(LaunchResumeService(projector: projector, api: api)) }
     if role.delivers && !configuration.vendorURL.isEmpty {
@@ -197,9 +197,11 @@ struct KeysService: Service, CustomStringConvertible {
     }
 }
 
-/// The projector as a service: runs until the group shuts down, then commits its open batch and returns.
+/// The projector as a service: runs until the group shuts down, then commits its open batch, syncs the read
+/// models and returns.
 struct ProjectorService: Service {
     let projector: Projector
+    let store: ReadModelStore
 
     func run() async throws {
         _ = try await withGracefulShutdownHandler {
@@ -207,6 +209,7 @@ struct ProjectorService: Service {
         } onGracefulShutdown: {
             projector.stop()
         }
+        try store.close()
     }
 }
 

@@ -14,6 +14,26 @@ public enum NodeWiring {
         EventStream.allCases.map { configuration.topic($0.defaultTopic) } + [keysTopic(configuration)]
     }
 
+    /// The read models of a node, synced as `data.read_models_sync` says when it `folds` into them (else every
+    /// commit is synced: a node that writes next to nothing leaves no marker). Read models a machine crash may have
+    /// left half written are discarded on opening, and said so: they fold again from the start of the log.
+    public static func openReadModels(_ configuration: CohortConfiguration, folds: Bool = true, logger: Logger) throws
+        -> ReadModelStore
+    {
+        let store = try ReadModelStore(
+            path: configuration.readModelsPath,
+            options: ReadModelStore.options(syncEachCommit: !folds || configuration.readModelsSync == "commit"))
+        if store.discardedAfterMachineCrash {
+            logger.warning(
+                """
+                read models discarded: a process of an earlier boot was writing them without syncing when the \
+                machine stopped; they fold again from the start of the log
+                """,
+                metadata: ["data.read_models": "\(configuration.readModelsPath)"])
+        }
+        return store
+    }
+
     /// The topic of the API keys (`APIKeyStore`).
     public static func keysTopic(_ configuration: CohortConfiguration) -> String {
         configuration.topic(APIKeyStore.defaultTopic)

@@ -3,6 +3,7 @@ import EventLog
 import Events
 import Foundation
 import LMDB
+import Synchronization
 
 /// The LMDB read models of one node, with the log offsets they were built from.
 ///
@@ -35,10 +36,16 @@ public final class ReadModelStore: @unchecked Sendable {
         ]
     }
 
-    /// Default LMDB options for read models: the log is the source of truth, so a commit lost to an OS crash is
-    /// re-folded from the stored offsets; consistency is all that must survive (`noMetaSync`).
-    public static var defaultOptions: Environment.Options {
+    /// Default LMDB options for read models: commits do not wait for the disk. The log is the source of truth: a
+    /// process that dies loses nothing, and read models a machine crash may have left half written are discarded
+    /// and folded again (`UnsyncedWrites`).
+    public static var defaultOptions: Environment.Options { options(syncEachCommit: false) }
+
+    /// Options for read models whose every commit is synced (`data.read_models_sync = "commit"`): slower, but a
+    /// machine crash loses at most the last commit, which is folded again from the stored offsets.
+    public static func options(syncEachCommit: Bool) -> Environment.Options {
         var options = Environment.Options()
+        options.noSync = !syncEachCommit
         options.noMetaSync = true
         return options
     }
@@ -55,8 +62,22 @@ public final class ReadModelStore: @unchecked Sendable {
     /// Flushes everything to disk (after a rebuild with `rebuildOptions`).
     public func sync() throws { try environment.sync() }
 
+    /// Whether the read models found at opening were discarded: written without syncing by a process of an earlier
+    /// boot that did not close them, so possibly half written when the machine went down. They fold again from the
+    /// start of the log.
+    public let discardedAfterMachineCrash: Bool
+
+    /// This process's marker while it commits without syncing; nil once closed (`UnsyncedWrites`).
+    private let marker: Mutex<String?>
+
     /// Opens (creating if needed) the store in `path`.
     public init(path: String, options: Environment.Options = ReadModelStore.defaultOptions) throws {
+        var options = options
+        let opening = try UnsyncedWrites.open(directory: path, unsynced: options.noSync)
+        // Without a boot id to tell a machine crash from a process crash, every commit is synced.
+        options.noSync = opening.marker != nil
+        discardedAfterMachineCrash = opening.discarded
+        marker = Mutex(opening.marker)
         environment = try Environment(path: path, options: options)
         customers = try environment.database("customers")
         orders = try environment.database("orders")
@@ -72,6 +93,18 @@ public final class ReadModelStore: @unchecked Sendable {
         offsets = try environment.database("offsets")
         workerOffsets = try environment.database("worker_offsets")
     }
+
+    /// Syncs what was committed without syncing and removes this process's marker: the read models are whole on
+    /// the disk, whatever happens to the machine next. Later commits are synced one by one. Called on deinit too.
+    public func close() throws {
+        guard let marker = marker.withLock({ $0 }) else { return }
+        try environment.syncEachCommit()
+        try environment.sync()
+        try UnsyncedWrites.release(marker)
+        self.marker.withLock { $0 = nil }
+    }
+
+    deinit { try? close() }
 
     // MARK: Reads
 
