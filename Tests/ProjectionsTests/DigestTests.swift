@@ -36,7 +36,7 @@ struct DigestTests {
         // gathered, cross buffer boundaries and bypass the buffers.
         let sizes = [0, 1, 7, 100, 4_000, 70_000, 300_000, 1_100_000]
         var contents: [(name: String, entries: [(key: [UInt8], value: [UInt8])])] = []
-        for (index, database) in store.contentDatabases.enumerated() {
+        for (index, (environment, database)) in store.contentDatabases.enumerated() {
             var entries: [(key: [UInt8], value: [UInt8])] = []
             for entry in 0..<(index % 3 == 2 ? 0 : 40) {
                 let size = sizes[Int.random(in: 0..<sizes.count, using: &random)]
@@ -45,7 +45,7 @@ struct DigestTests {
                 for byte in value.indices.prefix(64) { value[byte] = UInt8.random(in: 0...255, using: &random) }
                 entries.append((Array("key-\(entry)-\(index)".utf8), value))
             }
-            try store.environment.write { txn in
+            try environment.write { txn in
                 for (key, value) in entries { try txn.put(database, key: key, value: value) }
             }
             contents.append((names[index], entries))

@@ -78,6 +78,10 @@ public final class InMemorySpan: @unchecked Sendable {
         applier.sink.rewriteWanted = 2 * records >= storedEvents
         let rewrittenBytes = applier.sink.rewritesStore ? storedBytes : 0
         try store.environment.reserve(bytes: storedBytes + rewrittenBytes + 2 * estimatedBytes + (64 << 20))
+        let timelinePath = store.timelineEnvironment.path + "/data.mdb"
+        let timelineStored = (try? FileManager.default.attributesOfItem(atPath: timelinePath))?[.size] as? Int ?? 0
+        try store.timelineEnvironment.reserve(
+            bytes: timelineStored * (applier.sink.rewritesStore ? 2 : 1) + 2 * applier.sink.timelineBytes + (64 << 20))
         return try store.environment.write { txn in
             let changes = try applier.flush(in: txn)
             try ReadModelStore.writeOffsets(nextOffsets, to: store.offsets, in: txn)

@@ -13,8 +13,13 @@ public final class ReadModelStore: @unchecked Sendable {
     // @unchecked Sendable: LMDB transactions are synchronous; writes come from one projector at a time.
 
     let environment: Environment
+    /// The timeline, in an environment of its own (`timeline/` inside the store's directory) written by a thread
+    /// of its own (`TimelineBatch`): its rows, one per event at a random place, took half a live batch.
+    let timelineEnvironment: Environment
+    let timelineThread = SerialThread(name: "cohort.timeline")
     let customers: Database
     let orders: Database
+    /// In `timelineEnvironment`.
     let timeline: Database
     let eventIDs: Database
     let segments: Database
@@ -28,12 +33,13 @@ public final class ReadModelStore: @unchecked Sendable {
     /// Where the delivery worker kept its progress before it had its own `OffsetStore` (read once on upgrade).
     let workerOffsets: Database
 
-    /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content).
-    var contentDatabases: [Database] {
-        [
-            customers, orders, timeline, eventIDs, segments, campaigns, campaignStats, messages, customerMessages,
-            deadLetters, counters,
-        ]
+    /// The databases that make up read-model content, in digest order (offsets are bookkeeping, not content), each
+    /// with its environment.
+    var contentDatabases: [(environment: Environment, database: Database)] {
+        [customers, orders].map { (environment, $0) } + [(timelineEnvironment, timeline)]
+            + [eventIDs, segments, campaigns, campaignStats, messages, customerMessages, deadLetters, counters].map {
+                (environment, $0)
+            }
     }
 
     /// Default LMDB options for read models: commits do not wait for the disk. The log is the source of truth: a
@@ -60,7 +66,10 @@ public final class ReadModelStore: @unchecked Sendable {
     }
 
     /// Flushes everything to disk (after a rebuild with `rebuildOptions`).
-    public func sync() throws { try environment.sync() }
+    public func sync() throws {
+        try environment.sync()
+        try timelineEnvironment.sync()
+    }
 
     /// Whether the read models found at opening were discarded: written without syncing by a process of an earlier
     /// boot that did not close them, so possibly half written when the machine went down. They fold again from the
@@ -79,9 +88,12 @@ public final class ReadModelStore: @unchecked Sendable {
         discardedAfterMachineCrash = opening.discarded
         marker = Mutex(opening.marker)
         environment = try Environment(path: path, options: options)
+        var timelineOptions = options
+        timelineOptions.maxDatabases = 1
+        timelineEnvironment = try Environment(path: path + "/" + Self.timelineDirectory, options: timelineOptions)
         customers = try environment.database("customers")
         orders = try environment.database("orders")
-        timeline = try environment.database("timeline")
+        timeline = try timelineEnvironment.database("timeline")
         eventIDs = try environment.database("event_ids")
         segments = try environment.database("segments")
         campaigns = try environment.database("campaigns")
@@ -92,27 +104,60 @@ public final class ReadModelStore: @unchecked Sendable {
         counters = try environment.database("counters")
         offsets = try environment.database("offsets")
         workerOffsets = try environment.database("worker_offsets")
+        try moveTimelineOfEarlierVersion()
+    }
+
+    /// Runs `body` in a write transaction of the timeline's environment on its thread; `wait` for it.
+    func writeTimeline(_ body: @escaping @Sendable (borrowing Transaction) throws -> Void) -> TimelineWrite {
+        let write = TimelineWrite()
+        timelineThread.async { [self] in
+            write.finish(Result { try timelineEnvironment.write(body) })
+        }
+        return write
+    }
+
+    /// The timeline environment's directory inside the store's.
+    static let timelineDirectory = "timeline"
+
+    /// Moves the timeline that versions before its own environment kept with the other read models, once.
+    private func moveTimelineOfEarlierVersion() throws {
+        let earlier = try environment.database("timeline")
+        guard try environment.read({ try $0.count(earlier) }) > 0 else { return }
+        try timelineEnvironment.write { target in
+            try target.clear(timeline)
+            try environment.read { source in
+                try source.forEach(earlier) { key, value in
+                    try target.put(timeline, key: key, value: value, flags: .append)
+                    return true
+                }
+            }
+        }
+        try environment.write { try $0.clear(earlier) }
     }
 
     /// Syncs what was committed without syncing and removes this process's marker: the read models are whole on
     /// the disk, whatever happens to the machine next. Later commits are synced one by one. Called on deinit too.
     public func close() throws {
         guard let marker = marker.withLock({ $0 }) else { return }
-        try environment.syncEachCommit()
-        try environment.sync()
+        for environment in [environment, timelineEnvironment] {
+            try environment.syncEachCommit()
+            try environment.sync()
+        }
         try UnsyncedWrites.release(marker)
         self.marker.withLock { $0 = nil }
     }
 
-    deinit { try? close() }
+    deinit {
+        try? close()
+        timelineThread.stop()
+    }
 
     // MARK: Reads
 
     /// Whether the store holds nothing yet: no read-model content and no offsets.
     public func isEmpty() throws -> Bool {
-        try environment.read { txn in
-            for database in contentDatabases + [offsets] where try txn.count(database) > 0 { return false }
-            return true
+        try (contentDatabases + [(environment, offsets)]).allSatisfy { environment, database in
+            try environment.read { try $0.count(database) == 0 }
         }
     }
 
@@ -182,7 +227,7 @@ public final class ReadModelStore: @unchecked Sendable {
         let upper =
             before.map { StoreKeys.timeline(customerID: id, time: $0.time, position: $0.position) }
             ?? prefix + [UInt8](repeating: 0xFF, count: 64)
-        try environment.read { txn in
+        try timelineEnvironment.read { txn in
             try txn.withCursor(timeline) { cursor in
                 var entry = try cursor.seek(before: upper)
                 while let current = entry, current.key.starts(with: prefix), result.count < limit {
@@ -400,27 +445,28 @@ public final class ReadModelStore: @unchecked Sendable {
     /// The pages each content database takes, by name: how tightly its rows are packed (appended in key order,
     /// pages are full; put between stored keys, split pages are left half full).
     public func pageCounts() throws -> [String: Int] {
-        try environment.read { txn in
-            var counts: [String: Int] = [:]
-            for database in contentDatabases { counts[database.name] = try txn.pageCount(database) }
-            return counts
+        var counts: [String: Int] = [:]
+        for (environment, database) in contentDatabases {
+            counts[database.name] = try environment.read { try $0.pageCount(database) }
         }
+        return counts
     }
 
     /// A SHA-256 over all read-model content in key order: equal for equal read models, whatever the history
     /// of crashes and restarts that produced them. Offsets are not content and are left out.
     public func digest() throws -> String {
         var hasher = FramingHasher()
+        // A snapshot of each environment, taken one after the other: of a store at rest, the same moment.
         try environment.read { txn in
-            for database in contentDatabases {
-                var header = "db:\(database.name)\n"
-                header.withUTF8 { hasher.add(UnsafeRawBufferPointer($0)) }
-                try txn.forEach(database) { key, value in
-                    hasher.add(length: key.count)
-                    hasher.add(length: value.count)
-                    hasher.add(key)
-                    hasher.add(value)
-                    return true
+            try timelineEnvironment.read { timelineTxn in
+                for (environment, database) in contentDatabases {
+                    var header = "db:\(database.name)\n"
+                    header.withUTF8 { hasher.add(UnsafeRawBufferPointer($0)) }
+                    if environment === timelineEnvironment {
+                        try timelineTxn.forEach(database) { hasher.addEntry(key: $0, value: $1) }
+                    } else {
+                        try txn.forEach(database) { hasher.addEntry(key: $0, value: $1) }
+                    }
                 }
             }
         }
@@ -443,6 +489,15 @@ private struct FramingHasher: ~Copyable {
     deinit {
         hashing.wait()
         for buffer in buffers { buffer.deallocate() }
+    }
+
+    /// Adds an entry as the digest frames it: the key's length, the value's, the key, the value. True: go on.
+    mutating func addEntry(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+        add(length: key.count)
+        add(length: value.count)
+        add(key)
+        add(value)
+        return true
     }
 
     /// Adds a length as the digest frames it: 8 bytes, big-endian (`StoreKeys.append`).

@@ -57,6 +57,9 @@ struct RebuildRows: RowSink {
     /// the span erases stored customers (their stored rows are deleted first, and a rewrite would copy them back).
     var rewritesStore: Bool { mergesIntoStore && rewriteWanted && erasedStoredCustomers.isEmpty }
 
+    /// Roughly the bytes the timeline rows take stored.
+    var timelineBytes: Int { (timelineRows.count + timelineOfOthers.values.reduce(0) { $0 + $1.count }) * 96 }
+
     init(store: ReadModelStore, expectedRecords: Int, mergesIntoStore: Bool) {
         self.store = store
         self.mergesIntoStore = mergesIntoStore
@@ -149,26 +152,58 @@ struct RebuildRows: RowSink {
         for customerID in erasedStoredCustomers {
             try TransactionRows.dropStoredRows(of: customerID, store: store, in: txn)
         }
+        // The timeline meanwhile, in its own environment on its own thread; committed before this transaction.
+        let timeline = store.writeTimeline { timelineTxn in try rows.writeTimeline(customersByPrefix, in: timelineTxn) }
         let jobs: [RowPipeline.Job] =
             [{ rows.writeEventIDs(to: store.eventIDs, &$0) }, customers]
-            + [
-                { rows.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix(), &$0) },
-                { rows.writeLinksAndDeadLetters(store: store, &$0) },
-            ] + others
+            + [{ rows.writeLinksAndDeadLetters(store: store, &$0) }] + others
+        do {
+            try Self.put(
+                jobs, into: store.environment, rewriting: [store.eventIDs, store.customers, store.orders],
+                mergesIntoStore: mergesIntoStore, rewritesStore: rewritesStore, in: txn)
+        } catch {
+            // The timeline's transaction is let finish before the error goes up: this one is rolled back.
+            _ = try? timeline.wait()
+            throw error
+        }
+        try timeline.wait()
+    }
+
+    /// The timeline rows into `txn` of the timeline's environment, erased customers' stored rows deleted first.
+    private func writeTimeline(
+        _ customersByPrefix: @escaping @Sendable () -> [(id: String, slot: Int)], in txn: borrowing Transaction
+    ) throws {
+        let rows = self
+        let store = store
+        for customerID in erasedStoredCustomers {
+            try StoreKeys.prefix(customerID).withUnsafeBytes { try txn.deleteAll(store.timeline, startingWith: $0) }
+        }
+        try Self.put(
+            [{ rows.writeTimelines(to: store.timeline, customersByPrefix: customersByPrefix(), &$0) }],
+            into: store.timelineEnvironment, rewriting: [store.timeline], mergesIntoStore: mergesIntoStore,
+            rewritesStore: rewritesStore, in: txn)
+    }
+
+    /// Puts the rows `jobs` build into `txn` of `environment`: merged into what it stores, `rewriting` written anew
+    /// when `rewritesStore` (`StoreRewrite`), or appended to an empty environment.
+    private static func put(
+        _ jobs: [RowPipeline.Job], into environment: Environment, rewriting: Set<Database>, mergesIntoStore: Bool,
+        rewritesStore: Bool, in txn: borrowing Transaction
+    ) throws {
         if mergesIntoStore {
             guard rewritesStore else {
                 try RowPipeline.run(jobs) { try txn.apply($0, flags: []) }
                 return
             }
-            try store.environment.read { snapshot in
-                var rewrite = StoreRewrite([store.eventIDs, store.customers, store.orders, store.timeline])
+            try environment.read { snapshot in
+                var rewrite = StoreRewrite(rewriting)
                 try RowPipeline.run(jobs) { try rewrite.put($0, in: txn, from: snapshot) }
                 try rewrite.finish(in: txn, from: snapshot)
             }
             return
         }
         // A new environment is written through its map: its pages are filled ahead on the other core.
-        let populator = store.environment.populatingAhead(lead: 64 << 20)
+        let populator = environment.populatingAhead(lead: 64 << 20)
         defer { populator.finish() }
         try RowPipeline.run(jobs) { chunk in
             try txn.apply(chunk, flags: .append)

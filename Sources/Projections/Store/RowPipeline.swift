@@ -9,8 +9,12 @@ struct RowChunk: Sendable {
     let database: Database
     /// Keys and values, one after the other.
     var bytes: [UInt8] = []
-    /// Per row: where its key ends and where its value ends in `bytes`; a value end of -1 deletes the key.
+    /// Per row: where its key ends and where its value ends in `bytes`; a value end of -1 deletes the key, of
+    /// `deletesPrefix` every key that starts with it.
     var ends: [(key: Int, value: Int)] = []
+
+    /// The value end of a row that deletes every key starting with its key.
+    static let deletesPrefix = -2
 
     /// A chunk's rows are shipped once its bytes pass this size: big enough that handing one over costs nothing
     /// next to putting it, small enough that the writer starts early and a few chunks in flight stay small.
@@ -26,7 +30,10 @@ extension Transaction {
                 var start = 0
                 for (keyEnd, valueEnd) in chunk.ends {
                     let key = UnsafeRawBufferPointer(rebasing: bytes[start..<keyEnd])
-                    if valueEnd < 0 {
+                    if valueEnd == RowChunk.deletesPrefix {
+                        try deleteAll(chunk.database, startingWith: key)
+                        start = keyEnd
+                    } else if valueEnd < 0 {
                         try delete(chunk.database, key: key)
                         start = keyEnd
                     } else {
@@ -38,6 +45,17 @@ extension Transaction {
             }
         }
     }
+
+    /// Deletes every key of `database` that starts with `prefix`.
+    func deleteAll(_ database: Database, startingWith prefix: UnsafeRawBufferPointer) throws {
+        var keys: [[UInt8]] = []
+        try forEach(database, from: Array(prefix)) { key, _ in
+            guard key.starts(with: prefix) else { return false }
+            keys.append(Array(key))
+            return true
+        }
+        for key in keys { try delete(database, key: key) }
+    }
 }
 
 /// Builds the rows of one or more databases, each in the order it will be put, into chunks, and passes every full
@@ -47,8 +65,13 @@ struct RowWriter {
     private var bytes: [UInt8] = []
     private var ends: [(key: Int, value: Int)] = []
     private let ship: (RowChunk) -> Void
+    /// A chunk is shipped once its bytes pass this size.
+    private let chunkBytes: Int
 
-    init(ship: @escaping (RowChunk) -> Void) { self.ship = ship }
+    init(chunkBytes: Int = RowChunk.bytesMax, ship: @escaping (RowChunk) -> Void) {
+        self.chunkBytes = chunkBytes
+        self.ship = ship
+    }
 
     /// Puts the key `key` appends to a buffer, with the value `value` appends.
     mutating func put(_ database: Database, key: (inout [UInt8]) -> Void, value: (inout [UInt8]) -> Void) {
@@ -57,7 +80,7 @@ struct RowWriter {
         let keyEnd = bytes.count
         value(&bytes)
         ends.append((keyEnd, bytes.count))
-        if bytes.count >= RowChunk.bytesMax { finish() }
+        if bytes.count >= chunkBytes { finish() }
     }
 
     /// Puts a row whose key and value take `keyCount` and `valueCount` bytes, which `fill` writes in place, end to
@@ -70,7 +93,7 @@ struct RowWriter {
         bytes.append(contentsOf: repeatElement(0, count: keyCount + valueCount))
         bytes.withUnsafeMutableBytes { fill($0.baseAddress! + start) }
         ends.append((start + keyCount, start + keyCount + valueCount))
-        if bytes.count >= RowChunk.bytesMax { finish() }
+        if bytes.count >= chunkBytes { finish() }
     }
 
     /// Puts `key` with `value`.
@@ -83,7 +106,15 @@ struct RowWriter {
         begin(database)
         bytes.append(contentsOf: key)
         ends.append((bytes.count, -1))
-        if bytes.count >= RowChunk.bytesMax { finish() }
+        if bytes.count >= chunkBytes { finish() }
+    }
+
+    /// Deletes every key that starts with `prefix`, those of rows put before it included.
+    mutating func deleteAll(_ database: Database, startingWith prefix: some Sequence<UInt8>) {
+        begin(database)
+        bytes.append(contentsOf: prefix)
+        ends.append((bytes.count, RowChunk.deletesPrefix))
+        if bytes.count >= chunkBytes { finish() }
     }
 
     /// Ships the last chunk, however small.
@@ -98,8 +129,8 @@ struct RowWriter {
         if self.database != database {
             finish()
             self.database = database
-            bytes.reserveCapacity(RowChunk.bytesMax + 4096)
-            ends.reserveCapacity(RowChunk.bytesMax / 32)
+            bytes.reserveCapacity(chunkBytes + 4096)
+            ends.reserveCapacity(chunkBytes / 32)
         }
     }
 }

@@ -161,6 +161,11 @@ public struct TimelineEntry: Sendable, Equatable {
     /// The stored value of an entry written into `value`, reusing its storage.
     static func encodeValue(type: EventType, eventID: String, into value: inout [UInt8]) {
         value.removeAll(keepingCapacity: true)
+        appendValue(type: type, eventID: eventID, to: &value)
+    }
+
+    /// The stored value of an entry appended to `value`.
+    static func appendValue(type: EventType, eventID: String, to value: inout [UInt8]) {
         value.append(typeCode(type))
         value.append(contentsOf: eventID.utf8)
     }

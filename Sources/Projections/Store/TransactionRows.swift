@@ -2,17 +2,14 @@ import EventLog
 import Events
 import LMDB
 
-/// The rows of a live batch, put into its write transaction: event ids and dead letters as they come, timeline
-/// rows at the flush, in key order.
+/// The rows of a live batch, put into its write transaction as they come; its timeline rows go to the timeline's
+/// own thread and environment (`TimelineBatch`), committed before the batch.
 struct TransactionRows: RowSink {
     let store: ReadModelStore
     /// Reused for keys built per record, to spare an allocation each time.
     private var keyBuffer: [UInt8] = []
-    /// The batch's timeline rows, key and value under the same index. Put as they came, each row of a batch of
-    /// visits to random customers descended the largest B-tree from its root to a page in no cache, which took
-    /// half the batch's time; in key order, each put starts where the one before ended.
-    private var timelineKeys = KeyArena()
-    private var timelineValues = KeyArena()
+    /// The batch's timeline rows on their way, from its first one on.
+    private var timeline: TimelineStream?
 
     init(store: ReadModelStore) {
         self.store = store
@@ -41,10 +38,18 @@ struct TransactionRows: RowSink {
         _ customerID: String, slot: Int?, event: EventEssentials, time: Timestamp, position: RecordPosition,
         in txn: borrowing Transaction
     ) throws {
+        let stream = timelineStream()
         StoreKeys.timeline(customerID: customerID, time: time, position: position, into: &keyBuffer)
-        timelineKeys.append(keyBuffer)
-        TimelineEntry.encodeValue(type: event.type, eventID: event.id, into: &keyBuffer)
-        timelineValues.append(keyBuffer)
+        stream.writer.put(
+            store.timeline, key: { $0.append(contentsOf: keyBuffer) },
+            value: { TimelineEntry.appendValue(type: event.type, eventID: event.id, to: &$0) })
+    }
+
+    private mutating func timelineStream() -> TimelineStream {
+        if let timeline { return timeline }
+        let stream = TimelineStream(store: store)
+        timeline = stream
+        return stream
     }
 
     mutating func addMessageLink(_ messageID: String, customerID: String, in txn: borrowing Transaction) throws {
@@ -55,29 +60,13 @@ struct TransactionRows: RowSink {
 
     mutating func dropCustomer(_ customerID: String, slot: Int, in txn: borrowing Transaction) throws -> [String] {
         try Self.dropStoredRows(of: customerID, store: store, in: txn)
-        // Erasures are rare: the batch's rows are copied once without the customer's.
-        let prefix = StoreKeys.prefix(customerID)
-        var (keys, values) = (KeyArena(), KeyArena())
-        for index in 0..<timelineKeys.count where !timelineKeys.withKey(index, { $0.starts(with: prefix) }) {
-            timelineKeys.withKey(index) { keys.append($0) }
-            timelineValues.withKey(index) { values.append($0) }
-        }
-        (timelineKeys, timelineValues) = (keys, values)
+        timelineStream().writer.deleteAll(store.timeline, startingWith: StoreKeys.prefix(customerID))
         return try Self.storedMessageIDs(of: customerID, store: store, in: txn)
     }
 
-    /// Deletes the stored orders and timeline of an erased customer.
+    /// Deletes the stored orders of an erased customer (its timeline is in the timeline's environment).
     static func dropStoredRows(of customerID: String, store: ReadModelStore, in txn: borrowing Transaction) throws {
-        let prefix = StoreKeys.prefix(customerID)
-        for database in [store.orders, store.timeline] {
-            var keys: [[UInt8]] = []
-            try txn.forEach(database, from: prefix) { key, _ in
-                guard key.starts(with: prefix) else { return false }
-                keys.append(Array(key))
-                return true
-            }
-            for key in keys { try txn.delete(database, key: key) }
-        }
+        try StoreKeys.prefix(customerID).withUnsafeBytes { try txn.deleteAll(store.orders, startingWith: $0) }
     }
 
     /// The ids of the stored messages linked to `customerID`.
@@ -95,19 +84,32 @@ struct TransactionRows: RowSink {
     }
 
     /// In key order on this thread: consecutive puts land on the same or neighbouring B-tree pages, still in cache.
+    /// The timeline's rows are committed last, before the batch's transaction is.
     func write(
         customers: @escaping RowPipeline.Job, others: [RowPipeline.Job],
         customersByPrefix: @escaping @Sendable () -> [(id: String, slot: Int)], in txn: borrowing Transaction
     ) throws {
-        let rows = self
-        let timeline: RowPipeline.Job = { writer in
-            for index in rows.timelineKeys.sortedIndices() {
-                writer.put(
-                    rows.store.timeline,
-                    key: { key in rows.timelineKeys.withKey(index) { key.append(contentsOf: $0) } },
-                    value: { value in rows.timelineValues.withKey(index) { value.append(contentsOf: $0) } })
-            }
-        }
-        try RowPipeline.runHere([customers, timeline] + others) { try txn.apply($0, flags: []) }
+        try RowPipeline.runHere([customers] + others) { try txn.apply($0, flags: []) }
+        try timeline?.commit()
+    }
+}
+
+/// A live batch's timeline rows, chunked on their way to the timeline's thread. A reference, so that the
+/// batch's flush, which cannot mutate its sink, commits the very rows the fold wrote.
+private final class TimelineStream: @unchecked Sendable {
+    // @unchecked Sendable: used by the batch's writing thread only.
+    var writer: RowWriter
+    private let batch: TimelineBatch
+
+    init(store: ReadModelStore) {
+        let batch = TimelineBatch(store: store)
+        self.batch = batch
+        writer = RowWriter(chunkBytes: TimelineBatch.chunkBytes) { batch.send($0) }
+    }
+
+    /// Ships what is written and commits it.
+    func commit() throws {
+        writer.finish()
+        try batch.commit()
     }
 }

@@ -38,7 +38,9 @@ enum UnsyncedWrites {
             var opening = Opening()
             let markers = try self.markers(in: directory)
             if markers.contains(where: { $0.boot != bootID }) {
-                for name in ["data.mdb", "lock.mdb"] + markers.map(\.name) {
+                let timeline = ReadModelStore.timelineDirectory + "/"
+                for name in ["data.mdb", "lock.mdb", timeline + "data.mdb", timeline + "lock.mdb"] + markers.map(\.name)
+                {
                     let path = directory + "/" + name
                     if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
                 }
