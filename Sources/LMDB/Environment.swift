@@ -212,6 +212,12 @@ public final class Environment: @unchecked Sendable {
         try check(mdb_env_sync(handle, 1), "mdb_env_sync")
     }
 
+    /// Writes a copy of the environment into directory `path` (created), without its free pages.
+    public func copyCompacted(to path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try check(mdb_env_copy2(handle, path, UInt32(MDB_CP_COMPACT)), "mdb_env_copy2(\(path))")
+    }
+
     /// Syncs every later commit, after opening with `noSync`.
     public func syncEachCommit() throws {
         try check(mdb_env_set_flags(handle, UInt32(MDB_NOSYNC), 0), "mdb_env_set_flags")

@@ -87,10 +87,11 @@ public final class ReadModelStore: @unchecked Sendable {
         options.noSync = opening.marker != nil
         discardedAfterMachineCrash = opening.discarded
         marker = Mutex(opening.marker)
-        environment = try Environment(path: path, options: options)
         var timelineOptions = options
         timelineOptions.maxDatabases = 1
         timelineEnvironment = try Environment(path: path + "/" + Self.timelineDirectory, options: timelineOptions)
+        try Self.moveTimelineOfEarlierVersion(path: path, options: options, to: timelineEnvironment)
+        environment = try Environment(path: path, options: options)
         customers = try environment.database("customers")
         orders = try environment.database("orders")
         timeline = try timelineEnvironment.database("timeline")
@@ -104,7 +105,6 @@ public final class ReadModelStore: @unchecked Sendable {
         counters = try environment.database("counters")
         offsets = try environment.database("offsets")
         workerOffsets = try environment.database("worker_offsets")
-        try moveTimelineOfEarlierVersion()
     }
 
     /// Runs `body` in a write transaction of the timeline's environment on its thread; `wait` for it.
@@ -119,20 +119,39 @@ public final class ReadModelStore: @unchecked Sendable {
     /// The timeline environment's directory inside the store's.
     static let timelineDirectory = "timeline"
 
-    /// Moves the timeline that versions before its own environment kept with the other read models, once.
-    private func moveTimelineOfEarlierVersion() throws {
-        let earlier = try environment.database("timeline")
-        guard try environment.read({ try $0.count(earlier) }) > 0 else { return }
-        try timelineEnvironment.write { target in
-            try target.clear(timeline)
-            try environment.read { source in
-                try source.forEach(earlier) { key, value in
-                    try target.put(timeline, key: key, value: value, flags: .append)
-                    return true
+    /// Moves the timeline that versions before its own environment kept with the other read models, once, then
+    /// copies their file without the pages it leaves free: a freelist of millions of pages (10M customers) is
+    /// written back by every later commit, which made live batches three times slower.
+    private static func moveTimelineOfEarlierVersion(
+        path: String, options: Environment.Options, to target: Environment
+    ) throws {
+        guard FileManager.default.fileExists(atPath: path + "/data.mdb") else { return }
+        let compacted = path + "/compacted"
+        do {
+            let earlier = try Environment(path: path, options: options)
+            let source = try earlier.database("timeline")
+            guard try earlier.read({ try $0.count(source) }) > 0 else { return }
+            let timeline = try target.database("timeline")
+            try target.write { txn in
+                try txn.clear(timeline)
+                try earlier.read { stored in
+                    try stored.forEach(source) { key, value in
+                        try txn.put(timeline, key: key, value: value, flags: .append)
+                        return true
+                    }
                 }
             }
+            try target.sync()
+            try earlier.write { try $0.clear(source) }
+            if FileManager.default.fileExists(atPath: compacted) {
+                try FileManager.default.removeItem(atPath: compacted)
+            }
+            try earlier.copyCompacted(to: compacted)
         }
-        try environment.write { try $0.clear(earlier) }
+        // The rename replaces the file whole; a crash before it leaves the moved store, merely not compacted.
+        let (from, to) = (compacted + "/data.mdb", path + "/data.mdb")
+        guard rename(from, to) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        try FileManager.default.removeItem(atPath: compacted)
     }
 
     /// Syncs what was committed without syncing and removes this process's marker: the read models are whole on
