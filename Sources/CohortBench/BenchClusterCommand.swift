@@ -146,6 +146,9 @@ final class LocalCluster {
     private let binary: String
     private let broker: Process
     private var nodes: [ChildServer] = []
+    /// One directory for everything the cluster's processes write (a node's data, the key command's), removed by
+    /// `stop`.
+    private let scratchRoot = NSTemporaryDirectory() + "cohort-bench-cluster-\(UUID().uuidString)"
 
     init(_ binary: String, partitions: Int) throws {
         self.binary = binary
@@ -164,17 +167,18 @@ final class LocalCluster {
             throw ValidationError("cohort broker printed no address")
         }
         key = try BenchCampaignCommand.output(
-            binary, ["keys", "create", "--brokers", brokers, "--data", Self.scratch(), "--scope", "admin"])
+            binary, ["keys", "create", "--brokers", brokers, "--data", scratchRoot + "/keys", "--scope", "admin"])
     }
 
-    static func scratch() -> String { NSTemporaryDirectory() + "cohort-bench-cluster-\(UUID().uuidString)" }
+    /// A fresh directory inside the cluster's.
+    private func scratch() -> String { scratchRoot + "/" + UUID().uuidString }
 
     /// A `cohort serve` on a data directory of its own, with `arguments` added.
     func node(_ arguments: [String]) throws -> ChildServer {
         let node = try ChildServer(
             binary,
             [
-                "serve", "--data", Self.scratch(), "--http", "127.0.0.1:0", "--brokers", brokers, "--set",
+                "serve", "--data", scratch(), "--http", "127.0.0.1:0", "--brokers", brokers, "--set",
                 "log.level=warning",
             ] + arguments)
         nodes.append(node)
@@ -228,5 +232,6 @@ final class LocalCluster {
         nodes.removeAll()
         broker.terminate()
         broker.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: scratchRoot)
     }
 }

@@ -95,11 +95,14 @@ struct CommandTests {
 
     @Test("bench cluster runs its three measurements against real nodes and prints their medians")
     func benchCluster() throws {
-        let child = try ChildProcess.cohort([
-            "bench", "cluster", "--partitions", "2", "--events", "2000", "--customers", "300", "--probes", "10",
-            "--runs", "1",
-        ])
+        let scratch = TemporaryDirectory("cohort-bench-cluster-test")
+        let child = try ChildProcess.cohort(
+            [
+                "bench", "cluster", "--partitions", "2", "--events", "2000", "--customers", "300", "--probes", "10",
+                "--runs", "1",
+            ], environment: ["TMPDIR": scratch.path])
         #expect(child.waitForExit(timeout: 300) == 0, "\(child.errorOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path).isEmpty, "the nodes' data is removed")
         let lines = child.outputLines
         #expect(lines.contains { $0.hasPrefix("ingest: 2 partitions: median ") && $0.hasSuffix(" events/s") })
         #expect(lines.contains { $0.hasPrefix("catch-up: median ") && $0.hasSuffix(" records/s") })
